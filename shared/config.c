@@ -1,0 +1,86 @@
+/* config.c -- JOULETRACE_* environment variables -> jt_config_t. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static jt_status_t read_string(const char *name, char *dst, size_t cap, jt_error_t *err)
+{
+    const char *v = getenv(name);
+    if (v == NULL || *v == '\0')
+        return JT_OK;
+    if (strlen(v) >= cap)
+        return jt_error_set(err, JT_ERR_CONFIG, name, "%s is longer than %zu bytes", name, cap - 1);
+    memcpy(dst, v, strlen(v) + 1);
+    return JT_OK;
+}
+
+static jt_status_t read_long(const char *name, long min, long max, long *dst, jt_error_t *err)
+{
+    const char *v = getenv(name);
+    if (v == NULL || *v == '\0')
+        return JT_OK;
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (errno != 0 || *end != '\0' || x < min || x > max)
+        return jt_error_set(err, JT_ERR_CONFIG, name, "%s=%s: expected an integer in %ld..%ld",
+                            name, v, min, max);
+    *dst = x;
+    return JT_OK;
+}
+
+static jt_status_t read_double(const char *name, double min, double max, double *dst,
+                               jt_error_t *err)
+{
+    const char *v = getenv(name);
+    if (v == NULL || *v == '\0')
+        return JT_OK;
+    char *end;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (errno != 0 || *end != '\0' || !(x >= min && x <= max))
+        return jt_error_set(err, JT_ERR_CONFIG, name, "%s=%s: expected a number in %g..%g", name,
+                            v, min, max);
+    *dst = x;
+    return JT_OK;
+}
+
+jt_status_t jt_config_load(jt_config_t *cfg, jt_error_t *err)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->log_level = JT_LOG_INFO;
+    snprintf(cfg->sandbox_dir, sizeof cfg->sandbox_dir, "/tmp");
+    snprintf(cfg->sandbox_user, sizeof cfg->sandbox_user, "nobody");
+    cfg->validate_core = 0;
+    cfg->output_limit_bytes = 64 * 1024;
+    cfg->validation_budget_seconds = 600.0;
+
+    const char *lvl = getenv("JOULETRACE_LOG_LEVEL");
+    if (lvl != NULL && *lvl != '\0') {
+        int l = jt_log_level_parse(lvl);
+        if (l < 0)
+            return jt_error_set(err, JT_ERR_CONFIG, "JOULETRACE_LOG_LEVEL",
+                                "JOULETRACE_LOG_LEVEL=%s: expected debug, info, warn or error",
+                                lvl);
+        cfg->log_level = (jt_log_level_t)l;
+    }
+    jt_status_t s;
+    long core = cfg->validate_core;
+    if ((s = read_string("JOULETRACE_SANDBOX_DIR", cfg->sandbox_dir, sizeof cfg->sandbox_dir,
+                         err)) != JT_OK ||
+        (s = read_string("JOULETRACE_SANDBOX_USER", cfg->sandbox_user, sizeof cfg->sandbox_user,
+                         err)) != JT_OK ||
+        (s = read_string("JOULETRACE_RUNNER", cfg->runner_path, sizeof cfg->runner_path, err)) !=
+            JT_OK ||
+        (s = read_long("JOULETRACE_VALIDATE_CORE", 0, 4095, &core, err)) != JT_OK ||
+        (s = read_long("JOULETRACE_OUTPUT_LIMIT_BYTES", 1024, 16L * 1024 * 1024,
+                       &cfg->output_limit_bytes, err)) != JT_OK ||
+        (s = read_double("JOULETRACE_VALIDATION_BUDGET_SECONDS", 1.0, 86400.0,
+                         &cfg->validation_budget_seconds, err)) != JT_OK)
+        return s;
+    cfg->validate_core = (int)core;
+    return JT_OK;
+}

@@ -1,0 +1,27 @@
+/* config.h -- process configuration read from JOULETRACE_* environment variables. */
+#ifndef JT_CONFIG_H
+#define JT_CONFIG_H
+
+#include "log.h"
+#include "status.h"
+
+typedef struct {
+    jt_log_level_t log_level;       /* JOULETRACE_LOG_LEVEL: debug|info|warn|error (info) */
+    char sandbox_dir[256];          /* JOULETRACE_SANDBOX_DIR: parent of per-job work dirs (/tmp) */
+    char sandbox_user[64];          /* JOULETRACE_SANDBOX_USER: user the sandbox runs as when
+                                       started as root (nobody) */
+    int validate_core;              /* JOULETRACE_VALIDATE_CORE: core the gate runs on (0) */
+    char runner_path[512];          /* JOULETRACE_RUNNER: sandbox runner executable
+                                       ("" = jouletrace-runner beside the running program) */
+    long output_limit_bytes;        /* JOULETRACE_OUTPUT_LIMIT_BYTES: captured stdout/stderr cap
+                                       per run, each (65536) */
+    double validation_budget_seconds; /* JOULETRACE_VALIDATION_BUDGET_SECONDS: wall-clock cap on
+                                       one job's whole correctness gate (600) */
+} jt_config_t;
+
+/* Fill *cfg from the environment (unset variables take the defaults above).
+ * Returns JT_OK, or JT_ERR_CONFIG with *err naming the variable and the
+ * problem; *cfg then holds defaults for the fields not yet read. */
+jt_status_t jt_config_load(jt_config_t *cfg, jt_error_t *err);
+
+#endif

@@ -1,0 +1,29 @@
+/* value.h -- conversions of client values between JSON (jansson) and msgpack blobs. */
+#ifndef JT_VALUE_H
+#define JT_VALUE_H
+
+#include <jansson.h>
+#include <msgpack.h>
+
+#include "job.h"
+#include "status.h"
+
+/* Encode a JSON value as msgpack into *out (malloc'd). Integers stay integers,
+ * reals stay float64, objects become maps with string keys. Depth is bounded
+ * by JT_MAX_DEPTH and strings by JT_MAX_STRING_BYTES; path names the value in
+ * errors. Returns JT_OK or an error filled into *err. */
+jt_status_t jt_value_from_json(const json_t *v, const char *path, jt_blob_t *out, jt_error_t *err);
+
+/* Convert a msgpack object to a new JSON value (caller owns the reference).
+ * Maps with non-string keys, binary and ext objects become their repr-like
+ * string forms is NOT done: they are errors (JT_ERR_INVALID). NaN and
+ * infinities, which JSON lacks, become the strings "NaN", "Infinity",
+ * "-Infinity". Returns NULL and fills *err on failure. */
+json_t *jt_value_to_json(const msgpack_object *o, jt_error_t *err);
+
+/* Validate that a msgpack object is a client value: nil, bool, int, float,
+ * str (<= JT_MAX_STRING_BYTES, valid UTF-8), array, map with str keys, nesting
+ * <= JT_MAX_DEPTH. path names it in errors. */
+jt_status_t jt_value_check(const msgpack_object *o, const char *path, jt_error_t *err);
+
+#endif
