@@ -1,0 +1,186 @@
+/* candidate_run.c -- the run process: execute the candidate module and call its function. */
+#include "candidate_run.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "frame.h"
+#include "proto.h"
+#include "pyvalue.h"
+#include "validation.h"
+
+#define RUN_EXIT_BROKEN_PIPE 70
+
+static void send_frame(int fd, msgpack_sbuffer *sb)
+{
+    if (jt_frame_write(fd, sb->data, sb->size) != JT_OK)
+        _exit(RUN_EXIT_BROKEN_PIPE);
+    msgpack_sbuffer_clear(sb);
+}
+
+static void send_simple(int fd, const char *type)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 1);
+    jt_mp_pack_cstr(&pk, "t");
+    jt_mp_pack_cstr(&pk, type);
+    send_frame(fd, &sb);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* Report the pending Python exception as a load error and leave. */
+_Noreturn static void load_failed(int fd)
+{
+    int is_mem = 0;
+    char *text = jt_py_exception_text(JT_MAX_MESSAGE_BYTES, &is_mem);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 3);
+    jt_mp_pack_cstr(&pk, "t");
+    jt_mp_pack_cstr(&pk, "load_error");
+    jt_mp_pack_cstr(&pk, "status");
+    jt_mp_pack_cstr(&pk, is_mem ? "memory_limit" : "exception");
+    jt_mp_pack_cstr(&pk, "message");
+    jt_mp_pack_cstr(&pk, text);
+    send_frame(fd, &sb);
+    _exit(0);
+}
+
+/* Execute the module body in a fresh module "candidate" registered in
+ * sys.modules (so dataclasses, pickle and friends find it). */
+static PyObject *execute_module(PyObject *code)
+{
+    PyObject *module = PyImport_AddModule("candidate"); /* borrowed */
+    if (module == NULL)
+        return NULL;
+    PyObject *globals = PyModule_GetDict(module); /* borrowed */
+    if (PyDict_GetItemString(globals, "__builtins__") == NULL &&
+        PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) < 0)
+        return NULL;
+    PyObject *r = PyEval_EvalCode(code, globals, globals);
+    if (r == NULL)
+        return NULL;
+    Py_DECREF(r);
+    return globals;
+}
+
+/* Call f with the seed's convention: list -> f(*inputs), dict -> f(**inputs),
+ * anything else -> f(inputs). New reference or NULL with an exception. */
+static PyObject *call_with_inputs(PyObject *f, PyObject *inputs)
+{
+    if (PyList_Check(inputs)) {
+        PyObject *args = PyList_AsTuple(inputs);
+        if (args == NULL)
+            return NULL;
+        PyObject *r = PyObject_Call(f, args, NULL);
+        Py_DECREF(args);
+        return r;
+    }
+    if (PyDict_Check(inputs)) {
+        PyObject *args = PyTuple_New(0);
+        if (args == NULL)
+            return NULL;
+        PyObject *r = PyObject_Call(f, args, inputs);
+        Py_DECREF(args);
+        return r;
+    }
+    return PyObject_CallOneArg(f, inputs);
+}
+
+static void send_result(int fd, size_t index, PyObject *value)
+{
+    msgpack_sbuffer out, sb;
+    msgpack_sbuffer_init(&out);
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+
+    const char *status = "ok";
+    char *message = NULL;
+    char *repr = NULL;
+    if (value == NULL) {
+        int is_mem = 0;
+        message = jt_py_exception_text(JT_MAX_MESSAGE_BYTES, &is_mem);
+        status = is_mem ? "memory_limit" : "exception";
+    } else {
+        repr = jt_py_repr_bounded(value, JT_MAX_ACTUAL_REPR_BYTES);
+        msgpack_packer opk;
+        msgpack_packer_init(&opk, &out, msgpack_sbuffer_write);
+        jt_py_encode_error_t enc;
+        if (jt_py_to_msgpack(value, &opk, &enc) < 0) {
+            status = "not_serializable";
+            message = strdup(enc.message);
+            msgpack_sbuffer_clear(&out);
+        }
+    }
+    msgpack_pack_map(&pk, 6);
+    jt_mp_pack_cstr(&pk, "t");
+    jt_mp_pack_cstr(&pk, "result");
+    jt_mp_pack_cstr(&pk, "i");
+    msgpack_pack_uint64(&pk, index);
+    jt_mp_pack_cstr(&pk, "status");
+    jt_mp_pack_cstr(&pk, status);
+    jt_mp_pack_cstr(&pk, "output");
+    if (out.size > 0)
+        msgpack_sbuffer_write(&sb, out.data, out.size); /* already one msgpack value */
+    else
+        msgpack_pack_nil(&pk);
+    jt_mp_pack_cstr(&pk, "message");
+    jt_mp_pack_cstr(&pk, message);
+    jt_mp_pack_cstr(&pk, "repr");
+    jt_mp_pack_cstr(&pk, repr);
+    free(message);
+    free(repr);
+    msgpack_sbuffer_destroy(&out);
+    send_frame(fd, &sb);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+_Noreturn void jt_run_execute(const jt_run_spec_t *spec, size_t start, int result_fd)
+{
+    PyObject *globals = execute_module(spec->code);
+    if (globals == NULL)
+        load_failed(result_fd);
+    PyObject *f = PyDict_GetItemString(globals, spec->function_name); /* borrowed */
+    if (f == NULL) {
+        PyErr_Format(PyExc_NameError, "function '%s' is not defined by the candidate code",
+                     spec->function_name);
+        load_failed(result_fd);
+    }
+    if (!PyCallable_Check(f)) {
+        PyErr_Format(PyExc_TypeError, "'%s' is not callable (it is a %.100s)",
+                     spec->function_name, Py_TYPE(f)->tp_name);
+        load_failed(result_fd);
+    }
+    Py_INCREF(f); /* the candidate may delete its own global */
+    send_simple(result_fd, "loaded");
+
+    for (size_t i = start; i < spec->n_inputs; i++) {
+        msgpack_unpacked in;
+        PyObject *args = NULL;
+        if (jt_mp_unpack_one(&in, spec->inputs[i].data, spec->inputs[i].len)) {
+            args = jt_py_from_msgpack(&in.data);
+            msgpack_unpacked_destroy(&in);
+        } else {
+            PyErr_SetString(PyExc_ValueError, "inputs are not valid msgpack");
+        }
+        PyObject *value = args ? call_with_inputs(f, args) : NULL;
+        Py_XDECREF(args);
+        send_result(result_fd, i, value);
+        Py_XDECREF(value);
+    }
+    PyObject *out = PySys_GetObject("stdout"); /* borrowed; flush what the candidate printed */
+    if (out != NULL) {
+        PyObject *r = PyObject_CallMethod(out, "flush", NULL);
+        Py_XDECREF(r);
+        PyErr_Clear();
+    }
+    send_simple(result_fd, "finished");
+    _exit(0);
+}

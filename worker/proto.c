@@ -1,0 +1,93 @@
+/* proto.c -- msgpack helpers for internal frames (see proto.h). */
+#include "proto.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+const msgpack_object *jt_mp_find(const msgpack_object *map, const char *key)
+{
+    if (map == NULL || map->type != MSGPACK_OBJECT_MAP)
+        return NULL;
+    for (uint32_t i = 0; i < map->via.map.size; i++)
+        if (jt_mp_str_eq(&map->via.map.ptr[i].key, key))
+            return &map->via.map.ptr[i].val;
+    return NULL;
+}
+
+bool jt_mp_str_eq(const msgpack_object *o, const char *s)
+{
+    size_t n = strlen(s);
+    return o != NULL && o->type == MSGPACK_OBJECT_STR && o->via.str.size == n &&
+           memcmp(o->via.str.ptr, s, n) == 0;
+}
+
+char *jt_mp_strdup(const msgpack_object *o)
+{
+    if (o == NULL || o->type != MSGPACK_OBJECT_STR)
+        return NULL;
+    char *s = malloc(o->via.str.size + 1);
+    if (s == NULL)
+        return NULL;
+    memcpy(s, o->via.str.ptr, o->via.str.size);
+    s[o->via.str.size] = '\0';
+    return s;
+}
+
+bool jt_mp_number(const msgpack_object *o, double *out)
+{
+    if (o == NULL)
+        return false;
+    switch (o->type) {
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        *out = (double)o->via.u64;
+        return true;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        *out = (double)o->via.i64;
+        return true;
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64:
+        *out = o->via.f64;
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool jt_mp_int(const msgpack_object *o, long long *out)
+{
+    if (o == NULL)
+        return false;
+    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= (uint64_t)LLONG_MAX) {
+        *out = (long long)o->via.u64;
+        return true;
+    }
+    if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+        *out = o->via.i64;
+        return true;
+    }
+    return false;
+}
+
+int jt_mp_pack_cstr(msgpack_packer *pk, const char *s)
+{
+    if (s == NULL)
+        return msgpack_pack_nil(pk);
+    size_t n = strlen(s);
+    if (msgpack_pack_str(pk, n) < 0)
+        return -1;
+    return msgpack_pack_str_body(pk, s, n);
+}
+
+bool jt_mp_unpack_one(msgpack_unpacked *result, const void *data, size_t len)
+{
+    size_t off = 0;
+    msgpack_unpacked_init(result);
+    msgpack_unpack_return r = msgpack_unpack_next(result, data, len, &off);
+    if (r != MSGPACK_UNPACK_SUCCESS || off != len) {
+        msgpack_unpacked_destroy(result);
+        msgpack_unpacked_init(result);
+        return false;
+    }
+    return true;
+}

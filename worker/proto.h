@@ -1,0 +1,32 @@
+/* proto.h -- small msgpack helpers for the frames between worker, runner, sandbox child and runs. */
+#ifndef JT_PROTO_H
+#define JT_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <msgpack.h>
+
+/* Value of key in a msgpack map, or NULL when o is not a map or lacks it. */
+const msgpack_object *jt_mp_find(const msgpack_object *map, const char *key);
+
+/* Whether o is a str equal to s. */
+bool jt_mp_str_eq(const msgpack_object *o, const char *s);
+
+/* Copy a str value into a new NUL-terminated string (NULL if o is not a str
+ * or on no memory). */
+char *jt_mp_strdup(const msgpack_object *o);
+
+/* Numeric value of an int or float object into *out; false if o is neither. */
+bool jt_mp_number(const msgpack_object *o, double *out);
+
+/* Integer value of an int object into *out; false otherwise. */
+bool jt_mp_int(const msgpack_object *o, long long *out);
+
+/* Pack a NUL-terminated string (or nil when s is NULL). */
+int jt_mp_pack_cstr(msgpack_packer *pk, const char *s);
+
+/* Unpack exactly one msgpack object from data (no trailing bytes). Returns
+ * true with *result holding it (caller calls msgpack_unpacked_destroy). */
+bool jt_mp_unpack_one(msgpack_unpacked *result, const void *data, size_t len);
+
+#endif

@@ -1,0 +1,190 @@
+/* sandbox.c -- kernel-enforced confinement of sandbox children and runs. */
+#include "sandbox.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+static bool private_network;
+
+bool jt_sandbox_has_private_network(void)
+{
+    return private_network;
+}
+
+static int fail(char *err, size_t errlen, const char *what)
+{
+    snprintf(err, errlen, "%s: %s", what, strerror(errno));
+    return -1;
+}
+
+static int set_limit(int resource, rlim_t soft, rlim_t hard)
+{
+    struct rlimit rl = {.rlim_cur = soft, .rlim_max = hard};
+    return setrlimit(resource, &rl);
+}
+
+/* Syscalls no candidate has a reason to make; all fail with EPERM. */
+static const int base_denied[] = {
+    SCMP_SYS(ptrace),          SCMP_SYS(process_vm_readv), SCMP_SYS(process_vm_writev),
+    SCMP_SYS(mount),           SCMP_SYS(umount2),          SCMP_SYS(pivot_root),
+    SCMP_SYS(chroot),          SCMP_SYS(unshare),          SCMP_SYS(setns),
+    SCMP_SYS(kexec_load),      SCMP_SYS(kexec_file_load),  SCMP_SYS(reboot),
+    SCMP_SYS(init_module),     SCMP_SYS(finit_module),     SCMP_SYS(delete_module),
+    SCMP_SYS(bpf),             SCMP_SYS(perf_event_open),  SCMP_SYS(userfaultfd),
+    SCMP_SYS(keyctl),          SCMP_SYS(add_key),          SCMP_SYS(request_key),
+    SCMP_SYS(socket),          SCMP_SYS(socketpair),       SCMP_SYS(io_uring_setup),
+    SCMP_SYS(io_uring_enter),  SCMP_SYS(io_uring_register), SCMP_SYS(swapon),
+    SCMP_SYS(swapoff),         SCMP_SYS(acct),             SCMP_SYS(settimeofday),
+    SCMP_SYS(clock_settime),   SCMP_SYS(clock_adjtime),    SCMP_SYS(adjtimex),
+    SCMP_SYS(syslog),          SCMP_SYS(quotactl),         SCMP_SYS(open_by_handle_at),
+    SCMP_SYS(name_to_handle_at), SCMP_SYS(lookup_dcookie), SCMP_SYS(vhangup),
+    SCMP_SYS(iopl),            SCMP_SYS(ioperm),           SCMP_SYS(kcmp),
+    SCMP_SYS(fanotify_init),   SCMP_SYS(personality),      SCMP_SYS(pidfd_open),
+    SCMP_SYS(pidfd_getfd),     SCMP_SYS(pidfd_send_signal), SCMP_SYS(mknod),
+    SCMP_SYS(mknodat),         SCMP_SYS(fsopen),           SCMP_SYS(fsmount),
+    SCMP_SYS(open_tree),       SCMP_SYS(move_mount),
+};
+
+static int load_filter(scmp_filter_ctx ctx, char *err, size_t errlen, const char *what)
+{
+    int rc = seccomp_load(ctx);
+    seccomp_release(ctx);
+    if (rc < 0) {
+        errno = -rc;
+        return fail(err, errlen, what);
+    }
+    return 0;
+}
+
+static int install_base_filter(char *err, size_t errlen)
+{
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+    if (ctx == NULL) {
+        snprintf(err, errlen, "seccomp_init failed");
+        return -1;
+    }
+    for (size_t i = 0; i < sizeof base_denied / sizeof base_denied[0]; i++) {
+        int rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), base_denied[i], 0);
+        if (rc < 0) {
+            seccomp_release(ctx);
+            errno = -rc;
+            return fail(err, errlen, "seccomp_rule_add");
+        }
+    }
+    return load_filter(ctx, err, errlen, "seccomp_load (base filter)");
+}
+
+static int arm_parent_death(pid_t expected_parent, char *err, size_t errlen)
+{
+    /* Armed after the credential change: changing uid clears it. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+        return fail(err, errlen, "prctl(PR_SET_PDEATHSIG)");
+    if (getppid() != expected_parent) {
+        snprintf(err, errlen, "parent exited before the sandbox was ready");
+        return -1;
+    }
+    return 0;
+}
+
+int jt_sandbox_enter_child(const jt_sandbox_limits_t *lim, pid_t expected_parent, char *err,
+                           size_t errlen)
+{
+    /* A network namespace needs CAP_SYS_ADMIN: only as root. Without it the
+     * seccomp filter still refuses socket creation. */
+    private_network = geteuid() == 0 && unshare(CLONE_NEWNET) == 0;
+
+    if (lim->core >= 0) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(lim->core, &set);
+        if (sched_setaffinity(0, sizeof set, &set) < 0)
+            return fail(err, errlen, "sched_setaffinity");
+    }
+    if (lim->workdir != NULL && chdir(lim->workdir) < 0)
+        return fail(err, errlen, "chdir to the working directory");
+
+    rlim_t mem = (rlim_t)lim->memory_limit_bytes;
+    rlim_t cpu = (rlim_t)lim->cpu_seconds;
+    if (set_limit(RLIMIT_AS, mem, mem) < 0 || set_limit(RLIMIT_CPU, cpu, cpu + 1) < 0 ||
+        set_limit(RLIMIT_FSIZE, JT_SANDBOX_FILE_SIZE_BYTES, JT_SANDBOX_FILE_SIZE_BYTES) < 0 ||
+        set_limit(RLIMIT_NOFILE, JT_SANDBOX_OPEN_FILES, JT_SANDBOX_OPEN_FILES) < 0 ||
+        set_limit(RLIMIT_CORE, 0, 0) < 0 || set_limit(RLIMIT_MEMLOCK, 0, 0) < 0 ||
+        set_limit(RLIMIT_MSGQUEUE, 0, 0) < 0)
+        return fail(err, errlen, "setrlimit");
+    /* RLIMIT_NPROC counts every process of the user: only meaningful (and
+     * only safe to set) for the dedicated sandbox user. */
+    if (lim->drop_privileges) {
+        if (set_limit(RLIMIT_NPROC, JT_SANDBOX_USER_PROCESSES, JT_SANDBOX_USER_PROCESSES) < 0)
+            return fail(err, errlen, "setrlimit(RLIMIT_NPROC)");
+        if (setgroups(0, NULL) < 0)
+            return fail(err, errlen, "setgroups");
+        if (setresgid(lim->gid, lim->gid, lim->gid) < 0)
+            return fail(err, errlen, "setresgid");
+        if (setresuid(lim->uid, lim->uid, lim->uid) < 0)
+            return fail(err, errlen, "setresuid");
+        if (setresuid(0, 0, 0) == 0) {
+            snprintf(err, errlen, "privileges could be regained after dropping them");
+            return -1;
+        }
+    }
+    if (arm_parent_death(expected_parent, err, errlen) < 0)
+        return -1;
+    if (prctl(PR_SET_DUMPABLE, 0) < 0)
+        return fail(err, errlen, "prctl(PR_SET_DUMPABLE)");
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return fail(err, errlen, "prctl(PR_SET_NO_NEW_PRIVS)");
+    return install_base_filter(err, errlen);
+}
+
+int jt_sandbox_enter_run(pid_t expected_parent, char *err, size_t errlen)
+{
+    if (setpgid(0, 0) < 0)
+        return fail(err, errlen, "setpgid");
+    if (arm_parent_death(expected_parent, err, errlen) < 0)
+        return -1;
+    /* A file over RLIMIT_FSIZE must fail with EFBIG, not kill the run. */
+    signal(SIGXFSZ, SIG_IGN);
+
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+    if (ctx == NULL) {
+        snprintf(err, errlen, "seccomp_init failed");
+        return -1;
+    }
+    pid_t self = getpid();
+    int rc = 0;
+    /* clone3 cannot be filtered by flags: ENOSYS makes libc fall back to clone. */
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 0);
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(fork), 0);
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(vfork), 0);
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(execve), 0);
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(execveat), 0);
+    /* Signals only to itself: the sandbox child, the runner and other jobs
+     * (same uid when not root) are out of reach. */
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(kill), 1,
+                           SCMP_A0(SCMP_CMP_NE, (scmp_datum_t)self));
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(tkill), 1,
+                           SCMP_A0(SCMP_CMP_NE, (scmp_datum_t)self));
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(tgkill), 1,
+                           SCMP_A0(SCMP_CMP_NE, (scmp_datum_t)self));
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(rt_sigqueueinfo), 1,
+                           SCMP_A0(SCMP_CMP_NE, (scmp_datum_t)self));
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(rt_tgsigqueueinfo), 1,
+                           SCMP_A0(SCMP_CMP_NE, (scmp_datum_t)self));
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(setpgid), 0);
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(setsid), 0);
+    if (rc != 0) {
+        seccomp_release(ctx);
+        snprintf(err, errlen, "seccomp_rule_add failed for the run filter");
+        return -1;
+    }
+    return load_filter(ctx, err, errlen, "seccomp_load (run filter)");
+}
