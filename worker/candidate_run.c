@@ -1,6 +1,7 @@
 /* candidate_run.c -- the run process: execute the candidate module and call its function. */
 #include "candidate_run.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include "validation.h"
 
 #define RUN_EXIT_BROKEN_PIPE 70
+#define RUN_EXIT_NO_MEMORY 73
 
 static void send_frame(int fd, msgpack_sbuffer *sb)
 {
@@ -142,6 +144,50 @@ static void send_result(int fd, size_t index, PyObject *value)
     msgpack_sbuffer_destroy(&sb);
 }
 
+/* A fresh Python object for one test's inputs (new reference), or NULL with
+ * an exception set. */
+static PyObject *inputs_object(const jt_blob_t *blob)
+{
+    msgpack_unpacked in;
+    if (!jt_mp_unpack_one(&in, blob->data, blob->len)) {
+        PyErr_SetString(PyExc_ValueError, "inputs are not valid msgpack");
+        return NULL;
+    }
+    PyObject *args = jt_py_from_msgpack(&in.data);
+    msgpack_unpacked_destroy(&in);
+    return args;
+}
+
+/* same_process mode: every call gets its own copy of the inputs, built before
+ * the energy window opens (so an input-mutating function cannot make later
+ * calls cheaper and copying is not measured). */
+static void call_prepared(const jt_run_spec_t *spec, PyObject *f, int result_fd)
+{
+    size_t total = spec->repeats * spec->n_inputs;
+    PyObject **copies = PyMem_Calloc(total ? total : 1, sizeof *copies);
+    if (copies == NULL)
+        _exit(RUN_EXIT_NO_MEMORY);
+    for (size_t k = 0; k < total; k++) {
+        copies[k] = inputs_object(&spec->inputs[k % spec->n_inputs]);
+        if (copies[k] == NULL)
+            _exit(RUN_EXIT_NO_MEMORY);
+    }
+    send_simple(result_fd, "prepared");
+    char go;
+    ssize_t n;
+    do
+        n = read(spec->go_fd, &go, 1);
+    while (n < 0 && errno == EINTR);
+    if (n != 1)
+        _exit(0); /* the trial was called off */
+    for (size_t k = 0; k < total; k++) {
+        PyObject *value = call_with_inputs(f, copies[k]);
+        send_result(result_fd, k % spec->n_inputs, value);
+        Py_XDECREF(value);
+        Py_CLEAR(copies[k]);
+    }
+}
+
 _Noreturn void jt_run_execute(const jt_run_spec_t *spec, size_t start, int result_fd)
 {
     PyObject *globals = execute_module(spec->code);
@@ -161,19 +207,16 @@ _Noreturn void jt_run_execute(const jt_run_spec_t *spec, size_t start, int resul
     Py_INCREF(f); /* the candidate may delete its own global */
     send_simple(result_fd, "loaded");
 
-    for (size_t i = start; i < spec->n_inputs; i++) {
-        msgpack_unpacked in;
-        PyObject *args = NULL;
-        if (jt_mp_unpack_one(&in, spec->inputs[i].data, spec->inputs[i].len)) {
-            args = jt_py_from_msgpack(&in.data);
-            msgpack_unpacked_destroy(&in);
-        } else {
-            PyErr_SetString(PyExc_ValueError, "inputs are not valid msgpack");
+    if (spec->repeats > 0) {
+        call_prepared(spec, f, result_fd);
+    } else {
+        for (size_t i = start; i < spec->n_inputs; i++) {
+            PyObject *args = inputs_object(&spec->inputs[i]);
+            PyObject *value = args ? call_with_inputs(f, args) : NULL;
+            Py_XDECREF(args);
+            send_result(result_fd, i, value);
+            Py_XDECREF(value);
         }
-        PyObject *value = args ? call_with_inputs(f, args) : NULL;
-        Py_XDECREF(args);
-        send_result(result_fd, i, value);
-        Py_XDECREF(value);
     }
     PyObject *out = PySys_GetObject("stdout"); /* borrowed; flush what the candidate printed */
     if (out != NULL) {

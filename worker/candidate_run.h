@@ -18,6 +18,11 @@ typedef struct {
     const char *function_name;
     const jt_blob_t *inputs;   /* msgpack inputs, one per test case */
     size_t n_inputs;
+    /* same_process mode (repeats > 0): after loading, build `repeats` fresh
+     * copies of every test's inputs, write {"t":"prepared"}, wait for one byte
+     * on go_fd, then make repeats x n_inputs calls. 0: one call per test. */
+    unsigned long repeats;
+    int go_fd;
 } jt_run_spec_t;
 
 /* Frames a run writes (msgpack maps, key "t" = type):
@@ -25,6 +30,7 @@ typedef struct {
  *   {"t":"load_error","status":S,"message":M}        S: exception | memory_limit
  *   {"t":"result","i":I,"status":S,"output":V,"message":M,"repr":R}
  *        S: ok | exception | memory_limit | not_serializable (output only when ok)
+ *   {"t":"prepared"}                                 same_process mode: ready to go
  *   {"t":"finished"}
  * Exits with _exit(0) after "finished" (no interpreter finalisation, no
  * atexit handlers of the candidate), _exit(70) when result_fd breaks. */

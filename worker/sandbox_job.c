@@ -4,27 +4,19 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "candidate_run.h"
 #include "frame.h"
-#include "log.h"
 #include "proto.h"
 #include "pyvalue.h"
-#include "sandbox.h"
+#include "run_process.h"
 #include "validation.h"
 #include "value.h"
 
-#define RUN_FRAME_MAX_BYTES (JT_FRAME_MAX_BYTES / 2) /* a run's largest result frame */
-#define STDERR_TAIL_BYTES 512
 
 static double now_seconds(void)
 {
@@ -73,349 +65,176 @@ static int emit_rest(int out_fd, size_t from, size_t n, const char *status, cons
     return 0;
 }
 
-typedef struct {
-    pid_t pid;
-    int result_fd, stdout_fd, stderr_fd; /* read ends; -1 once closed */
-    jt_frame_reader_t reader;
-    long stdout_bytes, stderr_bytes;
-    char stderr_tail[STDERR_TAIL_BYTES + 1];
-    size_t stderr_tail_len;
-} run_t;
-
-static void close_fd(int *fd)
-{
-    if (*fd >= 0)
-        close(*fd);
-    *fd = -1;
-}
-
-static void close_all_from(int lowfd)
-{
-    /* close_range(2) is Linux 5.9+; fall back to a loop over the fd limit. */
-    long max = sysconf(_SC_OPEN_MAX);
-    for (int fd = lowfd; fd < max; fd++)
-        close(fd);
-}
-
-/* Fork a run that calls tests start..n-1. Returns 0 or -1 (errno set). */
-static int run_start(run_t *run, PyObject *code, const jt_gate_spec_t *spec, size_t start)
-{
-    int res[2], out[2], err[2];
-    if (pipe2(res, O_CLOEXEC) < 0)
-        return -1;
-    if (pipe2(out, O_CLOEXEC) < 0) {
-        close(res[0]);
-        close(res[1]);
-        return -1;
-    }
-    if (pipe2(err, O_CLOEXEC) < 0) {
-        close(res[0]);
-        close(res[1]);
-        close(out[0]);
-        close(out[1]);
-        return -1;
-    }
-    pid_t parent = getpid();
-    fflush(NULL);
-    PyOS_BeforeFork();
-    pid_t pid = fork();
-    if (pid == 0) {
-        PyOS_AfterFork_Child();
-        int devnull = open("/dev/null", O_RDONLY);
-        if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0 ||
-            dup2(res[1], 3) < 0)
-            _exit(71);
-        close_all_from(4);
-        char why[256];
-        if (jt_sandbox_enter_run(parent, why, sizeof why) < 0) {
-            dprintf(2, "sandbox: %s\n", why);
-            _exit(72);
-        }
-        jt_run_spec_t rs = {.code = code,
-                            .function_name = spec->function_name,
-                            .inputs = spec->inputs,
-                            .n_inputs = spec->n_inputs};
-        jt_run_execute(&rs, start, 3);
-    }
-    PyOS_AfterFork_Parent();
-    int saved = errno;
-    close(res[1]);
-    close(out[1]);
-    close(err[1]);
-    if (pid < 0) {
-        close(res[0]);
-        close(out[0]);
-        close(err[0]);
-        errno = saved;
-        return -1;
-    }
-    memset(run, 0, sizeof *run);
-    run->pid = pid;
-    run->result_fd = res[0];
-    run->stdout_fd = out[0];
-    run->stderr_fd = err[0];
-    fcntl(run->result_fd, F_SETFL, O_NONBLOCK);
-    fcntl(run->stdout_fd, F_SETFL, O_NONBLOCK);
-    fcntl(run->stderr_fd, F_SETFL, O_NONBLOCK);
-    jt_frame_reader_init(&run->reader, RUN_FRAME_MAX_BYTES);
-    return 0;
-}
-
-/* Kill (if still running) and reap the run; returns its wait status. */
-static int run_finish(run_t *run, bool kill_it)
-{
-    if (kill_it)
-        kill(run->pid, SIGKILL);
-    int status = 0;
-    while (waitpid(run->pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    close_fd(&run->result_fd);
-    close_fd(&run->stdout_fd);
-    close_fd(&run->stderr_fd);
-    jt_frame_reader_cleanup(&run->reader);
-    return status;
-}
-
-/* Drain one output pipe; returns the bytes read now (0 at EOF closes it). */
-static long drain(run_t *run, int *fd, bool is_stderr)
-{
-    char buf[16384];
-    long total = 0;
-    for (;;) {
-        ssize_t n = read(*fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            break; /* EAGAIN: nothing more now */
-        if (n == 0) {
-            close_fd(fd);
-            break;
-        }
-        total += n;
-        if (is_stderr) {
-            /* keep the tail for crash messages */
-            size_t keep = (size_t)n > STDERR_TAIL_BYTES ? STDERR_TAIL_BYTES : (size_t)n;
-            size_t have = run->stderr_tail_len;
-            if (have + keep > STDERR_TAIL_BYTES) {
-                size_t drop = have + keep - STDERR_TAIL_BYTES;
-                memmove(run->stderr_tail, run->stderr_tail + drop, have - drop);
-                have -= drop;
-            }
-            memcpy(run->stderr_tail + have, buf + (size_t)n - keep, keep);
-            run->stderr_tail_len = have + keep;
-            run->stderr_tail[run->stderr_tail_len] = '\0';
-        }
-        if (total > 1024 * 1024)
-            break; /* come back after the deadline and the frame checks */
-    }
-    return total;
-}
-
-/* Text for a run that ended by itself without finishing. */
-static void describe_exit(int status, const run_t *run, char *buf, size_t len)
-{
-    char what[128];
-    if (WIFSIGNALED(status)) {
-        int sig = WTERMSIG(status);
-        const char *abbrev = sigabbrev_np(sig);
-        snprintf(what, sizeof what, "run killed by signal %d (SIG%s)%s", sig, abbrev ? abbrev : "?",
-                 sig == SIGXCPU ? ": CPU time limit" : "");
-    } else {
-        snprintf(what, sizeof what, "run exited with code %d", WEXITSTATUS(status));
-    }
-    if (run->stderr_tail_len > 0)
-        snprintf(buf, len, "%s; stderr: %s", what, run->stderr_tail);
-    else
-        snprintf(buf, len, "%s", what);
-}
-
 typedef enum { RUN_FINISHED, RUN_STOPPED, RUN_ABORTED } run_outcome_t;
+
+/* What one result frame of a run means for the gate. */
+typedef enum { STEP_CONTINUE, STEP_FINISHED, STEP_LOAD_ERROR, STEP_BAD_FRAME, STEP_OUT_BROKEN,
+               STEP_STOP } step_t;
+
+typedef struct {
+    const jt_gate_spec_t *spec;
+    int out_fd;
+    size_t start;   /* first test of this run */
+    bool loaded;
+    size_t current; /* test whose call is in progress (after "loaded") */
+    double t_mark;  /* when the current call began (frame arrival) */
+} gate_run_t;
+
+static step_t on_load_error(gate_run_t *g, const msgpack_object *msg)
+{
+    char *st = jt_mp_strdup(jt_mp_find(msg, "status"));
+    char *m = jt_mp_strdup(jt_mp_find(msg, "message"));
+    const char *status = st && strcmp(st, "memory_limit") == 0 ? "memory_limit" : "exception";
+    int rc = emit_rest(g->out_fd, g->start, g->spec->n_inputs, status, m ? m : "module failed");
+    free(st);
+    free(m);
+    return rc < 0 ? STEP_OUT_BROKEN : STEP_LOAD_ERROR;
+}
+
+static step_t on_result(gate_run_t *g, const msgpack_object *msg, double arrived)
+{
+    long long index = -1;
+    jt_mp_int(jt_mp_find(msg, "i"), &index);
+    const msgpack_object *status = jt_mp_find(msg, "status");
+    const msgpack_object *output = jt_mp_find(msg, "output");
+    bool is_ok = jt_mp_str_eq(status, "ok");
+    bool valid_status = is_ok || jt_mp_str_eq(status, "exception") ||
+                        jt_mp_str_eq(status, "memory_limit") ||
+                        jt_mp_str_eq(status, "not_serializable");
+    jt_error_t verr;
+    if (index != (long long)g->current || g->current >= g->spec->n_inputs || !valid_status ||
+        output == NULL || (is_ok && jt_value_check(output, "output", &verr) != JT_OK))
+        return STEP_BAD_FRAME;
+    char *st = jt_mp_strdup(status);
+    char *m = jt_mp_strdup(jt_mp_find(msg, "message"));
+    char *r = jt_mp_strdup(jt_mp_find(msg, "repr"));
+    int rc = emit_test(g->out_fd, g->current, st ? st : "crashed", is_ok ? output : NULL, m, r,
+                       arrived - g->t_mark);
+    free(st);
+    free(m);
+    free(r);
+    g->current++;
+    g->t_mark = arrived;
+    if (rc < 0)
+        return STEP_OUT_BROKEN;
+    return !is_ok && g->spec->stop_on_first_failure ? STEP_STOP : STEP_CONTINUE;
+}
+
+static step_t on_frame(gate_run_t *g, const uint8_t *data, size_t len, double arrived)
+{
+    msgpack_unpacked msg;
+    if (!jt_mp_unpack_one(&msg, data, len))
+        return STEP_BAD_FRAME;
+    const msgpack_object *type = jt_mp_find(&msg.data, "t");
+    step_t step = STEP_BAD_FRAME;
+    if (jt_mp_str_eq(type, "loaded") && !g->loaded) {
+        g->loaded = true;
+        g->t_mark = arrived;
+        step = STEP_CONTINUE;
+    } else if (jt_mp_str_eq(type, "load_error") && !g->loaded) {
+        step = on_load_error(g, &msg.data);
+    } else if (jt_mp_str_eq(type, "result") && g->loaded) {
+        step = on_result(g, &msg.data, arrived);
+    } else if (jt_mp_str_eq(type, "finished") && g->loaded && g->current == g->spec->n_inputs) {
+        step = STEP_FINISHED;
+    }
+    msgpack_unpacked_destroy(&msg);
+    return step;
+}
 
 /* Supervise one run from test `start`. On return *next is the first test
  * that still needs a run. RUN_STOPPED: no further run is needed (all tests
  * have records). RUN_ABORTED: out_fd broke. */
-static run_outcome_t supervise(run_t *run, const jt_gate_spec_t *spec, size_t start, int out_fd,
-                               double job_deadline, size_t *next)
+static run_outcome_t supervise(jt_run_process_t *run, const jt_gate_spec_t *spec, size_t start,
+                               int out_fd, double job_deadline, size_t *next)
 {
-    bool loaded = false;
-    size_t current = start; /* test whose call is in progress (after "loaded") */
-    double t_mark = now_seconds();
-    double deadline = t_mark + spec->timeout_seconds;
+    gate_run_t g = {.spec = spec, .out_fd = out_fd, .start = start, .current = start,
+                    .t_mark = now_seconds()};
+    double deadline = g.t_mark + spec->timeout_seconds;
     const char *fail_status = NULL;
     char message[JT_MAX_MESSAGE_BYTES];
-    message[0] = '\0';
-    bool killed = false;
+    bool killed = true;
 
     for (;;) {
         double now = now_seconds();
-        if (now >= deadline || now >= job_deadline) {
+        double until = deadline < job_deadline ? deadline : job_deadline;
+        if (now >= until) {
             fail_status = "timeout";
             snprintf(message, sizeof message, "%s exceeded the %g s time limit%s",
-                     loaded ? "the call" : "module-level code", spec->timeout_seconds,
-                     now >= job_deadline && now < deadline ? " (validation budget exhausted)"
-                                                           : "");
-            killed = true;
+                     g.loaded ? "the call" : "module-level code", spec->timeout_seconds,
+                     now < deadline ? " (validation budget exhausted)" : "");
             break;
         }
-        struct pollfd pfd[3] = {{.fd = run->result_fd, .events = POLLIN},
-                                {.fd = run->stdout_fd, .events = POLLIN},
-                                {.fd = run->stderr_fd, .events = POLLIN}};
-        double wait = (deadline < job_deadline ? deadline : job_deadline) - now;
-        int pr = poll(pfd, 3, (int)(wait * 1000) + 1);
-        if (pr < 0 && errno != EINTR)
-            break;
-        if (pr <= 0)
+        uint8_t *data = NULL;
+        size_t len = 0;
+        jt_run_event_t ev = jt_run_process_poll(run, (int)((until - now) * 1000) + 1,
+                                                spec->output_limit_bytes, &data, &len);
+        if (ev == JT_RUN_IDLE)
             continue;
-        if (run->stdout_fd >= 0 && (pfd[1].revents & (POLLIN | POLLHUP)))
-            run->stdout_bytes += drain(run, &run->stdout_fd, false);
-        if (run->stderr_fd >= 0 && (pfd[2].revents & (POLLIN | POLLHUP)))
-            run->stderr_bytes += drain(run, &run->stderr_fd, true);
-        if (run->stdout_bytes > spec->output_limit_bytes ||
-            run->stderr_bytes > spec->output_limit_bytes) {
-            fail_status = "output_limit";
-            snprintf(message, sizeof message, "%s exceeded %ld bytes",
-                     run->stdout_bytes > spec->output_limit_bytes ? "stdout" : "stderr",
-                     spec->output_limit_bytes);
-            killed = true;
-            break;
-        }
-        if (run->result_fd < 0 || !(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
-            continue;
-        int done = 0;
-        jt_status_t s = jt_frame_reader_read(&run->reader, run->result_fd, &done);
-        if (s == JT_ERR_EOF || s == JT_ERR_IO) {
-            close_fd(&run->result_fd);
+        if (ev == JT_RUN_EOF) {
+            killed = false;
             break; /* the run ended: find out how below */
         }
-        if (s == JT_ERR_TOO_LARGE) {
+        if (ev == JT_RUN_OUTPUT_LIMIT) {
+            fail_status = "output_limit";
+            snprintf(message, sizeof message, "%s exceeded %ld bytes",
+                     jt_run_process_noisy_stream(run, spec->output_limit_bytes),
+                     spec->output_limit_bytes);
+            break;
+        }
+        if (ev == JT_RUN_TOO_LARGE) {
             fail_status = "output_limit";
             snprintf(message, sizeof message, "the return value exceeds %u bytes",
-                     RUN_FRAME_MAX_BYTES);
-            killed = true;
+                     JT_RUN_FRAME_MAX_BYTES);
             break;
         }
-        if (s != JT_OK) {
+        if (ev == JT_RUN_ERROR) {
             fail_status = "crashed";
-            snprintf(message, sizeof message, "sandbox error reading the run: %s",
-                     jt_status_text(s));
-            killed = true;
+            snprintf(message, sizeof message, "sandbox error reading the run");
             break;
         }
-        if (!done)
-            continue;
-        uint8_t *data;
-        size_t len;
-        jt_frame_reader_take(&run->reader, &data, &len);
-        double arrived = now_seconds();
-        msgpack_unpacked msg;
-        bool ok = jt_mp_unpack_one(&msg, data, len);
-        const msgpack_object *type = ok ? jt_mp_find(&msg.data, "t") : NULL;
-        int step = -1; /* 0 = continue, 1 = finished, 2 = load error, 3 = protocol error */
-        if (jt_mp_str_eq(type, "loaded") && !loaded) {
-            loaded = true;
-            step = 0;
-        } else if (jt_mp_str_eq(type, "load_error") && !loaded) {
-            char *st = jt_mp_strdup(jt_mp_find(&msg.data, "status"));
-            char *m = jt_mp_strdup(jt_mp_find(&msg.data, "message"));
-            const char *status = st && strcmp(st, "memory_limit") == 0 ? "memory_limit"
-                                                                       : "exception";
-            if (emit_rest(out_fd, start, spec->n_inputs, status, m ? m : "module failed") < 0)
-                step = 4;
-            else
-                step = 2;
-            free(st);
-            free(m);
-        } else if (jt_mp_str_eq(type, "result") && loaded) {
-            long long index = -1;
-            jt_mp_int(jt_mp_find(&msg.data, "i"), &index);
-            const msgpack_object *status = jt_mp_find(&msg.data, "status");
-            const msgpack_object *output = jt_mp_find(&msg.data, "output");
-            char *m = jt_mp_strdup(jt_mp_find(&msg.data, "message"));
-            char *r = jt_mp_strdup(jt_mp_find(&msg.data, "repr"));
-            bool valid_status = jt_mp_str_eq(status, "ok") || jt_mp_str_eq(status, "exception") ||
-                                jt_mp_str_eq(status, "memory_limit") ||
-                                jt_mp_str_eq(status, "not_serializable");
-            jt_error_t verr;
-            bool is_ok = jt_mp_str_eq(status, "ok");
-            if (index != (long long)current || !valid_status || output == NULL ||
-                (is_ok && jt_value_check(output, "output", &verr) != JT_OK)) {
-                step = 3;
-            } else {
-                char *st = jt_mp_strdup(status);
-                if (emit_test(out_fd, current, st, is_ok ? output : NULL, m, r,
-                              arrived - t_mark) < 0)
-                    step = 4;
-                else if (!is_ok && spec->stop_on_first_failure)
-                    step = 5;
-                else
-                    step = 0;
-                free(st);
-                current++;
-                t_mark = arrived;
-            }
-            free(m);
-            free(r);
-        } else if (jt_mp_str_eq(type, "finished") && loaded && current == spec->n_inputs) {
-            step = 1;
-        } else {
-            step = 3;
-        }
-        if (ok)
-            msgpack_unpacked_destroy(&msg);
+        step_t step = on_frame(&g, data, len, now_seconds());
         free(data);
-        if (step == 0) {
-            deadline = arrived + spec->timeout_seconds;
+        if (step == STEP_CONTINUE) {
+            deadline = g.t_mark + spec->timeout_seconds;
             continue;
         }
-        if (step == 1) {
-            run_finish(run, true);
-            *next = spec->n_inputs;
-            return RUN_FINISHED;
+        if (step == STEP_BAD_FRAME) {
+            fail_status = "crashed";
+            snprintf(message, sizeof message, "the run sent a malformed result frame");
+            break;
         }
-        if (step == 2) {
-            run_finish(run, true);
-            *next = spec->n_inputs;
-            return RUN_STOPPED;
-        }
-        if (step == 4) {
-            run_finish(run, true);
+        jt_run_process_finish(run, true);
+        if (step == STEP_OUT_BROKEN)
             return RUN_ABORTED;
-        }
-        if (step == 5) {
-            run_finish(run, true);
-            *next = current;
-            if (emit_rest(out_fd, current, spec->n_inputs, "not_run",
-                          "skipped: stop_on_first_failure") < 0)
-                return RUN_ABORTED;
-            *next = spec->n_inputs;
-            return RUN_STOPPED;
-        }
-        fail_status = "crashed";
-        snprintf(message, sizeof message, "the run sent a malformed result frame");
-        killed = true;
-        break;
+        if (step == STEP_STOP && emit_rest(out_fd, g.current, spec->n_inputs, "not_run",
+                                           "skipped: stop_on_first_failure") < 0)
+            return RUN_ABORTED;
+        *next = spec->n_inputs; /* finished, load error or stop: every test has its record */
+        return step == STEP_FINISHED ? RUN_FINISHED : RUN_STOPPED;
     }
 
-    int wstatus = run_finish(run, killed);
-    if (loaded && current >= spec->n_inputs) {
+    int wstatus = jt_run_process_finish(run, killed);
+    if (g.loaded && g.current >= spec->n_inputs) {
         /* every test has its record; only the goodbye was missing */
         *next = spec->n_inputs;
         return RUN_FINISHED;
     }
     if (fail_status == NULL) {
         fail_status = "crashed";
-        describe_exit(wstatus, run, message, sizeof message);
+        jt_run_process_describe_exit(run, wstatus, message, sizeof message);
     }
-    if (!loaded) {
+    if (!g.loaded) {
         /* module-level failure: it would fail the same way for every test */
         if (emit_rest(out_fd, start, spec->n_inputs, fail_status, message) < 0)
             return RUN_ABORTED;
         *next = spec->n_inputs;
         return RUN_STOPPED;
     }
-    if (emit_test(out_fd, current, fail_status, NULL, message, NULL, now_seconds() - t_mark) < 0)
+    if (emit_test(out_fd, g.current, fail_status, NULL, message, NULL, now_seconds() - g.t_mark) <
+        0)
         return RUN_ABORTED;
-    *next = current + 1;
+    *next = g.current + 1;
     if (spec->stop_on_first_failure) {
         if (emit_rest(out_fd, *next, spec->n_inputs, "not_run", "skipped: stop_on_first_failure") <
             0)
@@ -436,30 +255,35 @@ int jt_gate_run(const jt_gate_spec_t *spec, int out_fd)
         free(text);
         return rc;
     }
+    jt_run_spec_t rs = {.code = code,
+                        .function_name = spec->function_name,
+                        .inputs = spec->inputs,
+                        .n_inputs = spec->n_inputs,
+                        .go_fd = -1};
     double job_deadline = now_seconds() + spec->budget_seconds;
     size_t next = 0;
+    int rc = 0;
     while (next < spec->n_inputs) {
         if (now_seconds() >= job_deadline) {
-            if (emit_rest(out_fd, next, spec->n_inputs, "not_run",
-                          "skipped: validation budget exhausted") < 0)
-                return -1;
+            rc = emit_rest(out_fd, next, spec->n_inputs, "not_run",
+                           "skipped: validation budget exhausted");
             break;
         }
-        run_t run;
-        if (run_start(&run, code, spec, next) < 0) {
+        jt_run_process_t run;
+        if (jt_run_process_start(&run, &rs, next) < 0) {
             char m[128];
             snprintf(m, sizeof m, "could not start a run: %s", strerror(errno));
-            Py_DECREF(code);
-            return emit_rest(out_fd, next, spec->n_inputs, "crashed", m);
+            rc = emit_rest(out_fd, next, spec->n_inputs, "crashed", m);
+            break;
         }
         run_outcome_t o = supervise(&run, spec, next, out_fd, job_deadline, &next);
         if (o == RUN_ABORTED) {
-            Py_DECREF(code);
-            return -1;
+            rc = -1;
+            break;
         }
         if (o == RUN_STOPPED)
             break;
     }
     Py_DECREF(code);
-    return 0;
+    return rc;
 }
