@@ -57,6 +57,16 @@ jt_status_t jt_config_load(jt_config_t *cfg, jt_error_t *err)
     cfg->validate_core = 0;
     cfg->output_limit_bytes = 64 * 1024;
     cfg->validation_budget_seconds = 600.0;
+    snprintf(cfg->meter, sizeof cfg->meter, "auto");
+    snprintf(cfg->powercap_root, sizeof cfg->powercap_root, "/sys/class/powercap");
+    cfg->socket = 0;
+    cfg->measure_core = -1;
+    snprintf(cfg->calibration_path, sizeof cfg->calibration_path,
+             "config/socket0_calibration.json");
+    cfg->sample_hz = 100.0;
+    cfg->estimate_idle_watts = 10.0;
+    cfg->estimate_active_watts = 15.0;
+    cfg->calibration_max_cv = 20.0;
 
     const char *lvl = getenv("JOULETRACE_LOG_LEVEL");
     if (lvl != NULL && *lvl != '\0') {
@@ -82,5 +92,29 @@ jt_status_t jt_config_load(jt_config_t *cfg, jt_error_t *err)
                          &cfg->validation_budget_seconds, err)) != JT_OK)
         return s;
     cfg->validate_core = (int)core;
+
+    long socket = cfg->socket, measure_core = cfg->measure_core;
+    if ((s = read_string("JOULETRACE_METER", cfg->meter, sizeof cfg->meter, err)) != JT_OK ||
+        (s = read_string("JOULETRACE_POWERCAP_ROOT", cfg->powercap_root,
+                         sizeof cfg->powercap_root, err)) != JT_OK ||
+        (s = read_string("JOULETRACE_CALIBRATION", cfg->calibration_path,
+                         sizeof cfg->calibration_path, err)) != JT_OK ||
+        (s = read_long("JOULETRACE_SOCKET", 0, 255, &socket, err)) != JT_OK ||
+        (s = read_long("JOULETRACE_MEASURE_CORE", -1, 4095, &measure_core, err)) != JT_OK ||
+        (s = read_double("JOULETRACE_SAMPLE_HZ", 1.0, 10000.0, &cfg->sample_hz, err)) != JT_OK ||
+        (s = read_double("JOULETRACE_ESTIMATE_IDLE_WATTS", 0.0, 10000.0,
+                         &cfg->estimate_idle_watts, err)) != JT_OK ||
+        (s = read_double("JOULETRACE_ESTIMATE_ACTIVE_WATTS", 0.0, 10000.0,
+                         &cfg->estimate_active_watts, err)) != JT_OK ||
+        (s = read_double("JOULETRACE_CALIBRATION_MAX_CV_PERCENT", 0.1, 1000.0,
+                         &cfg->calibration_max_cv, err)) != JT_OK)
+        return s;
+    if (strcmp(cfg->meter, "auto") != 0 && strcmp(cfg->meter, "rapl-sysfs") != 0 &&
+        strcmp(cfg->meter, "rapl-perf") != 0 && strcmp(cfg->meter, "estimate") != 0)
+        return jt_error_set(err, JT_ERR_CONFIG, "JOULETRACE_METER",
+                            "JOULETRACE_METER=%s: expected auto, rapl-sysfs, rapl-perf or estimate",
+                            cfg->meter);
+    cfg->socket = (int)socket;
+    cfg->measure_core = (int)measure_core;
     return JT_OK;
 }

@@ -17,6 +17,19 @@ typedef struct {
                                        per run, each (65536) */
     double validation_budget_seconds; /* JOULETRACE_VALIDATION_BUDGET_SECONDS: wall-clock cap on
                                        one job's whole correctness gate (600) */
+
+    /* energy measurement */
+    char meter[16];                 /* JOULETRACE_METER: auto|rapl-sysfs|rapl-perf|estimate (auto) */
+    char powercap_root[256];        /* JOULETRACE_POWERCAP_ROOT (/sys/class/powercap) */
+    int socket;                     /* JOULETRACE_SOCKET: measurement socket (0) */
+    int measure_core;               /* JOULETRACE_MEASURE_CORE: core of the trials (-1 = core 4
+                                       when it exists, else the highest-numbered core) */
+    char calibration_path[256];     /* JOULETRACE_CALIBRATION (config/socket0_calibration.json) */
+    double sample_hz;               /* JOULETRACE_SAMPLE_HZ: sampler rate (100) */
+    double estimate_idle_watts;     /* JOULETRACE_ESTIMATE_IDLE_WATTS: estimate meter model (10) */
+    double estimate_active_watts;   /* JOULETRACE_ESTIMATE_ACTIVE_WATTS: per busy core (15) */
+    double calibration_max_cv;      /* JOULETRACE_CALIBRATION_MAX_CV_PERCENT: idle spread above
+                                       which calibrate refuses to write (20) */
 } jt_config_t;
 
 /* Fill *cfg from the environment (unset variables take the defaults above).

@@ -26,7 +26,8 @@ bool jt_mp_int(const msgpack_object *o, long long *out);
 int jt_mp_pack_cstr(msgpack_packer *pk, const char *s);
 
 /* Unpack exactly one msgpack object from data (no trailing bytes). Returns
- * true with *result holding it (caller calls msgpack_unpacked_destroy). */
+ * true with *result holding it (caller calls msgpack_unpacked_destroy).
+ * Strings in the result point into data: keep data alive until then. */
 bool jt_mp_unpack_one(msgpack_unpacked *result, const void *data, size_t len);
 
 #endif

@@ -148,15 +148,15 @@ done:
     free(r);
 }
 
-static jt_status_t send_validate(jt_runner_t *r, const jt_job_t *job, int core)
+static jt_status_t send_job(jt_runner_t *r, const char *op, const jt_job_t *job, int core)
 {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 9);
+    msgpack_pack_map(&pk, 10);
     jt_mp_pack_cstr(&pk, "op");
-    jt_mp_pack_cstr(&pk, "validate");
+    jt_mp_pack_cstr(&pk, op);
     jt_mp_pack_cstr(&pk, "task_id");
     jt_mp_pack_cstr(&pk, job->task_id);
     jt_mp_pack_cstr(&pk, "code");
@@ -177,6 +177,9 @@ static jt_status_t send_validate(jt_runner_t *r, const jt_job_t *job, int core)
     msgpack_pack_int(&pk, core);
     jt_mp_pack_cstr(&pk, "stop_on_first_failure");
     job->stop_on_first_failure ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
+    jt_mp_pack_cstr(&pk, "same_process");
+    job->repetition_mode == JT_REPEAT_SAME_PROCESS ? msgpack_pack_true(&pk)
+                                                   : msgpack_pack_false(&pk);
     jt_status_t s = sb.data ? jt_frame_write(r->cmd_fd, sb.data, sb.size) : JT_ERR_NOMEM;
     msgpack_sbuffer_destroy(&sb);
     return s;
@@ -269,7 +272,7 @@ jt_status_t jt_runner_validate(jt_runner_t *r, const jt_job_t *job, int core, jt
     if (v->results == NULL)
         return jt_error_set(err, JT_ERR_NOMEM, "", "out of memory");
     v->total_tests = job->n_test_cases;
-    jt_status_t s = send_validate(r, job, core);
+    jt_status_t s = send_job(r, "validate", job, core);
     if (s != JT_OK)
         return jt_error_set(err, s, "", "sending the job to the sandbox runner failed");
     /* The runner enforces the budget; this only guards against a hung runner. */
@@ -321,4 +324,39 @@ jt_status_t jt_runner_validate(jt_runner_t *r, const jt_job_t *job, int core, jt
         if (s != JT_OK)
             return s;
     }
+}
+
+jt_status_t jt_runner_start_measure(jt_runner_t *r, const jt_job_t *job, int core,
+                                    jt_error_t *err)
+{
+    jt_status_t s = send_job(r, "measure", job, core);
+    if (s != JT_OK)
+        return jt_error_set(err, s, "", "sending the job to the sandbox runner failed");
+    return JT_OK;
+}
+
+jt_status_t jt_runner_send(jt_runner_t *r, const void *data, size_t len)
+{
+    return jt_frame_write(r->cmd_fd, data, len);
+}
+
+jt_status_t jt_runner_recv(jt_runner_t *r, int timeout_ms, uint8_t **data,
+                           msgpack_unpacked *msg)
+{
+    size_t len;
+    jt_status_t s = jt_frame_read(r->reply_fd, REPLY_MAX_BYTES, timeout_ms, data, &len);
+    if (s != JT_OK)
+        return s;
+    if (!jt_mp_unpack_one(msg, *data, len)) {
+        free(*data);
+        *data = NULL;
+        return JT_ERR_PROTOCOL;
+    }
+    return JT_OK;
+}
+
+jt_status_t jt_runner_cancel(jt_runner_t *r)
+{
+    static const uint8_t cancel[] = {0x81, 0xa2, 'o', 'p', 0xa6, 'c', 'a', 'n', 'c', 'e', 'l'};
+    return jt_frame_write(r->cmd_fd, cancel, sizeof cancel);
 }

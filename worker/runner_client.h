@@ -6,6 +6,7 @@
 #ifndef JT_RUNNER_CLIENT_H
 #define JT_RUNNER_CLIENT_H
 
+#include <msgpack.h>
 #include <sys/types.h>
 
 #include "config.h"
@@ -38,3 +39,22 @@ jt_status_t jt_runner_validate(jt_runner_t *r, const jt_job_t *job, int core, jt
                                jt_error_t *err);
 
 #endif
+
+/* ---- lower level: the measurement protocol (sandbox_trials.h) ---- */
+
+/* Ask the runner to start a measure job for job's candidate on core (the
+ * sandbox child compiles and answers "trials_ready" or "trials_error"). */
+jt_status_t jt_runner_start_measure(jt_runner_t *r, const jt_job_t *job, int core,
+                                    jt_error_t *err);
+
+/* Send one command frame (a msgpack map) to the runner. */
+jt_status_t jt_runner_send(jt_runner_t *r, const void *data, size_t len);
+
+/* Receive the next frame, waiting at most timeout_ms: *data (caller frees)
+ * and the unpacked map in *msg (caller destroys). JT_ERR_PROTOCOL when the
+ * frame is not one msgpack value. */
+jt_status_t jt_runner_recv(jt_runner_t *r, int timeout_ms, uint8_t **data,
+                           msgpack_unpacked *msg);
+
+/* Ask the runner to kill the job in flight (its "end" frame follows). */
+jt_status_t jt_runner_cancel(jt_runner_t *r);

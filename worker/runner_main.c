@@ -6,10 +6,12 @@
  * directory, forks a confined sandbox child (jt_sandbox_enter_child) that runs
  * the gate, relays the child's frames to OUT_FD, and ends every job with
  *   {"t":"end","ok":BOOL,"error":STR|nil}
- * Commands: {"op":"validate", code, function_name, inputs[], timeout_seconds,
- * memory_limit_mb, core, stop_on_first_failure, task_id}, {"op":"cancel"}
- * (kills the job in flight), {"op":"ping"} -> {"t":"pong"}. EOF on IN_FD ends
- * the runner (killing a job in flight).
+ * Commands: {"op":"validate"|"measure", code, function_name, inputs[],
+ * timeout_seconds, memory_limit_mb, core, stop_on_first_failure,
+ * same_process, task_id}; while a job runs, {"op":"cancel"} kills it and any
+ * other command is passed to the sandbox child (the trial protocol of
+ * sandbox_trials.h); {"op":"ping"} -> {"t":"pong"}. EOF on IN_FD ends the
+ * runner (killing a job in flight).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -30,6 +32,7 @@
 #include "pyvalue.h"
 #include "sandbox.h"
 #include "sandbox_job.h"
+#include "sandbox_trials.h"
 #include "workdir.h"
 
 #define COMMAND_MAX_BYTES (JT_MAX_BODY_BYTES + 64 * 1024)
@@ -79,6 +82,8 @@ static int send_end(runner_t *r, bool ok, const char *error)
 
 /* The gate's inputs from the command, as blobs. */
 typedef struct {
+    bool measure;        /* "measure": trials; else "validate": the gate */
+    bool same_process;
     jt_gate_spec_t spec;
     jt_blob_t *inputs;
     char *code;
@@ -125,6 +130,9 @@ static const char *gate_command_decode(const msgpack_object *cmd, const jt_confi
     if (!jt_mp_int(jt_mp_find(cmd, "core"), &g->core) || g->core < -1 || g->core >= CPU_SETSIZE)
         return "core out of range";
     const msgpack_object *stop = jt_mp_find(cmd, "stop_on_first_failure");
+    const msgpack_object *same = jt_mp_find(cmd, "same_process");
+    g->measure = jt_mp_str_eq(jt_mp_find(cmd, "op"), "measure");
+    g->same_process = same != NULL && same->type == MSGPACK_OBJECT_BOOLEAN && same->via.boolean;
     g->inputs = calloc(inputs->via.array.size, sizeof *g->inputs);
     if (g->inputs == NULL)
         return "out of memory";
@@ -153,7 +161,7 @@ static const char *gate_command_decode(const msgpack_object *cmd, const jt_confi
 
 /* In the sandbox child: confine, run the gate, leave. */
 _Noreturn static void sandbox_child(runner_t *r, gate_command_t *g, const char *workdir,
-                                    int out_fd, pid_t runner_pid)
+                                    int cmd_fd, int out_fd, pid_t runner_pid)
 {
     PyOS_AfterFork_Child();
     close(r->in_fd);
@@ -175,6 +183,8 @@ _Noreturn static void sandbox_child(runner_t *r, gate_command_t *g, const char *
     };
     if (lim.cpu_seconds > (long)r->cfg.validation_budget_seconds + 1)
         lim.cpu_seconds = (long)r->cfg.validation_budget_seconds + 1;
+    if (g->measure) /* trials are bounded by the worker's own deadlines */
+        lim.cpu_seconds = 24L * 3600;
     char why[256];
     if (jt_sandbox_enter_child(&lim, runner_pid, why, sizeof why) < 0) {
         jt_log(JT_LOG_ERROR, g->task_id, "sandbox set-up failed: %s", why);
@@ -184,12 +194,22 @@ _Noreturn static void sandbox_child(runner_t *r, gate_command_t *g, const char *
      * candidate's source out of the service's log stream. */
     if (devnull >= 0)
         dup2(devnull, 2);
+    if (g->measure) {
+        jt_trials_spec_t ts = {.code = g->spec.code,
+                               .function_name = g->spec.function_name,
+                               .inputs = g->spec.inputs,
+                               .n_inputs = g->spec.n_inputs,
+                               .timeout_seconds = g->spec.timeout_seconds,
+                               .output_limit_bytes = g->spec.output_limit_bytes,
+                               .same_process = g->same_process};
+        _exit(jt_trials_serve(&ts, cmd_fd, out_fd) == 0 ? 0 : 4);
+    }
     _exit(jt_gate_run(&g->spec, out_fd) == 0 ? 0 : 4);
 }
 
 /* Relay the child's frames until it closes its pipe; honour cancel/EOF on
  * the command pipe. Returns 0, -1 when the worker is gone (runner exits). */
-static int relay(runner_t *r, pid_t child, int job_fd, bool *cancelled)
+static int relay(runner_t *r, pid_t child, int job_fd, int child_cmd_fd, bool *cancelled)
 {
     jt_frame_reader_t job_reader, cmd_reader;
     jt_frame_reader_init(&job_reader, JT_FRAME_MAX_BYTES);
@@ -218,6 +238,9 @@ static int relay(runner_t *r, pid_t child, int job_fd, bool *cancelled)
                     if (jt_mp_str_eq(jt_mp_find(&cmd.data, "op"), "cancel")) {
                         *cancelled = true;
                         kill(child, SIGKILL);
+                    } else if (child_cmd_fd >= 0 &&
+                               jt_frame_write(child_cmd_fd, data, len) != JT_OK) {
+                        kill(child, SIGKILL); /* the child is gone or stuck */
                     }
                     msgpack_unpacked_destroy(&cmd);
                 }
@@ -250,8 +273,8 @@ static int relay(runner_t *r, pid_t child, int job_fd, bool *cancelled)
     return rc;
 }
 
-/* Run one validate command end to end. Returns -1 when the runner must exit. */
-static int serve_validate(runner_t *r, const msgpack_object *cmd)
+/* Run one validate or measure command end to end. Returns -1 when the runner must exit. */
+static int serve_job(runner_t *r, const msgpack_object *cmd)
 {
     gate_command_t g;
     const char *bad = gate_command_decode(cmd, &r->cfg, &g);
@@ -268,8 +291,15 @@ static int serve_validate(runner_t *r, const msgpack_object *cmd)
         gate_command_cleanup(&g);
         return send_end(r, false, m);
     }
-    int p[2];
+    int p[2], c[2];
     if (pipe2(p, O_CLOEXEC) < 0) {
+        jt_workdir_remove(workdir);
+        gate_command_cleanup(&g);
+        return send_end(r, false, "pipe failed");
+    }
+    if (pipe2(c, O_CLOEXEC) < 0) {
+        close(p[0]);
+        close(p[1]);
         jt_workdir_remove(workdir);
         gate_command_cleanup(&g);
         return send_end(r, false, "pipe failed");
@@ -280,12 +310,15 @@ static int serve_validate(runner_t *r, const msgpack_object *cmd)
     pid_t child = fork();
     if (child == 0) {
         close(p[0]);
-        sandbox_child(r, &g, workdir, p[1], self);
+        close(c[1]);
+        sandbox_child(r, &g, workdir, c[0], p[1], self);
     }
     PyOS_AfterFork_Parent();
     close(p[1]);
+    close(c[0]);
     if (child < 0) {
         close(p[0]);
+        close(c[1]);
         jt_workdir_remove(workdir);
         gate_command_cleanup(&g);
         return send_end(r, false, "fork failed");
@@ -293,8 +326,9 @@ static int serve_validate(runner_t *r, const msgpack_object *cmd)
     /* Free the job's memory now: later children must not inherit it. */
     gate_command_cleanup(&g);
     bool cancelled = false;
-    int rc = relay(r, child, p[0], &cancelled);
+    int rc = relay(r, child, p[0], c[1], &cancelled);
     close(p[0]);
+    close(c[1]);
     int status = 0;
     while (waitpid(child, &status, 0) < 0 && errno == EINTR)
         ;
@@ -332,8 +366,8 @@ static int serve(runner_t *r)
             rc = send_end(r, false, "command is not one msgpack value");
         } else {
             const msgpack_object *op = jt_mp_find(&cmd.data, "op");
-            if (jt_mp_str_eq(op, "validate")) {
-                rc = serve_validate(r, &cmd.data);
+            if (jt_mp_str_eq(op, "validate") || jt_mp_str_eq(op, "measure")) {
+                rc = serve_job(r, &cmd.data);
             } else if (jt_mp_str_eq(op, "ping")) {
                 static const uint8_t pong[] = {0x81, 0xa1, 't', 0xa4, 'p', 'o', 'n', 'g'};
                 rc = jt_frame_write(r->out_fd, pong, sizeof pong) == JT_OK ? 0 : -1;

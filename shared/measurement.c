@@ -1,0 +1,201 @@
+/* measurement.c -- lifecycle of jt_measurement_t and its JSON form (the completed/failed result). */
+#include "measurement.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+void jt_measurement_init(jt_measurement_t *m)
+{
+    memset(m, 0, sizeof *m);
+    jt_validation_init(&m->validation);
+    m->repetition_mode = "fresh_process";
+    m->environment.temperature_c_start = NAN;
+    m->environment.temperature_c_end = NAN;
+}
+
+void jt_measurement_cleanup(jt_measurement_t *m)
+{
+    for (size_t i = 0; i < m->n_trials; i++)
+        free(m->trials[i].timeline);
+    free(m->trials);
+    jt_validation_cleanup(&m->validation);
+    jt_measurement_init(m);
+}
+
+int jt_measurement_domain_index(const jt_measurement_t *m, jt_domain_t d)
+{
+    for (size_t i = 0; i < m->n_domains; i++)
+        if (m->domains[i] == d)
+            return (int)i;
+    return -1;
+}
+
+/* JSON number, or null for NaN/inf (JSON has neither). */
+static json_t *number(double x)
+{
+    return isfinite(x) ? json_real(x) : json_null();
+}
+
+/* Median over trials of net joules per run of domain index di (0 when absent). */
+static double median_per_run(const jt_measurement_t *m, int di)
+{
+    if (di < 0 || m->n_trials == 0)
+        return 0.0;
+    double *x = malloc(m->n_trials * sizeof *x);
+    if (x == NULL)
+        return NAN;
+    for (size_t i = 0; i < m->n_trials; i++)
+        x[i] = m->trials[i].net_joules[di] / (double)m->trials[i].repeats;
+    double med = jt_stats_median(x, m->n_trials);
+    free(x);
+    return med;
+}
+
+static double median_field(const jt_measurement_t *m, size_t offset)
+{
+    double *x = malloc((m->n_trials ? m->n_trials : 1) * sizeof *x);
+    if (x == NULL)
+        return NAN;
+    for (size_t i = 0; i < m->n_trials; i++)
+        x[i] = *(const double *)((const char *)&m->trials[i] + offset);
+    double med = jt_stats_median(x, m->n_trials);
+    free(x);
+    return med;
+}
+
+static json_t *energy_metrics_json(const jt_measurement_t *m)
+{
+    double pkg = median_per_run(m, jt_measurement_domain_index(m, JT_DOMAIN_PACKAGE));
+    double ram = median_per_run(m, jt_measurement_domain_index(m, JT_DOMAIN_DRAM));
+    double total = median_field(m, offsetof(jt_trial_t, net_total_joules_per_run));
+    double seconds = median_field(m, offsetof(jt_trial_t, net_seconds_per_run));
+    double watts = median_field(m, offsetof(jt_trial_t, net_power_watts));
+    double per_test = m->total_tests ? total / (double)m->total_tests : 0.0;
+    json_t *o = json_object();
+    json_object_set_new(o, "median_package_energy_joules", number(pkg));
+    json_object_set_new(o, "median_ram_energy_joules", number(ram));
+    json_object_set_new(o, "median_total_energy_joules", number(total));
+    json_object_set_new(o, "median_execution_time_seconds", number(seconds));
+    json_object_set_new(o, "energy_per_test_case_joules", number(per_test));
+    json_object_set_new(o, "power_consumption_watts", number(watts));
+    /* joules per test case: lower is better */
+    json_object_set_new(o, "energy_efficiency_score", number(per_test));
+    return o;
+}
+
+static json_t *statistics_json(const jt_measurement_t *m)
+{
+    const jt_stats_t *s = &m->stats;
+    json_t *outliers = json_array();
+    for (size_t i = 0; i < m->n_trials; i++)
+        if (m->trials[i].outlier)
+            json_array_append_new(outliers, json_integer((json_int_t)i));
+    json_t *o = json_object();
+    json_object_set_new(o, "trials", json_integer((json_int_t)m->n_trials));
+    json_object_set_new(o, "warmup_trials", json_integer(m->warmup_trials));
+    json_object_set_new(o, "repeats_per_trial", json_integer((json_int_t)m->repeats_per_trial));
+    json_object_set_new(o, "quantity", json_string("net_total_energy_joules_per_run"));
+    json_object_set_new(o, "median", number(s->median));
+    json_object_set_new(o, "mean", number(s->mean));
+    json_object_set_new(o, "stddev", number(s->stddev));
+    json_object_set_new(o, "cv_percent", number(s->cv_percent));
+    json_object_set_new(o, "mad", number(s->mad));
+    json_object_set_new(o, "ci95_low", number(s->ci95_low));
+    json_object_set_new(o, "ci95_high", number(s->ci95_high));
+    json_object_set_new(o, "outliers", outliers);
+    json_object_set_new(o, "outlier_count", json_integer((json_int_t)m->outliers));
+    json_object_set_new(o, "early_stop_reason", json_string(m->early_stop_reason));
+    return o;
+}
+
+static json_t *per_domain_json(const jt_measurement_t *m, const double *values)
+{
+    json_t *o = json_object();
+    for (size_t d = 0; d < m->n_domains; d++)
+        json_object_set_new(o, jt_domain_name(m->domains[d]), number(values[d]));
+    return o;
+}
+
+static json_t *trial_json(const jt_measurement_t *m, size_t index)
+{
+    const jt_trial_t *t = &m->trials[index];
+    json_t *o = json_object();
+    json_object_set_new(o, "index", json_integer((json_int_t)index));
+    json_object_set_new(o, "repeats", json_integer((json_int_t)t->repeats));
+    json_object_set_new(o, "seconds", number(t->seconds));
+    json_object_set_new(o, "gross_joules", per_domain_json(m, t->gross_joules));
+    json_object_set_new(o, "net_joules", per_domain_json(m, t->net_joules));
+    json_object_set_new(o, "net_total_joules_per_run", number(t->net_total_joules_per_run));
+    json_object_set_new(o, "net_seconds_per_run", number(t->net_seconds_per_run));
+    json_object_set_new(o, "net_power_watts", number(t->net_power_watts));
+    json_object_set_new(o, "outlier", json_boolean(t->outlier));
+    if (t->timeline != NULL) {
+        json_t *tl = json_array();
+        for (size_t p = 0; p < t->n_timeline; p++) {
+            json_t *pt = json_object();
+            json_object_set_new(pt, "t", number(t->timeline[p].time));
+            json_object_set_new(pt, "watts", per_domain_json(m, t->timeline[p].watts));
+            json_array_append_new(tl, pt);
+        }
+        json_object_set_new(o, "power_timeline", tl);
+    }
+    return o;
+}
+
+static json_t *environment_json(const jt_environment_t *e)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "meter_type", json_string(e->meter_type));
+    json_object_set_new(o, "energy_is_estimated", json_boolean(e->energy_is_estimated));
+    json_object_set_new(o, "socket", json_integer(e->socket));
+    json_object_set_new(o, "measurement_core", json_integer(e->measurement_core));
+    json_object_set_new(o, "cpu_model", json_string(e->cpu_model));
+    json_object_set_new(o, "governor", e->governor[0] ? json_string(e->governor) : json_null());
+    json_object_set_new(o, "frequency_mhz", e->frequency_mhz > 0 ? number(e->frequency_mhz)
+                                                                 : json_null());
+    json_object_set_new(o, "temperature_c_start", number(e->temperature_c_start));
+    json_object_set_new(o, "temperature_c_end", number(e->temperature_c_end));
+    json_object_set_new(o, "thermal_controlled", json_boolean(e->thermal_controlled));
+    json_t *cal = json_object();
+    json_object_set_new(cal, "idle_power_watts", number(e->calibration_idle_watts));
+    json_object_set_new(cal, "calibrated", json_boolean(e->calibrated));
+    json_object_set_new(cal, "age_days", e->calibrated ? number(e->calibration_age_days)
+                                                       : json_null());
+    json_object_set_new(cal, "timestamp", e->calibrated ? json_string(e->calibration_timestamp)
+                                                        : json_null());
+    json_object_set_new(o, "calibration", cal);
+    json_object_set_new(o, "timestamp", number(e->timestamp));
+    return o;
+}
+
+json_t *jt_measurement_to_json(const jt_measurement_t *m)
+{
+    json_t *o = json_object();
+    if (o == NULL)
+        return NULL;
+    json_object_set_new(o, "status", json_string(m->completed ? "completed" : "failed"));
+    if (!m->completed) {
+        json_object_set_new(o, "error_type", json_string(m->error_type));
+        json_object_set_new(o, "error", json_string(m->error_message));
+    }
+    if (m->has_validation)
+        json_object_set_new(o, "validation", jt_validation_to_json(&m->validation));
+    if (m->n_trials > 0) {
+        json_object_set_new(o, "energy_metrics", energy_metrics_json(m));
+        json_object_set_new(o, "statistics", statistics_json(m));
+        json_t *trials = json_array();
+        for (size_t i = 0; i < m->n_trials; i++)
+            json_array_append_new(trials, trial_json(m, i));
+        json_object_set_new(o, "trials", trials);
+        json_object_set_new(o, "harness_overhead_joules_per_run",
+                            per_domain_json(m, m->harness_overhead_joules_per_run));
+        json_object_set_new(o, "harness_overhead_seconds_per_run",
+                            number(m->harness_overhead_seconds_per_run));
+        json_object_set_new(o, "repetition_mode", json_string(m->repetition_mode));
+    }
+    if (m->environment.meter_type[0] != '\0')
+        json_object_set_new(o, "measurement_environment", environment_json(&m->environment));
+    return o;
+}

@@ -1,0 +1,35 @@
+/* host_info.h -- facts about the measurement host: CPU model, governor, frequency, temperature. */
+#ifndef JT_HOST_INFO_H
+#define JT_HOST_INFO_H
+
+#include <stddef.h>
+
+/* Model name of the CPUs ("AMD EPYC"), or "unknown". */
+void jt_host_cpu_model(char *buf, size_t len);
+
+/* cpufreq governor of a core, or "" when cpufreq is absent. */
+void jt_host_governor(int core, char *buf, size_t len);
+
+/* Current frequency of a core in MHz (cpufreq, else /proc/cpuinfo), 0 when unknown. */
+double jt_host_frequency_mhz(int core);
+
+/* Package temperature in °C from thermal zones / hwmon (x86_pkg_temp,
+ * coretemp, k10temp, zenpower, first readable otherwise), NaN when no sensor
+ * is readable. */
+double jt_host_temperature_c(void);
+
+/* Wait up to max_seconds for the temperature to settle (less than 0.5 °C of
+ * change over one second). Returns 1 when it settled, 0 when the time ran
+ * out, -1 when no sensor is readable (returns at once). */
+int jt_host_thermal_wait(double max_seconds);
+
+/* Number of the highest online CPU (from sysconf), at least 0. */
+int jt_host_highest_cpu(void);
+
+/* Whether cpu exists (is online). */
+int jt_host_cpu_online(int cpu);
+
+/* Read a short text file (first line, newline stripped) into buf; 0 or -1. */
+int jt_host_read_line(const char *path, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,52 @@
+/* measurer.h -- everything a worker needs to measure jobs: meter, sampler, idle baseline, cores.
+ *
+ * One measurer per worker process; used from one thread (the one owning the
+ * runner). jt_measurer_process runs a whole job: the correctness gate on the
+ * validation core, then (when correct) the trials on the measurement core.
+ */
+#ifndef JT_MEASURER_H
+#define JT_MEASURER_H
+
+#include <stdbool.h>
+
+#include "calibration.h"
+#include "config.h"
+#include "job.h"
+#include "measurement.h"
+#include "runner_client.h"
+#include "trials.h"
+
+typedef struct jt_measurer jt_measurer_t;
+
+/* The measurement core for cfg: JOULETRACE_MEASURE_CORE, else core 4 when it
+ * exists, else the highest-numbered core. */
+int jt_measurer_pick_core(const jt_config_t *cfg);
+
+/* Pin the calling process (and what it forks later) to every online CPU
+ * except measure_core, when there is more than one. Returns 0 or -1. */
+int jt_measurer_keep_off_core(int measure_core);
+
+/* Open the meter (meter_kind overrides cfg->meter when not NULL) and the
+ * sampler, and load the idle baseline: a fresh calibration made with the same
+ * meter type, or, for the estimate meter only, the model's idle watts when no
+ * fresh calibration exists. A hardware meter without a fresh calibration is
+ * JT_ERR_CONFIG with the freshness reason in err->message ("not calibrated").
+ * On success *out is owned by the caller. */
+jt_status_t jt_measurer_open(const jt_config_t *cfg, const char *meter_kind, jt_measurer_t **out,
+                             jt_error_t *err);
+
+void jt_measurer_close(jt_measurer_t *ms);
+
+/* Meter type name in use ("rapl-sysfs", "estimate", ...). */
+const char *jt_measurer_meter_type(const jt_measurer_t *ms);
+
+/* Run job end to end through runner r: gate, then trials. Fills m (including
+ * validation and environment). A candidate that is incorrect or misbehaves
+ * during trials yields m->completed == false and JT_OK. progress may be NULL.
+ * Returns an error only when the sandbox or the meter failed (respawn the
+ * runner when it is JT_ERR_EOF/IO/TIMEOUT/PROTOCOL/SANDBOX). */
+jt_status_t jt_measurer_process(jt_measurer_t *ms, jt_runner_t *r, const jt_job_t *job,
+                                int (*progress)(void *ctx, const jt_trial_progress_t *p),
+                                void *ctx, jt_measurement_t *m, jt_error_t *err);
+
+#endif
