@@ -14,7 +14,8 @@ int jt_log_level_parse(const char *text);
 /* Write {"time":"...Z","level":"info","component":"...","message":"...",
  * "task_id":"..."} (task_id omitted when NULL) as one line with a single
  * write(2), so lines of concurrent threads/processes never interleave.
- * Messages longer than 4 KiB are truncated. Thread-safe; async-signal-unsafe. */
+ * Lines are capped at 4 KiB in total (PIPE_BUF, so one write is atomic);
+ * longer messages are cut at a UTF-8 character boundary. Thread-safe; async-signal-unsafe. */
 void jt_log(jt_log_level_t level, const char *task_id, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -1,5 +1,6 @@
 /* sandbox.c -- kernel-enforced confinement of sandbox children and runs. */
 #include "sandbox.h"
+#include "workdir.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -8,11 +9,15 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 static bool private_network;
+static bool private_tmp;            /* /tmp, /var/tmp, /dev/shm are our own tmpfs */
+static char scrub_workdir[512];     /* the working directory, emptied between runs */
+static const char *const private_tmp_dirs[] = {"/tmp", "/var/tmp", "/dev/shm"};
 
 bool jt_sandbox_has_private_network(void)
 {
@@ -94,6 +99,40 @@ static int arm_parent_death(pid_t expected_parent, char *err, size_t errlen)
     return 0;
 }
 
+/* As root: a private mount namespace with fresh tmpfs mounts on the working
+ * directory (before chdir, so the cwd is the tmpfs) and on the shared
+ * temporary directories. Best effort: without it the sandbox still works,
+ * with the host's /tmp. */
+static void private_mounts(const jt_sandbox_limits_t *lim)
+{
+    if (geteuid() != 0 || lim->workdir == NULL || unshare(CLONE_NEWNS) < 0 ||
+        mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        return;
+    char opts[128];
+    snprintf(opts, sizeof opts, "size=%ld,mode=0700,uid=%u,gid=%u", JT_SANDBOX_WORKDIR_BYTES,
+             (unsigned)(lim->drop_privileges ? lim->uid : 0),
+             (unsigned)(lim->drop_privileges ? lim->gid : 0));
+    if (mount("tmpfs", lim->workdir, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
+        return;
+    /* Enter it now: mounting over /tmp below may hide its path. */
+    if (chdir(lim->workdir) < 0)
+        return;
+    snprintf(opts, sizeof opts, "size=%ld,mode=1777", JT_SANDBOX_TMP_BYTES);
+    for (size_t i = 0; i < sizeof private_tmp_dirs / sizeof private_tmp_dirs[0]; i++)
+        if (mount("tmpfs", private_tmp_dirs[i], "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
+            return;
+    private_tmp = true;
+}
+
+void jt_sandbox_scrub(void)
+{
+    if (scrub_workdir[0] != '\0')
+        jt_workdir_empty(".");
+    if (private_tmp)
+        for (size_t i = 0; i < sizeof private_tmp_dirs / sizeof private_tmp_dirs[0]; i++)
+            jt_workdir_empty(private_tmp_dirs[i]);
+}
+
 int jt_sandbox_enter_child(const jt_sandbox_limits_t *lim, pid_t expected_parent, char *err,
                            size_t errlen)
 {
@@ -108,8 +147,12 @@ int jt_sandbox_enter_child(const jt_sandbox_limits_t *lim, pid_t expected_parent
         if (sched_setaffinity(0, sizeof set, &set) < 0)
             return fail(err, errlen, "sched_setaffinity");
     }
-    if (lim->workdir != NULL && chdir(lim->workdir) < 0)
-        return fail(err, errlen, "chdir to the working directory");
+    if (lim->workdir != NULL) {
+        if (chdir(lim->workdir) < 0)
+            return fail(err, errlen, "chdir to the working directory");
+        private_mounts(lim); /* re-enters the working directory on its own tmpfs */
+        snprintf(scrub_workdir, sizeof scrub_workdir, "%s", lim->workdir);
+    }
 
     rlim_t mem = (rlim_t)lim->memory_limit_bytes;
     rlim_t cpu = (rlim_t)lim->cpu_seconds;

@@ -14,6 +14,8 @@
 #define JT_SANDBOX_FILE_SIZE_BYTES (16L * 1024 * 1024) /* largest file a candidate may write */
 #define JT_SANDBOX_OPEN_FILES 64L
 #define JT_SANDBOX_USER_PROCESSES 512L /* per sandbox user, all jobs on the host together */
+#define JT_SANDBOX_WORKDIR_BYTES (64L * 1024 * 1024) /* private tmpfs of the working directory */
+#define JT_SANDBOX_TMP_BYTES (16L * 1024 * 1024)     /* private /tmp, /var/tmp, /dev/shm each */
 
 typedef struct {
     int core;                /* pin to this CPU; -1 = leave the affinity alone */
@@ -25,7 +27,9 @@ typedef struct {
     long cpu_seconds;        /* RLIMIT_CPU (soft; hard = soft + 1) */
 } jt_sandbox_limits_t;
 
-/* Confine the calling sandbox child: new network namespace (when permitted),
+/* Confine the calling sandbox child: new network namespace and, as root, a
+ * private mount namespace where the working directory, /tmp, /var/tmp and
+ * /dev/shm are fresh size-limited tmpfs mounts (when permitted),
  * CPU affinity, chdir, rlimits (address space, CPU, file size, open files,
  * processes, no core dumps), privileges dropped, parent-death SIGKILL, not
  * dumpable, no_new_privs and the base seccomp filter (ptrace, mount, kexec,
@@ -45,5 +49,10 @@ int jt_sandbox_enter_run(pid_t expected_parent, char *err, size_t errlen);
 /* Whether a new network namespace was obtained by jt_sandbox_enter_child in
  * this process (for reporting). */
 bool jt_sandbox_has_private_network(void);
+
+/* Remove whatever runs left in the working directory and the private
+ * temporary directories, so that no run can leave files that make a later
+ * run cheaper. Called by the sandbox child between runs. */
+void jt_sandbox_scrub(void);
 
 #endif

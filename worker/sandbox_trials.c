@@ -15,6 +15,7 @@
 #include "proto.h"
 #include "pyvalue.h"
 #include "run_process.h"
+#include "sandbox.h"
 #include "validation.h"
 
 #define COMMAND_MAX_BYTES 4096
@@ -327,6 +328,7 @@ static int do_trial(trials_t *t, int cmd_fd, long long id, bool is_candidate, un
                 set_failure(&o, "crashed", "the prepared run went away");
             watch_run(t, &prepared, is_candidate, runs * spec->n_inputs, false,
                       now_seconds() + run_limit * (double)runs, &o, &results);
+            jt_sandbox_scrub();
         } else if (have_prepared) {
             jt_run_process_finish(&prepared, true);
         }
@@ -341,6 +343,9 @@ static int do_trial(trials_t *t, int cmd_fd, long long id, bool is_candidate, un
             }
             watch_run(t, &run, is_candidate, spec->n_inputs, false, now_seconds() + run_limit,
                       &o, &results);
+            /* Files a run left must not make the next one cheaper. The null
+             * candidate pays for this scrub too, so it is subtracted. */
+            jt_sandbox_scrub();
         }
     }
     if (send_trial_end(t->out_fd, id, &o) < 0)

@@ -31,6 +31,8 @@ int jt_workdir_create(const char *parent, int chown_to, uid_t uid, gid_t gid, ch
 /* Unreadable directories met by the last make_traversable pass. The runner
  * is single-threaded, and nftw callbacks take no user data. */
 static int unreadable_dirs;
+/* Whether remove_entry spares the top directory (jt_workdir_empty). */
+static int keep_top;
 
 /* Pre-order pass: make every directory writable and searchable by its owner
  * so the depth-first removal below can enter and empty it. */
@@ -47,12 +49,13 @@ static int make_traversable(const char *path, const struct stat *sb, int type, s
 static int remove_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
 {
     (void)sb;
-    (void)ftw;
+    if (keep_top && ftw->level == 0)
+        return 0;
     int rc = (type == FTW_DP || type == FTW_D) ? rmdir(path) : unlink(path);
     return rc < 0 && errno != ENOENT ? -1 : 0;
 }
 
-int jt_workdir_remove(const char *dir)
+static int remove_tree(const char *dir)
 {
     /* FTW_PHYS: never follow a symlink the candidate planted. */
     /* Each pass opens one more level of directories the candidate locked. */
@@ -64,4 +67,18 @@ int jt_workdir_remove(const char *dir)
             break;
     }
     return nftw(dir, remove_entry, 16, FTW_PHYS | FTW_DEPTH) < 0 ? -1 : 0;
+}
+
+int jt_workdir_remove(const char *dir)
+{
+    keep_top = 0;
+    return remove_tree(dir);
+}
+
+int jt_workdir_empty(const char *dir)
+{
+    keep_top = 1;
+    int rc = remove_tree(dir);
+    keep_top = 0;
+    return rc;
 }

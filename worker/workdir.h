@@ -16,4 +16,8 @@ int jt_workdir_create(const char *parent, int chown_to, uid_t uid, gid_t gid, ch
  * -1 when something could not be removed. */
 int jt_workdir_remove(const char *dir);
 
+/* Remove everything below dir but keep dir itself. Returns 0, or -1 when
+ * something could not be removed. */
+int jt_workdir_empty(const char *dir);
+
 #endif
