@@ -41,7 +41,10 @@ typedef struct {
 jt_status_t jt_calibration_load(const char *path, jt_calibration_t *out, jt_error_t *err);
 
 /* Write c as JSON to path atomically (temporary file + rename), creating
- * nothing else. Returns JT_OK or JT_ERR_IO. */
+ * nothing else. c is first checked with the rules jt_calibration_load
+ * applies, so a written file always loads. Returns JT_OK, JT_ERR_IO, or the
+ * validation error (JT_ERR_INVALID, JT_ERR_MISSING, JT_ERR_TOO_LARGE,
+ * JT_ERR_NOMEM) with *err naming the field. */
 jt_status_t jt_calibration_save(const char *path, const jt_calibration_t *c, jt_error_t *err);
 
 /* Idle watts of a domain by name, or -1 when the file lacks it. */

@@ -123,11 +123,7 @@ jt_status_t jt_frame_read(int fd, size_t max_len, int timeout_ms, uint8_t **data
         int wait_ms = -1;
         if (deadline >= 0) {
             long long left = deadline - now_ms();
-            if (left <= 0) {
-                s = JT_ERR_TIMEOUT;
-                break;
-            }
-            wait_ms = (int)left;
+            wait_ms = left > 0 ? (int)left : 0; /* 0: still take a frame that is there */
         }
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
         int pr = poll(&pfd, 1, wait_ms);
@@ -137,8 +133,13 @@ jt_status_t jt_frame_read(int fd, size_t max_len, int timeout_ms, uint8_t **data
             s = JT_ERR_IO;
             break;
         }
-        if (pr == 0)
-            continue; /* the deadline check above ends the loop */
+        if (pr == 0) {
+            if (deadline >= 0 && now_ms() >= deadline) {
+                s = JT_ERR_TIMEOUT;
+                break;
+            }
+            continue;
+        }
         int done;
         s = jt_frame_reader_read(&r, fd, &done);
         if (s != JT_OK)

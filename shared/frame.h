@@ -38,7 +38,9 @@ void jt_frame_reader_cleanup(jt_frame_reader_t *r);
  *   JT_OK with *done = 0: need more bytes (EAGAIN, or a partial frame);
  *   JT_ERR_EOF: the peer closed (a partial frame, if any, is discarded);
  *   JT_ERR_TOO_LARGE: the announced length exceeds max_len;
- *   JT_ERR_IO / JT_ERR_NOMEM. */
+ *   JT_ERR_IO / JT_ERR_NOMEM.
+ * After any error the stream is out of step: only jt_frame_reader_cleanup
+ * may follow. */
 jt_status_t jt_frame_reader_read(jt_frame_reader_t *r, int fd, int *done);
 
 /* Hand over the completed frame: *data (malloc'd, caller frees; never NULL,

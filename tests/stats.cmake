@@ -1,0 +1,16 @@
+# stats.cmake -- unit tests of trial statistics and the idle-power calibration file.
+jt_add_cmocka_test(test_stats
+  SOURCES test_stats.c
+  CASES median_odd median_even median_large_uses_heap mean_stddev_cv mad_values ci95_n2 ci95_n5
+        ci95_n10 outlier_clear outlier_borderline outlier_mad_zero n_zero n_one
+        nan_free_degenerate t975_table t975_large_df
+  TIMEOUT 30)
+
+jt_add_cmocka_test(test_calibration
+  SOURCES test_calibration.c
+  CASES round_trip save_pretty_atomic save_rejects_invalid load_hand_written
+        fresh_exactly_valid_days stale_one_second_past future_beyond_skew future_within_skew
+        malformed_json each_missing_field wrong_types bad_values_and_unknown_fields foreign_host
+        host_null_uses_gethostname file_too_large missing_file fractional_timestamp
+        non_utc_rejected timezone_independent failure_leaves_out_untouched
+  TIMEOUT 30)
