@@ -1,22 +1,19 @@
 /* runner_main.c -- jouletrace-runner: single-threaded process that owns the embedded Python.
  *
  * Started by the worker with fork+exec as `jouletrace-runner IN_FD OUT_FD`.
- * It initialises Python once (isolated config), then serves commands read as
- * frames on IN_FD, one job at a time: for each job it creates a working
- * directory, forks a confined sandbox child (jt_sandbox_enter_child) that runs
- * the gate, relays the child's frames to OUT_FD, and ends every job with
+ * It initialises Python once (isolated config), keeps one confined sandbox
+ * child ready (sandbox_child.h), and serves commands read as frames on IN_FD,
+ * one job at a time: it hands the job to the ready child, relays the child's
+ * frames to OUT_FD, and ends every job with
  *   {"t":"end","ok":BOOL,"error":STR|nil}
- * Commands: {"op":"validate"|"measure", code, function_name, inputs[],
- * timeout_seconds, memory_limit_mb, core, stop_on_first_failure,
- * same_process, task_id}; while a job runs, {"op":"cancel"} kills it and any
- * other command is passed to the sandbox child (the trial protocol of
- * sandbox_trials.h); {"op":"ping"} -> {"t":"pong"}. EOF on IN_FD ends the
- * runner (killing a job in flight).
+ * Commands: {"op":"validate"|"measure", ...} (job_command.h); while a job
+ * runs, {"op":"cancel"} kills it and any other command is passed to the
+ * sandbox child (the trial protocol of sandbox_trials.h); {"op":"ping"} ->
+ * {"t":"pong"}. EOF on IN_FD ends the runner (killing a job in flight).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -27,22 +24,19 @@
 
 #include "config.h"
 #include "frame.h"
+#include "job_command.h"
 #include "log.h"
 #include "proto.h"
 #include "pyvalue.h"
-#include "sandbox.h"
-#include "sandbox_job.h"
-#include "sandbox_trials.h"
-#include "workdir.h"
+#include "sandbox_child.h"
 
 #define COMMAND_MAX_BYTES (JT_MAX_BODY_BYTES + 64 * 1024)
 
 typedef struct {
     int in_fd, out_fd;
     jt_config_t cfg;
-    bool drop_privileges;
-    uid_t uid;
-    gid_t gid;
+    jt_sandbox_child_opts_t child_opts;
+    jt_sandbox_child_t ready; /* pid 0 when none could be made */
 } runner_t;
 
 static int init_python(void)
@@ -80,135 +74,16 @@ static int send_end(runner_t *r, bool ok, const char *error)
     return s == JT_OK ? 0 : -1;
 }
 
-/* The gate's inputs from the command, as blobs. */
-typedef struct {
-    bool measure;        /* "measure": trials; else "validate": the gate */
-    bool same_process;
-    jt_gate_spec_t spec;
-    jt_blob_t *inputs;
-    char *code;
-    char *function_name;
-    char *task_id;
-    long long memory_limit_mb;
-    long long core;
-} gate_command_t;
-
-static void gate_command_cleanup(gate_command_t *g)
+/* Make sure a confined child is waiting for the next job. */
+static void prepare_child(runner_t *r)
 {
-    for (size_t i = 0; i < g->spec.n_inputs; i++)
-        jt_blob_free(&g->inputs[i]);
-    free(g->inputs);
-    free(g->code);
-    free(g->function_name);
-    free(g->task_id);
-    memset(g, 0, sizeof *g);
+    if (r->ready.pid > 0)
+        return;
+    char why[600];
+    if (jt_sandbox_child_spawn(&r->child_opts, &r->ready, why, sizeof why) < 0)
+        jt_log_error("cannot prepare a sandbox child: %s", why);
 }
 
-/* Decode a validate command; returns NULL or a reason it is malformed. */
-static const char *gate_command_decode(const msgpack_object *cmd, const jt_config_t *cfg,
-                                       gate_command_t *g)
-{
-    memset(g, 0, sizeof *g);
-    const msgpack_object *inputs = jt_mp_find(cmd, "inputs");
-    double timeout;
-    g->code = jt_mp_strdup(jt_mp_find(cmd, "code"));
-    g->function_name = jt_mp_strdup(jt_mp_find(cmd, "function_name"));
-    g->task_id = jt_mp_strdup(jt_mp_find(cmd, "task_id")); /* optional */
-    if (g->code == NULL || g->function_name == NULL)
-        return "code and function_name must be strings";
-    if (strlen(g->code) != jt_mp_find(cmd, "code")->via.str.size)
-        return "code contains a NUL byte";
-    if (inputs == NULL || inputs->type != MSGPACK_OBJECT_ARRAY || inputs->via.array.size == 0 ||
-        inputs->via.array.size > JT_MAX_TEST_CASES)
-        return "inputs must be a non-empty array of at most 1000 values";
-    if (!jt_mp_number(jt_mp_find(cmd, "timeout_seconds"), &timeout) ||
-        !(timeout >= JT_MIN_TIMEOUT_SECONDS && timeout <= JT_MAX_TIMEOUT_SECONDS))
-        return "timeout_seconds out of range";
-    if (!jt_mp_int(jt_mp_find(cmd, "memory_limit_mb"), &g->memory_limit_mb) ||
-        g->memory_limit_mb < JT_MIN_MEMORY_LIMIT_MB || g->memory_limit_mb > JT_MAX_MEMORY_LIMIT_MB)
-        return "memory_limit_mb out of range";
-    if (!jt_mp_int(jt_mp_find(cmd, "core"), &g->core) || g->core < -1 || g->core >= CPU_SETSIZE)
-        return "core out of range";
-    const msgpack_object *stop = jt_mp_find(cmd, "stop_on_first_failure");
-    const msgpack_object *same = jt_mp_find(cmd, "same_process");
-    g->measure = jt_mp_str_eq(jt_mp_find(cmd, "op"), "measure");
-    g->same_process = same != NULL && same->type == MSGPACK_OBJECT_BOOLEAN && same->via.boolean;
-    g->inputs = calloc(inputs->via.array.size, sizeof *g->inputs);
-    if (g->inputs == NULL)
-        return "out of memory";
-    for (uint32_t i = 0; i < inputs->via.array.size; i++) {
-        msgpack_sbuffer sb;
-        msgpack_sbuffer_init(&sb);
-        msgpack_packer pk;
-        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        msgpack_pack_object(&pk, inputs->via.array.ptr[i]);
-        g->inputs[i].data = (uint8_t *)sb.data; /* sbuffer memory is malloc'd: the blob owns it */
-        g->inputs[i].len = sb.size;
-        g->spec.n_inputs = i + 1;
-        if (sb.data == NULL)
-            return "out of memory";
-    }
-    g->spec.code = g->code;
-    g->spec.function_name = g->function_name;
-    g->spec.inputs = g->inputs;
-    g->spec.timeout_seconds = timeout;
-    g->spec.output_limit_bytes = cfg->output_limit_bytes;
-    g->spec.budget_seconds = cfg->validation_budget_seconds;
-    g->spec.stop_on_first_failure = stop != NULL && stop->type == MSGPACK_OBJECT_BOOLEAN &&
-                                    stop->via.boolean;
-    return NULL;
-}
-
-/* In the sandbox child: confine, run the gate, leave. */
-_Noreturn static void sandbox_child(runner_t *r, gate_command_t *g, const char *workdir,
-                                    int cmd_fd, int out_fd, pid_t runner_pid)
-{
-    PyOS_AfterFork_Child();
-    close(r->in_fd);
-    close(r->out_fd);
-    int devnull = open("/dev/null", O_RDWR);
-    if (devnull >= 0) {
-        dup2(devnull, 0);
-        dup2(devnull, 1);
-    }
-    jt_sandbox_limits_t lim = {
-        .core = (int)g->core,
-        .workdir = workdir,
-        .drop_privileges = r->drop_privileges,
-        .uid = r->uid,
-        .gid = r->gid,
-        .memory_limit_bytes = (long)g->memory_limit_mb * 1024 * 1024,
-        /* a backstop for the wall clock: every call may use its full timeout */
-        .cpu_seconds = (long)(g->spec.timeout_seconds * (double)(g->spec.n_inputs + 1)) + 1,
-    };
-    if (lim.cpu_seconds > (long)r->cfg.validation_budget_seconds + 1)
-        lim.cpu_seconds = (long)r->cfg.validation_budget_seconds + 1;
-    if (g->measure) /* trials are bounded by the worker's own deadlines */
-        lim.cpu_seconds = 24L * 3600;
-    char why[256];
-    if (jt_sandbox_enter_child(&lim, runner_pid, why, sizeof why) < 0) {
-        jt_log(JT_LOG_ERROR, g->task_id, "sandbox set-up failed: %s", why);
-        _exit(3);
-    }
-    /* From here on nothing of ours logs; keep compiler warnings about the
-     * candidate's source out of the service's log stream. */
-    if (devnull >= 0)
-        dup2(devnull, 2);
-    if (g->measure) {
-        jt_trials_spec_t ts = {.code = g->spec.code,
-                               .function_name = g->spec.function_name,
-                               .inputs = g->spec.inputs,
-                               .n_inputs = g->spec.n_inputs,
-                               .timeout_seconds = g->spec.timeout_seconds,
-                               .output_limit_bytes = g->spec.output_limit_bytes,
-                               .same_process = g->same_process};
-        _exit(jt_trials_serve(&ts, cmd_fd, out_fd) == 0 ? 0 : 4);
-    }
-    _exit(jt_gate_run(&g->spec, out_fd) == 0 ? 0 : 4);
-}
-
-/* Relay the child's frames until it closes its pipe; honour cancel/EOF on
- * the command pipe. Returns 0, -1 when the worker is gone (runner exits). */
 static int relay(runner_t *r, pid_t child, int job_fd, int child_cmd_fd, bool *cancelled)
 {
     jt_frame_reader_t job_reader, cmd_reader;
@@ -273,79 +148,43 @@ static int relay(runner_t *r, pid_t child, int job_fd, int child_cmd_fd, bool *c
     return rc;
 }
 
-/* Run one validate or measure command end to end. Returns -1 when the runner must exit. */
-static int serve_job(runner_t *r, const msgpack_object *cmd)
+/* Run one validate or measure command end to end. Returns -1 when the
+ * runner must exit (the worker is gone). */
+static int serve_job(runner_t *r, const msgpack_object *cmd, const uint8_t *frame, size_t len)
 {
-    gate_command_t g;
-    const char *bad = gate_command_decode(cmd, &r->cfg, &g);
-    if (bad != NULL) {
-        gate_command_cleanup(&g);
+    jt_job_command_t check;
+    const char *bad = jt_job_command_decode(cmd, &r->cfg, &check);
+    jt_job_command_cleanup(&check);
+    if (bad != NULL)
         return send_end(r, false, bad);
-    }
-    char workdir[512];
-    if (jt_workdir_create(r->cfg.sandbox_dir, r->drop_privileges, r->uid, r->gid, workdir,
-                          sizeof workdir) < 0) {
-        char m[700];
-        snprintf(m, sizeof m, "cannot create a working directory under %s: %s",
-                 r->cfg.sandbox_dir, strerror(errno));
-        gate_command_cleanup(&g);
-        return send_end(r, false, m);
-    }
-    int p[2], c[2];
-    if (pipe2(p, O_CLOEXEC) < 0) {
-        jt_workdir_remove(workdir);
-        gate_command_cleanup(&g);
-        return send_end(r, false, "pipe failed");
-    }
-    if (pipe2(c, O_CLOEXEC) < 0) {
-        close(p[0]);
-        close(p[1]);
-        jt_workdir_remove(workdir);
-        gate_command_cleanup(&g);
-        return send_end(r, false, "pipe failed");
-    }
-    pid_t self = getpid();
-    fflush(NULL);
-    PyOS_BeforeFork();
-    pid_t child = fork();
-    if (child == 0) {
-        close(p[0]);
-        close(c[1]);
-        sandbox_child(r, &g, workdir, c[0], p[1], self);
-    }
-    PyOS_AfterFork_Parent();
-    close(p[1]);
-    close(c[0]);
-    if (child < 0) {
-        close(p[0]);
-        close(c[1]);
-        jt_workdir_remove(workdir);
-        gate_command_cleanup(&g);
-        return send_end(r, false, "fork failed");
-    }
-    /* Free the job's memory now: later children must not inherit it. */
-    gate_command_cleanup(&g);
+    prepare_child(r);
+    if (r->ready.pid <= 0)
+        return send_end(r, false, "no sandbox child could be started (see the runner's log)");
+    jt_sandbox_child_t child = r->ready;
+    r->ready.pid = 0;
     bool cancelled = false;
-    int rc = relay(r, child, p[0], c[1], &cancelled);
-    close(p[0]);
-    close(c[1]);
-    int status = 0;
-    while (waitpid(child, &status, 0) < 0 && errno == EINTR)
-        ;
-    if (jt_workdir_remove(workdir) < 0)
-        jt_log_warn("could not remove the working directory %s: %s", workdir, strerror(errno));
+    int rc = 0;
+    if (jt_frame_write(child.cmd_fd, frame, len) == JT_OK)
+        rc = relay(r, child.pid, child.out_fd, child.cmd_fd, &cancelled);
+    int status = jt_sandbox_child_reap(&child, cancelled || rc < 0);
     if (rc < 0)
         return -1;
+    /* Ready the next child while the worker reads the results. */
+    int end;
     if (cancelled)
-        return send_end(r, false, "cancelled");
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        return send_end(r, true, NULL);
-    char m[128];
-    if (WIFSIGNALED(status))
-        snprintf(m, sizeof m, "sandbox child killed by signal %d", WTERMSIG(status));
-    else
-        snprintf(m, sizeof m, "sandbox child failed (exit code %d)", WEXITSTATUS(status));
-    return send_end(r, false, m);
+        end = send_end(r, false, "cancelled");
+    else if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        end = send_end(r, true, NULL);
+    else {
+        char m[128];
+        if (WIFSIGNALED(status))
+            snprintf(m, sizeof m, "sandbox child killed by signal %d", WTERMSIG(status));
+        else
+            snprintf(m, sizeof m, "sandbox child failed (exit code %d)", WEXITSTATUS(status));
+        end = send_end(r, false, m);
+    }
+    prepare_child(r);
+    return end;
 }
 
 static int serve(runner_t *r)
@@ -367,7 +206,7 @@ static int serve(runner_t *r)
         } else {
             const msgpack_object *op = jt_mp_find(&cmd.data, "op");
             if (jt_mp_str_eq(op, "validate") || jt_mp_str_eq(op, "measure")) {
-                rc = serve_job(r, &cmd.data);
+                rc = serve_job(r, &cmd.data, data, len);
             } else if (jt_mp_str_eq(op, "ping")) {
                 static const uint8_t pong[] = {0x81, 0xa1, 't', 0xa4, 'p', 'o', 'n', 'g'};
                 rc = jt_frame_write(r->out_fd, pong, sizeof pong) == JT_OK ? 0 : -1;
@@ -378,6 +217,7 @@ static int serve(runner_t *r)
             }
             msgpack_unpacked_destroy(&cmd);
         }
+        /* the job's inputs must not linger in this process's free memory */
         explicit_bzero(data, len);
         free(data);
         if (rc < 0)
@@ -401,6 +241,9 @@ int main(int argc, char **argv)
     }
     jt_log_setup("runner", r.cfg.log_level);
     signal(SIGPIPE, SIG_IGN);
+    r.child_opts.cfg = &r.cfg;
+    r.child_opts.runner_in_fd = r.in_fd;
+    r.child_opts.runner_out_fd = r.out_fd;
     if (geteuid() == 0) {
         struct passwd *pw = getpwnam(r.cfg.sandbox_user);
         if (pw == NULL || pw->pw_uid == 0) {
@@ -408,13 +251,15 @@ int main(int argc, char **argv)
                          r.cfg.sandbox_user);
             return 2;
         }
-        r.drop_privileges = true;
-        r.uid = pw->pw_uid;
-        r.gid = pw->pw_gid;
+        r.child_opts.drop_privileges = true;
+        r.child_opts.uid = pw->pw_uid;
+        r.child_opts.gid = pw->pw_gid;
     }
     if (init_python() < 0)
         return 1;
+    prepare_child(&r);
     int rc = serve(&r);
+    jt_sandbox_child_reap(&r.ready, true);
     /* No Py_Finalize: nothing to flush, and it would only cost time. */
     return rc;
 }

@@ -140,13 +140,6 @@ int jt_sandbox_enter_child(const jt_sandbox_limits_t *lim, pid_t expected_parent
      * seccomp filter still refuses socket creation. */
     private_network = geteuid() == 0 && unshare(CLONE_NEWNET) == 0;
 
-    if (lim->core >= 0) {
-        cpu_set_t set;
-        CPU_ZERO(&set);
-        CPU_SET(lim->core, &set);
-        if (sched_setaffinity(0, sizeof set, &set) < 0)
-            return fail(err, errlen, "sched_setaffinity");
-    }
     if (lim->workdir != NULL) {
         if (chdir(lim->workdir) < 0)
             return fail(err, errlen, "chdir to the working directory");
@@ -154,10 +147,7 @@ int jt_sandbox_enter_child(const jt_sandbox_limits_t *lim, pid_t expected_parent
         snprintf(scrub_workdir, sizeof scrub_workdir, "%s", lim->workdir);
     }
 
-    rlim_t mem = (rlim_t)lim->memory_limit_bytes;
-    rlim_t cpu = (rlim_t)lim->cpu_seconds;
-    if (set_limit(RLIMIT_AS, mem, mem) < 0 || set_limit(RLIMIT_CPU, cpu, cpu + 1) < 0 ||
-        set_limit(RLIMIT_FSIZE, JT_SANDBOX_FILE_SIZE_BYTES, JT_SANDBOX_FILE_SIZE_BYTES) < 0 ||
+    if (set_limit(RLIMIT_FSIZE, JT_SANDBOX_FILE_SIZE_BYTES, JT_SANDBOX_FILE_SIZE_BYTES) < 0 ||
         set_limit(RLIMIT_NOFILE, JT_SANDBOX_OPEN_FILES, JT_SANDBOX_OPEN_FILES) < 0 ||
         set_limit(RLIMIT_CORE, 0, 0) < 0 || set_limit(RLIMIT_MEMLOCK, 0, 0) < 0 ||
         set_limit(RLIMIT_MSGQUEUE, 0, 0) < 0)
@@ -185,6 +175,23 @@ int jt_sandbox_enter_child(const jt_sandbox_limits_t *lim, pid_t expected_parent
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return fail(err, errlen, "prctl(PR_SET_NO_NEW_PRIVS)");
     return install_base_filter(err, errlen);
+}
+
+int jt_sandbox_apply_job(int core, long memory_limit_bytes, long cpu_seconds, char *err,
+                         size_t errlen)
+{
+    if (core >= 0) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(core, &set);
+        if (sched_setaffinity(0, sizeof set, &set) < 0)
+            return fail(err, errlen, "sched_setaffinity");
+    }
+    rlim_t mem = (rlim_t)memory_limit_bytes;
+    rlim_t cpu = (rlim_t)cpu_seconds;
+    if (set_limit(RLIMIT_AS, mem, mem) < 0 || set_limit(RLIMIT_CPU, cpu, cpu + 1) < 0)
+        return fail(err, errlen, "setrlimit (job limits)");
+    return 0;
 }
 
 int jt_sandbox_enter_run(pid_t expected_parent, char *err, size_t errlen)

@@ -18,27 +18,31 @@
 #define JT_SANDBOX_TMP_BYTES (16L * 1024 * 1024)     /* private /tmp, /var/tmp, /dev/shm each */
 
 typedef struct {
-    int core;                /* pin to this CPU; -1 = leave the affinity alone */
     const char *workdir;     /* chdir here (the runner created it for this job) */
     bool drop_privileges;    /* switch to uid/gid (only possible as root) */
     uid_t uid;
     gid_t gid;
-    long memory_limit_bytes; /* RLIMIT_AS */
-    long cpu_seconds;        /* RLIMIT_CPU (soft; hard = soft + 1) */
 } jt_sandbox_limits_t;
 
-/* Confine the calling sandbox child: new network namespace and, as root, a
- * private mount namespace where the working directory, /tmp, /var/tmp and
- * /dev/shm are fresh size-limited tmpfs mounts (when permitted),
- * CPU affinity, chdir, rlimits (address space, CPU, file size, open files,
- * processes, no core dumps), privileges dropped, parent-death SIGKILL, not
- * dumpable, no_new_privs and the base seccomp filter (ptrace, mount, kexec,
- * bpf, keyctl, socket creation, namespaces, modules, perf events, ... fail
- * with EPERM). expected_parent is the pid the child must still have as parent
+/* Confine the calling sandbox child before it knows its job: new network
+ * namespace and, as root, a private mount namespace where the working
+ * directory, /tmp, /var/tmp and /dev/shm are fresh size-limited tmpfs mounts
+ * (when permitted), chdir, rlimits (file size, open files, processes, no core
+ * dumps), privileges dropped, parent-death SIGKILL, not dumpable,
+ * no_new_privs and the base seccomp filter (ptrace, mount, kexec, bpf,
+ * keyctl, socket creation, namespaces, modules, perf events, ... fail with
+ * EPERM). expected_parent is the pid the child must still have as parent
  * after the parent-death signal is armed. Returns 0, or -1 with a reason in
  * err (the caller must then exit). */
 int jt_sandbox_enter_child(const jt_sandbox_limits_t *lim, pid_t expected_parent, char *err,
                            size_t errlen);
+
+/* The job-specific part, applied once the job is known (allowed after the
+ * privileges are gone, since it only narrows): pin to core (-1 = leave),
+ * RLIMIT_AS = memory_limit_bytes, RLIMIT_CPU = cpu_seconds (hard + 1).
+ * Returns 0, or -1 with a reason in err. */
+int jt_sandbox_apply_job(int core, long memory_limit_bytes, long cpu_seconds, char *err,
+                         size_t errlen);
 
 /* Further confine a run (a fork of the sandbox child about to execute
  * candidate code): its own process group, parent-death SIGKILL, and a second

@@ -1,0 +1,41 @@
+/* sandbox_child.h -- a pre-forked, pre-confined sandbox child waiting for its job.
+ *
+ * The runner keeps one ready between jobs, so that a job's latency holds one
+ * fork (the run) instead of two, and none of the confinement set-up. Used by
+ * the runner process only.
+ */
+#ifndef JT_SANDBOX_CHILD_H
+#define JT_SANDBOX_CHILD_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "config.h"
+
+typedef struct {
+    pid_t pid;          /* 0 when none */
+    int cmd_fd;         /* runner -> child: the job command, then trial commands */
+    int out_fd;         /* child -> runner: frames for the worker */
+    char workdir[512];  /* removed by jt_sandbox_child_reap */
+} jt_sandbox_child_t;
+
+typedef struct {
+    const jt_config_t *cfg;
+    bool drop_privileges;
+    uid_t uid;
+    gid_t gid;
+    int runner_in_fd, runner_out_fd; /* closed in the child */
+} jt_sandbox_child_opts_t;
+
+/* Create a working directory and fork a child that confines itself
+ * (jt_sandbox_enter_child) and then blocks until the runner writes one
+ * command frame to cmd_fd; it then applies the job's limits and runs the gate
+ * or the trials. Returns 0, or -1 with a reason in err (nothing left behind). */
+int jt_sandbox_child_spawn(const jt_sandbox_child_opts_t *o, jt_sandbox_child_t *c, char *err,
+                           size_t errlen);
+
+/* Close the pipes, SIGKILL the child when kill_it, wait for it, remove its
+ * working directory. Returns the wait status. */
+int jt_sandbox_child_reap(jt_sandbox_child_t *c, bool kill_it);
+
+#endif
