@@ -47,7 +47,11 @@ static int init_python(void)
     config.install_signal_handlers = 0;
     config.write_bytecode = 0;
     config.buffered_stdio = 1;
-    PyStatus st = Py_InitializeFromConfig(&config);
+    /* The standard library of the libpython we link, not of whatever
+     * python3 comes first on PATH (pyenv, a venv, ...). */
+    PyStatus st = PyConfig_SetBytesString(&config, &config.home, JT_PYTHON_HOME);
+    if (!PyStatus_Exception(st))
+        st = Py_InitializeFromConfig(&config);
     PyConfig_Clear(&config);
     if (PyStatus_Exception(st)) {
         jt_log_error("python initialisation failed: %s", st.err_msg ? st.err_msg : "?");

@@ -1,0 +1,104 @@
+# Hostile candidates for tests/test_hostile.c: solve(kind, arg) calls h_<kind>(arg).
+import os
+import sys
+
+
+def solve(kind, arg):
+    return globals()["h_" + kind](arg)
+
+
+def h_square(x):
+    return x * x
+
+
+def h_call_loop(arg):
+    while True:
+        pass
+
+
+def h_memory(arg):
+    return len(bytearray(10 * 2**30))
+
+
+def h_fork_loop(arg):
+    # A child that a leaky sandbox lets through leaves at once, so a broken
+    # sandbox shows up as "timeout" instead of an exponential fork bomb on the
+    # host; the first refused fork is what the test looks for.
+    while True:
+        if os.fork() == 0:
+            os._exit(0)
+
+
+def h_thread(arg):
+    import threading
+
+    threading.Thread(target=lambda: None).start()
+    return "thread started"
+
+
+def h_tcp(port):
+    import socket
+
+    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    return "connected"
+
+
+def h_big_file(name):
+    chunk = b"x" * 2**20
+    with open(name, "wb") as f:
+        for _ in range(100):
+            f.write(chunk)
+    return "written"
+
+
+def h_big_print(arg):
+    sys.stdout.write("x" * (100 * 2**20))
+    return "printed"
+
+
+def h_print_loop(arg):
+    line = "y" * 1023
+    for _ in range(100 * 1024):
+        print(line)
+    return "printed"
+
+
+def h_kill_parent(arg):
+    os.kill(os.getppid(), 9)
+    return "parent killed"
+
+
+def h_killpg(arg):
+    os.killpg(0, 9)
+    return "group killed"
+
+
+def h_shadow(arg):
+    with open("/etc/shadow") as f:
+        return f.read()
+
+
+def h_sys_exit(arg):
+    sys.exit()
+
+
+def h_os_exit(arg):
+    os._exit(3)
+
+
+def h_segfault(arg):
+    import ctypes
+
+    return ctypes.string_at(0)
+
+
+def h_recursion(x):
+    return h_recursion(x)
+
+
+def h_object(arg):
+    return object()
+
+
+def h_set(arg):
+    return {1, 2, 3}
