@@ -67,6 +67,11 @@ jt_status_t jt_config_load(jt_config_t *cfg, jt_error_t *err)
     cfg->estimate_idle_watts = 10.0;
     cfg->estimate_active_watts = 15.0;
     cfg->calibration_max_cv = 20.0;
+    snprintf(cfg->nats_url, sizeof cfg->nats_url, "nats://127.0.0.1:4222");
+    snprintf(cfg->http_addr, sizeof cfg->http_addr, "127.0.0.1:8000");
+    cfg->max_pending_jobs = 10000;
+    cfg->max_ack_pending = 64;
+    cfg->http_threads = 32;
 
     const char *lvl = getenv("JOULETRACE_LOG_LEVEL");
     if (lvl != NULL && *lvl != '\0') {
@@ -116,5 +121,20 @@ jt_status_t jt_config_load(jt_config_t *cfg, jt_error_t *err)
                             cfg->meter);
     cfg->socket = (int)socket;
     cfg->measure_core = (int)measure_core;
+
+    long ack_pending = cfg->max_ack_pending, threads = cfg->http_threads;
+    if ((s = read_string("JOULETRACE_NATS_URL", cfg->nats_url, sizeof cfg->nats_url, err)) !=
+            JT_OK ||
+        (s = read_string("JOULETRACE_HTTP_ADDR", cfg->http_addr, sizeof cfg->http_addr, err)) !=
+            JT_OK ||
+        (s = read_string("JOULETRACE_WORKER_ID", cfg->worker_id, sizeof cfg->worker_id, err)) !=
+            JT_OK ||
+        (s = read_long("JOULETRACE_MAX_PENDING_JOBS", 1, 100000000, &cfg->max_pending_jobs,
+                       err)) != JT_OK ||
+        (s = read_long("JOULETRACE_MAX_ACK_PENDING", 1, 100000, &ack_pending, err)) != JT_OK ||
+        (s = read_long("JOULETRACE_HTTP_THREADS", 2, 1024, &threads, err)) != JT_OK)
+        return s;
+    cfg->max_ack_pending = (int)ack_pending;
+    cfg->http_threads = (int)threads;
     return JT_OK;
 }

@@ -30,6 +30,17 @@ typedef struct {
     double estimate_active_watts;   /* JOULETRACE_ESTIMATE_ACTIVE_WATTS: per busy core (15) */
     double calibration_max_cv;      /* JOULETRACE_CALIBRATION_MAX_CV_PERCENT: idle spread above
                                        which calibrate refuses to write (20) */
+
+    /* the pipeline */
+    char nats_url[256];             /* JOULETRACE_NATS_URL (nats://127.0.0.1:4222) */
+    char http_addr[64];             /* JOULETRACE_HTTP_ADDR: gateway listen address
+                                       (127.0.0.1:8000) */
+    long max_pending_jobs;          /* JOULETRACE_MAX_PENDING_JOBS: above this the gateway
+                                       answers 429 (10000) */
+    int max_ack_pending;            /* JOULETRACE_MAX_ACK_PENDING: jobs in flight across all
+                                       workers, the consumer's MaxAckPending (64) */
+    char worker_id[64];             /* JOULETRACE_WORKER_ID ("" = host-pid) */
+    int http_threads;               /* JOULETRACE_HTTP_THREADS: civetweb threads (32) */
 } jt_config_t;
 
 /* Fill *cfg from the environment (unset variables take the defaults above).

@@ -1,0 +1,59 @@
+/* bus.h -- the NATS connection of a JouleTrace program and the topology every program ensures.
+ *
+ * Thread-safety: nats.c objects are thread-safe; jt_bus_t is filled once by
+ * jt_bus_connect and read-only afterwards.
+ */
+#ifndef JT_BUS_H
+#define JT_BUS_H
+
+#include <nats/nats.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "status.h"
+
+typedef struct {
+    int max_ack_pending;      /* jobs in flight across all workers (pool size), default 64 */
+    int64_t max_pending_jobs; /* stream MaxMsgs (queue bound), default 100000 */
+    const char *storage_dir;  /* unused by the client; documented for broker configs */
+} jt_topology_opts_t;
+
+typedef struct {
+    natsConnection *nc;
+    jsCtx *js;
+    kvStore *tasks;
+    kvStore *leases;
+    kvStore *workers;
+    kvStore *cancels;
+    kvStore *idempotency;
+} jt_bus_t;
+
+/* Defaults for jt_topology_opts_t. */
+void jt_topology_opts_init(jt_topology_opts_t *o);
+
+/* Create (or verify) the jobs stream, the shared durable pull consumer and
+ * every KV bucket of bus_names.h, idempotently: an existing object with the
+ * same configuration is fine; one with a different configuration is updated
+ * where NATS allows it, else an error naming it. Every program calls this at
+ * start, and `jouletrace-broker init`. Returns JT_OK or an error in *err. */
+jt_status_t jt_topology_ensure(jsCtx *js, const jt_topology_opts_t *o, jt_error_t *err);
+
+/* Connect to url (e.g. JOULETRACE_NATS_URL) with the client name `name`,
+ * reconnecting forever, ensure the topology and bind every KV bucket. On
+ * failure *bus is left empty and *err says what to check (is nats-server
+ * running with -js at that address?). */
+jt_status_t jt_bus_connect(const char *url, const char *name, const jt_topology_opts_t *o,
+                           jt_bus_t *bus, jt_error_t *err);
+
+/* Close everything jt_bus_connect opened (safe on an empty bus). */
+void jt_bus_close(jt_bus_t *bus);
+
+/* Number of jobs waiting in the work queue (stream messages not yet acked),
+ * or -1 on error. */
+int64_t jt_bus_pending_jobs(jt_bus_t *bus);
+
+/* "subject prefix" + task id into buf. Returns false when it does not fit or
+ * the id has characters outside [A-Za-z0-9_-]. */
+bool jt_bus_task_subject(char *buf, size_t len, const char *prefix, const char *task_id);
+
+#endif
