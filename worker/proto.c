@@ -1,6 +1,8 @@
 /* proto.c -- msgpack helpers for internal frames (see proto.h). */
 #include "proto.h"
 
+#include "unpack.h"
+
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,10 +83,13 @@ int jt_mp_pack_cstr(msgpack_packer *pk, const char *s)
 
 bool jt_mp_unpack_one(msgpack_unpacked *result, const void *data, size_t len)
 {
-    size_t off = 0;
+    /* Not msgpack_unpack_next: it stops at 32 levels, our values go to 64. */
     msgpack_unpacked_init(result);
-    msgpack_unpack_return r = msgpack_unpack_next(result, data, len, &off);
-    if (r != MSGPACK_UNPACK_SUCCESS || off != len) {
+    result->zone = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE);
+    if (result->zone == NULL)
+        return false;
+    jt_error_t err;
+    if (jt_unpack_value(data, len, result->zone, &result->data, &err) != JT_OK) {
         msgpack_unpacked_destroy(result);
         msgpack_unpacked_init(result);
         return false;

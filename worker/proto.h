@@ -25,7 +25,9 @@ bool jt_mp_int(const msgpack_object *o, long long *out);
 /* Pack a NUL-terminated string (or nil when s is NULL). */
 int jt_mp_pack_cstr(msgpack_packer *pk, const char *s);
 
-/* Unpack exactly one msgpack object from data (no trailing bytes). Returns
+/* Unpack exactly one msgpack object from data (no trailing bytes), with the
+ * checks of jt_unpack_value (str keys, valid UTF-8, depth <= JT_MAX_DEPTH, no
+ * bin/ext). Returns
  * true with *result holding it (caller calls msgpack_unpacked_destroy).
  * Strings in the result point into data: keep data alive until then. */
 bool jt_mp_unpack_one(msgpack_unpacked *result, const void *data, size_t len);

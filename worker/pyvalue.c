@@ -81,8 +81,8 @@ static int encode_fail(jt_py_encode_error_t *err, const char *what, PyObject *ob
 static int to_msgpack_depth(PyObject *obj, msgpack_packer *pk, jt_py_encode_error_t *err,
                             unsigned depth)
 {
-    if (depth > JT_MAX_DEPTH)
-        return encode_fail(err, "value nested deeper than 64 levels", obj);
+    if (depth > JT_PY_MAX_OUTPUT_DEPTH)
+        return encode_fail(err, "value nested too deeply (at most 61 levels)", obj);
     if (obj == Py_None)
         return msgpack_pack_nil(pk);
     if (PyBool_Check(obj))

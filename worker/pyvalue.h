@@ -14,13 +14,17 @@
  * with a Python exception set (bin/ext types are rejected). */
 PyObject *jt_py_from_msgpack(const msgpack_object *o);
 
+/* Deepest output a run may return: it travels inside frames up to three
+ * levels deep, and a job's expected outputs cannot be deeper either. */
+#define JT_PY_MAX_OUTPUT_DEPTH 61
+
 /* Why a Python value could not be encoded. */
 typedef struct {
     char message[256];
 } jt_py_encode_error_t;
 
 /* Append obj to *pk as msgpack: None, bool, int (64-bit range), float, str,
- * list/tuple -> array, dict with str keys -> map; nesting <= JT_MAX_DEPTH.
+ * list/tuple -> array, dict with str keys -> map; nesting <= JT_PY_MAX_OUTPUT_DEPTH.
  * Returns 0, or -1 with err->message saying what could not be encoded (the
  * packer may then hold a partial value: the caller discards the buffer).
  * Never runs candidate-defined methods (no __iter__, __repr__, __index__ calls). */

@@ -110,6 +110,40 @@ int jt_run_process_finish(jt_run_process_t *run, bool kill_it)
     return status;
 }
 
+/* Length of the valid UTF-8 sequence at s[0..len), or 0 when it is not one
+ * (overlong forms, surrogates and code points above U+10FFFF are invalid). */
+static size_t utf8_sequence(const unsigned char *s, size_t len)
+{
+    if (s[0] > 0 && s[0] < 0x80)
+        return 1;
+    size_t n = (s[0] >> 5) == 6 ? 2 : (s[0] >> 4) == 14 ? 3 : (s[0] >> 3) == 30 ? 4 : 0;
+    if (n == 0 || n > len)
+        return 0;
+    uint32_t cp = s[0] & (0x7F >> n);
+    for (size_t k = 1; k < n; k++) {
+        if ((s[k] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[k] & 0x3F);
+    }
+    static const uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min_cp[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return n;
+}
+
+/* Replace every byte that is not part of valid UTF-8 with '?': the tail
+ * travels in frames whose strings must be UTF-8. */
+static void make_utf8(char *s, size_t len)
+{
+    for (size_t i = 0; i < len;) {
+        size_t n = utf8_sequence((const unsigned char *)s + i, len - i);
+        if (n == 0)
+            s[i++] = '?';
+        else
+            i += n;
+    }
+}
+
 static void keep_stderr_tail(jt_run_process_t *run, const char *buf, size_t n)
 {
     size_t keep = n > JT_RUN_STDERR_TAIL_BYTES ? JT_RUN_STDERR_TAIL_BYTES : n;
@@ -195,8 +229,12 @@ void jt_run_process_describe_exit(const jt_run_process_t *run, int status, char 
     } else {
         snprintf(what, sizeof what, "run exited with code %d", WEXITSTATUS(status));
     }
-    if (run->stderr_tail_len > 0)
-        snprintf(buf, len, "%s; stderr: %s", what, run->stderr_tail);
+    if (run->stderr_tail_len > 0) {
+        char tail[JT_RUN_STDERR_TAIL_BYTES + 1];
+        memcpy(tail, run->stderr_tail, run->stderr_tail_len + 1);
+        make_utf8(tail, run->stderr_tail_len);
+        snprintf(buf, len, "%s; stderr: %s", what, tail);
+    }
     else
         snprintf(buf, len, "%s", what);
 }

@@ -1,0 +1,192 @@
+/* job_json.c -- REST body (JSON) -> jt_job_t: size and depth guards, jansson, msgpack schema.
+ *
+ * Pure functions, callable from any thread. The body is parsed with jansson, converted
+ * as a whole to msgpack (jt_value_from_json) and handed to jt_job_from_msgpack, so both
+ * wire formats share one schema walker: same fields, types, ranges, paths and messages.
+ */
+#include "job_json.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "job_msgpack.h"
+#include "value.h"
+
+/* Offset of the bracket that opens the first container nested deeper than JT_MAX_DEPTH
+ * (the top-level value is depth 1), or len if there is none. open[] receives the
+ * brackets still open there, outermost first, and *n_open their count. Brackets inside
+ * strings do not count; the scan does not otherwise validate the JSON. */
+static size_t find_too_deep(const char *s, size_t len, char open[JT_MAX_DEPTH], size_t *n_open)
+{
+    size_t depth = 0;
+    bool in_string = false, escaped = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (in_string) {
+            if (escaped)
+                escaped = false;
+            else if (c == '\\')
+                escaped = true;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (depth == JT_MAX_DEPTH) {
+                *n_open = depth;
+                return i;
+            }
+            open[depth++] = c;
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            depth--;
+        }
+    }
+    *n_open = depth;
+    return len;
+}
+
+/* The body cut just before its first too-deep container, with "[]" in its place and
+ * the open containers closed. jansson never recurses deeper than JT_MAX_DEPTH + 1 on
+ * it, and converting it reports JT_ERR_TOO_DEEP at the very path where the original
+ * went too deep (or a syntax error in the part before, which comes first anyway). */
+static char *clip_too_deep(const char *body, size_t cut, const char *open, size_t n_open,
+                           size_t *out_len)
+{
+    char *t = malloc(cut + 2 + n_open);
+    if (t == NULL)
+        return NULL;
+    memcpy(t, body, cut);
+    size_t n = cut;
+    t[n++] = '[';
+    t[n++] = ']';
+    while (n_open > 0)
+        t[n++] = open[--n_open] == '[' ? ']' : '}';
+    *out_len = n;
+    return t;
+}
+
+/* jansson's message may quote input bytes: keep it printable ASCII so that the error is
+ * valid UTF-8 whatever the body held. */
+static void ascii_only(char *s)
+{
+    for (; *s; s++) {
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+            *s = '?';
+    }
+}
+
+static jt_status_t syntax_error(json_error_t *je, jt_error_t *err)
+{
+    ascii_only(je->text);
+    if (json_error_code(je) == json_error_numeric_overflow)
+        return jt_error_set(err, JT_ERR_INVALID, "",
+                            "number out of range at line %d, column %d: integers must fit in 64 "
+                            "bits (-9223372036854775808..9223372036854775807) and reals in a "
+                            "double (%s)",
+                            je->line, je->column, je->text);
+    return jt_error_set(err, JT_ERR_INVALID, "", "invalid JSON at line %d, column %d: %s", je->line,
+                        je->column, je->text);
+}
+
+static const char *json_type_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+    case JSON_REAL:
+        return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "a boolean";
+    case JSON_NULL:
+        return "null";
+    default:
+        return "an object";
+    }
+}
+
+jt_status_t jt_job_from_json(jt_job_t *job, const char *body, size_t len, jt_error_t *err)
+{
+    json_t *root = NULL;
+    char *clipped = NULL;
+    jt_blob_t mp = {NULL, 0};
+    uint8_t *wire = NULL;
+    size_t wire_len = 0;
+    char open[JT_MAX_DEPTH];
+    size_t n_open;
+    json_error_t je;
+    jt_status_t st;
+
+    if (len > JT_MAX_BODY_BYTES) {
+        st = jt_error_set(err, JT_ERR_TOO_LARGE, "",
+                          "request body is %zu bytes; the limit is %u bytes (4 MiB)", len,
+                          JT_MAX_BODY_BYTES);
+        goto out;
+    }
+    const char *text = body;
+    size_t text_len = len;
+    size_t cut = find_too_deep(body, len, open, &n_open);
+    if (cut < len) {
+        clipped = clip_too_deep(body, cut, open, n_open, &text_len);
+        if (clipped == NULL) {
+            st = jt_error_set(err, JT_ERR_NOMEM, "", "out of memory");
+            goto out;
+        }
+        text = clipped;
+    }
+
+    /* JSON_ALLOW_NUL: a "\u0000" is then reported against its field (a NUL in
+     * candidate_code or a name is invalid there; in client values it is data). */
+    root =
+        json_loadb(text, text_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+    if (root == NULL) {
+        st = syntax_error(&je, err);
+        goto out;
+    }
+    if (clipped == NULL && !json_is_object(root)) {
+        st = jt_error_set(err, JT_ERR_INVALID, "", "the request body must be a JSON object, got %s",
+                          json_type_name(root));
+        goto out;
+    }
+    st = jt_value_from_json(root, "", &mp, err);
+    if (st == JT_OK && clipped != NULL) /* not reached: the placeholder is too deep */
+        st = jt_error_set(err, JT_ERR_TOO_DEEP, "", "values may be nested at most %u levels deep",
+                          JT_MAX_DEPTH);
+    if (st != JT_OK)
+        goto out;
+    if (mp.len > JT_MAX_BODY_BYTES) {
+        st = jt_error_set(err, JT_ERR_TOO_LARGE, "",
+                          "the job is %zu bytes once encoded for the queue; the limit is %u "
+                          "bytes (4 MiB)",
+                          mp.len, JT_MAX_BODY_BYTES);
+        goto out;
+    }
+    st = jt_job_from_msgpack(job, mp.data, mp.len, err);
+    if (st != JT_OK)
+        goto out;
+
+    /* The job published on the bus also carries the defaults: a worker must accept it. */
+    st = jt_job_to_msgpack(job, &wire, &wire_len);
+    if (st != JT_OK)
+        st = jt_error_set(err, st, "", "out of memory");
+    else if (wire_len > JT_MAX_BODY_BYTES)
+        st = jt_error_set(err, JT_ERR_TOO_LARGE, "",
+                          "the job is %zu bytes once encoded for the queue; the limit is %u "
+                          "bytes (4 MiB)",
+                          wire_len, JT_MAX_BODY_BYTES);
+
+out:
+    free(wire);
+    jt_blob_free(&mp);
+    json_decref(root);
+    free(clipped);
+    if (st != JT_OK)
+        jt_job_cleanup(job);
+    return st;
+}
