@@ -1,0 +1,154 @@
+/* cpu_busy.c -- busy time of one core from /proc/schedstat (ns) or /proc/stat (USER_HZ ticks). */
+#include "cpu_busy.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define LINE_MAX_LEN 512
+
+/* Copy the first line of path starting with prefix into line. Lines longer
+ * than the buffer (the interrupt line of /proc/stat) are skipped whole.
+ * Returns 1 found, 0 absent, -1 with errno on a read error. */
+static int find_line(const char *path, const char *prefix, char *line, size_t len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    char buf[4096];
+    size_t have = 0, plen = strlen(prefix);
+    bool skipping = false; /* inside a line too long to keep */
+    int found = 0;
+    for (;;) {
+        ssize_t r = read(fd, buf + have, sizeof buf - have);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            found = -1;
+            break;
+        }
+        if (r == 0 && have == 0)
+            break;
+        size_t end = have + (size_t)r, start = 0;
+        bool eof = r == 0;
+        for (;;) {
+            char *nl = memchr(buf + start, '\n', end - start);
+            if (nl == NULL && !eof)
+                break;
+            size_t stop = nl ? (size_t)(nl - buf) : end;
+            if (!skipping && stop - start >= plen && memcmp(buf + start, prefix, plen) == 0) {
+                size_t n = stop - start < len - 1 ? stop - start : len - 1;
+                memcpy(line, buf + start, n);
+                line[n] = '\0';
+                found = 1;
+                break;
+            }
+            skipping = false;
+            start = nl ? stop + 1 : end;
+            if (nl == NULL)
+                break;
+        }
+        if (found || eof)
+            break;
+        if (start == 0 && end == sizeof buf) { /* one line fills the buffer: drop it */
+            skipping = true;
+            end = 0;
+        }
+        memmove(buf, buf + start, end - start);
+        have = end - start;
+    }
+    int e = errno;
+    close(fd);
+    errno = e;
+    return found;
+}
+
+/* Parse up to max unsigned fields after the first word of line. */
+static int parse_fields(const char *line, uint64_t *v, int max)
+{
+    const char *p = strchr(line, ' ');
+    int n = 0;
+    while (p != NULL && n < max) {
+        while (*p == ' ')
+            p++;
+        if (*p < '0' || *p > '9')
+            break;
+        char *end;
+        errno = 0;
+        unsigned long long x = strtoull(p, &end, 10);
+        if (errno != 0)
+            break;
+        v[n++] = (uint64_t)x;
+        p = end;
+    }
+    return n;
+}
+
+const char *jt_cpu_busy_source_name(jt_cpu_busy_source_t s)
+{
+    return s == JT_CPU_BUSY_SCHEDSTAT ? "schedstat" : "proc-stat";
+}
+
+jt_status_t jt_cpu_busy_init(jt_cpu_busy_t *b, int core, const char *proc_root, jt_error_t *err)
+{
+    if (proc_root == NULL) {
+        proc_root = getenv("JOULETRACE_PROC_ROOT");
+        if (proc_root == NULL || proc_root[0] == '\0')
+            proc_root = "/proc";
+    }
+    if (core < 0)
+        return jt_error_set(err, JT_ERR_INVALID, "measurement_core", "core %d is negative", core);
+    memset(b, 0, sizeof *b);
+    b->core = core;
+    snprintf(b->prefix, sizeof b->prefix, "cpu%d ", core);
+    long hz = sysconf(_SC_CLK_TCK);
+    b->user_hz = hz > 0 ? hz : 100;
+
+    char line[LINE_MAX_LEN];
+    uint64_t v[9];
+    snprintf(b->path, sizeof b->path, "%.200s/schedstat", proc_root);
+    if (find_line(b->path, b->prefix, line, sizeof line) == 1 && parse_fields(line, v, 9) >= 7) {
+        b->source = JT_CPU_BUSY_SCHEDSTAT;
+        return JT_OK;
+    }
+    b->source = JT_CPU_BUSY_PROC_STAT;
+    snprintf(b->path, sizeof b->path, "%.200s/stat", proc_root);
+    int f = find_line(b->path, b->prefix, line, sizeof line);
+    if (f < 0)
+        return jt_error_set(err, JT_ERR_IO, b->path, "cannot read %s: %s", b->path,
+                            strerror(errno));
+    if (f == 0)
+        return jt_error_set(err, JT_ERR_INVALID, "measurement_core",
+                            "core %d does not exist (no cpu%d line in %s)", core, core, b->path);
+    if (parse_fields(line, v, 8) < 8)
+        return jt_error_set(err, JT_ERR_IO, b->path, "%s: malformed cpu%d line", b->path, core);
+    return JT_OK;
+}
+
+jt_status_t jt_cpu_busy_read(const jt_cpu_busy_t *b, uint64_t *busy_ns, jt_error_t *err)
+{
+    char line[LINE_MAX_LEN];
+    int f = find_line(b->path, b->prefix, line, sizeof line);
+    if (f < 0)
+        return jt_error_set(err, JT_ERR_IO, b->path, "cannot read %s: %s", b->path,
+                            strerror(errno));
+    uint64_t v[8];
+    if (b->source == JT_CPU_BUSY_SCHEDSTAT) {
+        if (f == 0 || parse_fields(line, v, 7) < 7)
+            return jt_error_set(err, JT_ERR_IO, b->path, "%s: no usable cpu%d line", b->path,
+                                b->core);
+        *busy_ns = v[6];
+        return JT_OK;
+    }
+    /* user nice system idle iowait irq softirq steal */
+    if (f == 0 || parse_fields(line, v, 8) < 8)
+        return jt_error_set(err, JT_ERR_IO, b->path, "%s: no usable cpu%d line", b->path, b->core);
+    uint64_t ticks = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+    *busy_ns = ticks * (1000000000ull / (uint64_t)b->user_hz);
+    return JT_OK;
+}
