@@ -125,6 +125,8 @@ static json_t *trial_json(const jt_measurement_t *m, size_t index)
     json_object_set_new(o, "index", json_integer((json_int_t)index));
     json_object_set_new(o, "repeats", json_integer((json_int_t)t->repeats));
     json_object_set_new(o, "seconds", number(t->seconds));
+    json_object_set_new(o, "started_at", number(t->started_at));
+    json_object_set_new(o, "ended_at", number(t->ended_at));
     json_object_set_new(o, "gross_joules", per_domain_json(m, t->gross_joules));
     json_object_set_new(o, "net_joules", per_domain_json(m, t->net_joules));
     json_object_set_new(o, "net_total_joules_per_run", number(t->net_total_joules_per_run));

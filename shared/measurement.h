@@ -14,6 +14,7 @@
 typedef struct {
     unsigned long repeats;                  /* runs in this trial */
     double seconds;                         /* wall time of the window, taken by the worker */
+    double started_at, ended_at;            /* UNIX time of the window's meter reads */
     double gross_joules[JT_METER_MAX_DOMAINS];
     double net_joules[JT_METER_MAX_DOMAINS];/* gross - idle * seconds - overhead * repeats */
     double net_total_joules_per_run;        /* (package + dram) net / repeats */

@@ -31,10 +31,18 @@ typedef struct {
 
 typedef struct {
     double seconds;
+    double started_at, ended_at; /* UNIX time */
     double gross[JT_METER_MAX_DOMAINS];
     jt_power_point_t *timeline;
     size_t n_timeline;
 } window_t;
+
+static double unix_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 static double now_seconds(void)
 {
@@ -168,6 +176,7 @@ static jt_status_t window(ctx_t *c, bool candidate, unsigned long runs, bool rec
         jt_sampler_record_begin(c->env->sampler);
     s = jt_meter_read(c->env->meter, &a, err);
     double t0 = now_seconds();
+    w->started_at = unix_now();
     if (s == JT_OK)
         s = send_command(c, "go", id, NULL, 0);
     if (s != JT_OK)
@@ -177,6 +186,7 @@ static jt_status_t window(ctx_t *c, bool candidate, unsigned long runs, bool rec
     if (s != JT_OK)
         return s;
     s = jt_meter_read(c->env->meter, &b, err);
+    w->ended_at = unix_now();
     if (record && c->env->sampler)
         jt_sampler_record_end(c->env->sampler, &w->timeline, &w->n_timeline);
     if (s != JT_OK) {
@@ -288,6 +298,8 @@ static void compute_nets(ctx_t *c, const window_t *cand, const window_t *nulls, 
         jt_trial_t *t = &m->trials[k];
         t->repeats = m->repeats_per_trial;
         t->seconds = cand[k].seconds;
+        t->started_at = cand[k].started_at;
+        t->ended_at = cand[k].ended_at;
         double total = 0;
         for (size_t d = 0; d < nd; d++) {
             t->gross_joules[d] = cand[k].gross[d];
