@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 
 struct jt_runner {
     pid_t pid;
+    pthread_mutex_t write_lock; /* commands come from the job thread and from cancel/lease */
     int cmd_fd;   /* we write commands */
     int reply_fd; /* we read frames */
     double budget_seconds;
@@ -103,6 +105,7 @@ jt_status_t jt_runner_spawn(const jt_config_t *cfg, jt_runner_t **out, jt_error_
         return jt_error_set(err, JT_ERR_NOMEM, "", "out of memory");
     }
     r->pid = pid;
+    pthread_mutex_init(&r->write_lock, NULL);
     r->cmd_fd = cmd[1];
     r->reply_fd = reply[0];
     r->budget_seconds = cfg->validation_budget_seconds;
@@ -110,7 +113,7 @@ jt_status_t jt_runner_spawn(const jt_config_t *cfg, jt_runner_t **out, jt_error_
     static const uint8_t ping[] = {0x81, 0xa2, 'o', 'p', 0xa4, 'p', 'i', 'n', 'g'};
     uint8_t *data = NULL;
     size_t len = 0;
-    jt_status_t s = jt_frame_write(r->cmd_fd, ping, sizeof ping);
+    jt_status_t s = jt_runner_send(r, ping, sizeof ping);
     if (s == JT_OK)
         s = jt_frame_read(r->reply_fd, 1024, SPAWN_TIMEOUT_MS, &data, &len);
     msgpack_unpacked m;
@@ -145,6 +148,7 @@ void jt_runner_destroy(jt_runner_t *r)
     kill(r->pid, SIGKILL);
     waitpid(r->pid, NULL, 0);
 done:
+    pthread_mutex_destroy(&r->write_lock);
     free(r);
 }
 
@@ -180,7 +184,7 @@ static jt_status_t send_job(jt_runner_t *r, const char *op, const jt_job_t *job,
     jt_mp_pack_cstr(&pk, "same_process");
     job->repetition_mode == JT_REPEAT_SAME_PROCESS ? msgpack_pack_true(&pk)
                                                    : msgpack_pack_false(&pk);
-    jt_status_t s = sb.data ? jt_frame_write(r->cmd_fd, sb.data, sb.size) : JT_ERR_NOMEM;
+    jt_status_t s = sb.data ? jt_runner_send(r, sb.data, sb.size) : JT_ERR_NOMEM;
     msgpack_sbuffer_destroy(&sb);
     return s;
 }
@@ -337,7 +341,10 @@ jt_status_t jt_runner_start_measure(jt_runner_t *r, const jt_job_t *job, int cor
 
 jt_status_t jt_runner_send(jt_runner_t *r, const void *data, size_t len)
 {
-    return jt_frame_write(r->cmd_fd, data, len);
+    pthread_mutex_lock(&r->write_lock);
+    jt_status_t s = jt_frame_write(r->cmd_fd, data, len);
+    pthread_mutex_unlock(&r->write_lock);
+    return s;
 }
 
 jt_status_t jt_runner_recv(jt_runner_t *r, int timeout_ms, uint8_t **data,
@@ -358,5 +365,5 @@ jt_status_t jt_runner_recv(jt_runner_t *r, int timeout_ms, uint8_t **data,
 jt_status_t jt_runner_cancel(jt_runner_t *r)
 {
     static const uint8_t cancel[] = {0x81, 0xa2, 'o', 'p', 0xa6, 'c', 'a', 'n', 'c', 'e', 'l'};
-    return jt_frame_write(r->cmd_fd, cancel, sizeof cancel);
+    return jt_runner_send(r, cancel, sizeof cancel);
 }

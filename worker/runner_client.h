@@ -1,7 +1,7 @@
 /* runner_client.h -- the worker's side of the sandbox runner: spawn it, send jobs, read results.
  *
- * Not thread-safe: one thread uses one jt_runner_t. Spawn runners before the
- * process starts threads (fork+exec is used, but keep the contract simple).
+ * One thread drives a jt_runner_t (validate, measure, recv); any other
+ * thread may call jt_runner_cancel at any time (writes are serialised).
  */
 #ifndef JT_RUNNER_CLIENT_H
 #define JT_RUNNER_CLIENT_H
@@ -56,5 +56,6 @@ jt_status_t jt_runner_send(jt_runner_t *r, const void *data, size_t len);
 jt_status_t jt_runner_recv(jt_runner_t *r, int timeout_ms, uint8_t **data,
                            msgpack_unpacked *msg);
 
-/* Ask the runner to kill the job in flight (its "end" frame follows). */
+/* Ask the runner to kill the job in flight (its "end" frame follows).
+ * Thread-safe: callable from any thread while another drives the runner. */
 jt_status_t jt_runner_cancel(jt_runner_t *r);
