@@ -249,6 +249,19 @@ char *jt_py_exception_text(size_t max, int *is_memory_error)
     return out ? out : strdup("exception");
 }
 
+int jt_py_freeze_heap(void)
+{
+    PyObject *gc = PyImport_ImportModule("gc");
+    PyObject *r = gc ? PyObject_CallMethod(gc, "freeze", NULL) : NULL;
+    Py_XDECREF(gc);
+    if (r == NULL) {
+        PyErr_Clear();
+        return -1;
+    }
+    Py_DECREF(r);
+    return 0;
+}
+
 int jt_py_preload(void)
 {
     PyObject *tb = PyImport_ImportModule("traceback");

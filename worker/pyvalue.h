@@ -45,4 +45,9 @@ char *jt_py_exception_text(size_t max, int *is_memory_error);
  * forked children do not pay for it. Returns 0 or -1 (Python error printed). */
 int jt_py_preload(void);
 
+/* gc.freeze(): move every object alive now to the permanent generation, so
+ * that collections in forked children never walk (and copy-on-write) the
+ * parent's heap. Call right before forking. Returns 0 or -1. */
+int jt_py_freeze_heap(void);
+
 #endif

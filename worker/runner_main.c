@@ -168,12 +168,15 @@ static int serve_job(runner_t *r, const msgpack_object *cmd, const uint8_t *fram
     r->ready.pid = 0;
     bool cancelled = false;
     int rc = 0;
-    if (jt_frame_write(child.cmd_fd, frame, len) == JT_OK)
+    if (jt_frame_write(child.cmd_fd, frame, len) == JT_OK) {
+        /* Ready the next child while this one works: its fork and set-up
+         * then cost the next job nothing. */
+        prepare_child(r);
         rc = relay(r, child.pid, child.out_fd, child.cmd_fd, &cancelled);
+    }
     int status = jt_sandbox_child_reap(&child, cancelled || rc < 0);
     if (rc < 0)
         return -1;
-    /* Ready the next child while the worker reads the results. */
     int end;
     if (cancelled)
         end = send_end(r, false, "cancelled");
@@ -187,7 +190,7 @@ static int serve_job(runner_t *r, const msgpack_object *cmd, const uint8_t *fram
             snprintf(m, sizeof m, "sandbox child failed (exit code %d)", WEXITSTATUS(status));
         end = send_end(r, false, m);
     }
-    prepare_child(r);
+    prepare_child(r); /* in case the one made above failed */
     return end;
 }
 
@@ -261,6 +264,7 @@ int main(int argc, char **argv)
     }
     if (init_python() < 0)
         return 1;
+    jt_py_freeze_heap();
     prepare_child(&r);
     int rc = serve(&r);
     jt_sandbox_child_reap(&r.ready, true);

@@ -392,6 +392,7 @@ int jt_trials_serve(const jt_trials_spec_t *spec, int cmd_fd, int out_fd)
         return send_map(out_fd, &sb);
     }
     t.null_code = compile_null(spec->function_name);
+    jt_py_freeze_heap(); /* runs then copy fewer pages */
     t.reference = calloc(spec->n_inputs, sizeof *t.reference);
     t.mismatch = calloc(spec->n_inputs, sizeof *t.mismatch);
     int rc = -1;
