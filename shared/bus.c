@@ -15,13 +15,10 @@
  * clients keep nats.c's "_INBOX": broker/nats-server-auth.conf lets them read
  * "_INBOX.>" but not these replies (task records, leases). Its place is
  * bus_names.h; defined here only until it moves there. */
-#ifndef JT_INBOX_PREFIX
-#define JT_INBOX_PREFIX "_JT_INBOX"
-#endif
 
 #define CONNECT_TIMEOUT_MS 2000 /* one TCP connect + INFO/CONNECT handshake */
 #define RECONNECT_WAIT_MS 250
-#define API_WAIT_MS 5000        /* JetStream API requests and publish acks */
+#define API_WAIT_MS 5000 /* JetStream API requests and publish acks */
 
 /* The KV buckets of bus_names.h with their bucket-level TTL. */
 static const struct {
@@ -50,6 +47,8 @@ static void nats_describe(natsStatus s, char *buf, size_t len)
     natsStatus last_status = NATS_OK;
     const char *last = nats_GetLastError(&last_status);
     const char *text = natsStatus_GetText(s);
+    if (last != NULL && last[0] == '(' && strstr(last, "): ") != NULL)
+        last = strstr(last, "): ") + 3; /* drop nats.c's "(file.c:line): " */
     /* The thread's last error text belongs to this failure only if the codes agree. */
     if (last != NULL && last_status == s && last[0] != '\0' && strcmp(last, text) != 0)
         snprintf(buf, len, "%s: %s", text, last);
@@ -96,7 +95,10 @@ static jt_status_t ensure_stream(jsCtx *js, jsStreamConfig *sc, jt_error_t *err)
                             "cannot create stream %s: JetStream is not enabled on this server "
                             "(start nats-server with -js or a jetstream block) (%s)",
                             sc->Name, why);
-    return jt_error_set(err, status_of(s), sc->Name, "cannot create stream %s: %s", sc->Name, why);
+    return jt_error_set(err, status_of(s), sc->Name, "cannot create stream %s: %s%s", sc->Name, why,
+                        s == NATS_TIMEOUT ? " (no answer: is this user allowed the JetStream "
+                                            "API, see broker/nats-server-auth.conf?)"
+                                          : "");
 }
 
 static jt_status_t ensure_jobs_stream(jsCtx *js, const jt_topology_opts_t *o, jt_error_t *err)
@@ -157,8 +159,8 @@ static jt_status_t ensure_consumer(jsCtx *js, const jt_topology_opts_t *o, jt_er
 /* js_CreateKeyValue accepts an identical bucket but refuses a differing one
  * ("Existing configuration is different"): then the bucket's stream is
  * updated in place (TTL, history), keeping what the server does not let change. */
-static jt_status_t ensure_kv(jsCtx *js, const char *bucket, int64_t ttl_ns,
-                             const char *description, jt_error_t *err)
+static jt_status_t ensure_kv(jsCtx *js, const char *bucket, int64_t ttl_ns, const char *description,
+                             jt_error_t *err)
 {
     kvConfig kc;
     kvStore *kv = NULL;
@@ -183,13 +185,10 @@ static jt_status_t ensure_kv(jsCtx *js, const char *bucket, int64_t ttl_ns,
 
     snprintf(stream, sizeof stream, "KV_%s", bucket);
     jsStreamInfo *si = NULL;
-    s = js_GetStreamInfo(&si, js, stream, NULL, NULL);
-    if (s != NATS_OK) {
-        nats_describe(s, why, sizeof why);
-        return jt_error_set(err, status_of(s), bucket, "cannot create KV bucket %s: %s", bucket,
-                            why);
-    }
+    if (js_GetStreamInfo(&si, js, stream, NULL, NULL) != NATS_OK) /* not there: a real failure */
+        return jt_error_set(err, JT_ERR_IO, bucket, "cannot create KV bucket %s: %s", bucket, why);
     jsStreamConfig *sc = si->Config;
+    const char *owned_description = sc->Description; /* freed by jsStreamInfo_Destroy */
     sc->Description = description;
     sc->MaxAge = ttl_ns;
     sc->MaxMsgsPerSubject = 1;
@@ -198,6 +197,7 @@ static jt_status_t ensure_kv(jsCtx *js, const char *bucket, int64_t ttl_ns,
     jsStreamInfo *updated = NULL;
     s = js_UpdateStream(&updated, js, sc, NULL, NULL);
     jsStreamInfo_Destroy(updated);
+    sc->Description = owned_description;
     jsStreamInfo_Destroy(si);
     if (s == NATS_OK)
         return JT_OK;
@@ -269,9 +269,9 @@ static void redact_url(const char *url, char *out, size_t len)
 
 static void on_disconnected(natsConnection *nc, void *closure)
 {
-    (void)nc;
     (void)closure;
-    jt_log_warn("NATS connection lost; reconnecting");
+    if (!natsConnection_IsClosed(nc)) /* jt_bus_close also passes through here */
+        jt_log_warn("NATS connection lost; reconnecting");
 }
 
 static void on_reconnected(natsConnection *nc, void *closure)
@@ -284,12 +284,43 @@ static void on_reconnected(natsConnection *nc, void *closure)
     jt_log_info("NATS reconnected to %s", shown);
 }
 
+/* Permission violations, slow consumers: the only way nats.c reports them. */
 static void on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus s, void *closure)
 {
-    (void)nc;
+    const char *text = NULL;
     (void)closure;
+    if (natsConnection_GetLastError(nc, &text) != s || text == NULL || text[0] == '\0')
+        text = natsStatus_GetText(s);
     jt_log_warn("NATS asynchronous error%s%s: %s", sub ? " on " : "",
-                sub ? natsSubscription_GetSubject(sub) : "", natsStatus_GetText(s));
+                sub ? natsSubscription_GetSubject(sub) : "", text);
+}
+
+#define MAX_SERVERS 16
+
+/* url may list several servers separated by commas (a cluster); nats.c wants
+ * them one by one. */
+static natsStatus set_servers(natsOptions *opts, const char *url)
+{
+    char copy[1024];
+    const char *servers[MAX_SERVERS];
+    int n = 0;
+    if (snprintf(copy, sizeof copy, "%s", url) >= (int)sizeof copy)
+        return NATS_INVALID_ARG;
+    for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok != NULL;
+         tok = strtok_r(NULL, ",", &save)) {
+        tok += strspn(tok, " \t");
+        size_t len = strlen(tok);
+        while (len > 0 && (tok[len - 1] == ' ' || tok[len - 1] == '\t'))
+            tok[--len] = '\0';
+        if (len == 0)
+            continue;
+        if (n == MAX_SERVERS)
+            return NATS_INVALID_ARG;
+        servers[n++] = tok;
+    }
+    if (n == 0)
+        return NATS_INVALID_ARG;
+    return natsOptions_SetServers(opts, servers, n);
 }
 
 static natsStatus make_options(natsOptions **out, const char *url, const char *name)
@@ -297,7 +328,7 @@ static natsStatus make_options(natsOptions **out, const char *url, const char *n
     natsOptions *opts = NULL;
     natsStatus s = natsOptions_Create(&opts);
     if (s == NATS_OK)
-        s = natsOptions_SetURL(opts, url);
+        s = set_servers(opts, url);
     if (s == NATS_OK && name != NULL)
         s = natsOptions_SetName(opts, name);
     if (s == NATS_OK)
@@ -344,18 +375,18 @@ jt_status_t jt_bus_connect(const char *url, const char *name, const jt_topology_
     natsStatus s = make_options(&opts, url, name);
     if (s != NATS_OK) {
         nats_describe(s, why, sizeof why);
-        st = jt_error_set(err, JT_ERR_CONFIG, "JOULETRACE_NATS_URL", "bad NATS URL %s: %s",
-                          shown, why);
+        st = jt_error_set(err, JT_ERR_CONFIG, "JOULETRACE_NATS_URL", "bad NATS URL %s: %s", shown,
+                          why);
         goto fail;
     }
     s = natsConnection_Connect(&b.nc, opts);
     if (s != NATS_OK) {
         nats_describe(s, why, sizeof why);
-        st = jt_error_set(err, s == NATS_TIMEOUT ? JT_ERR_TIMEOUT : JT_ERR_IO,
-                          "JOULETRACE_NATS_URL",
-                          "cannot connect to NATS at %s: %s (is nats-server running there with "
-                          "JetStream, e.g. `nats-server -js`, and are the credentials right?)",
-                          shown, why);
+        st =
+            jt_error_set(err, s == NATS_TIMEOUT ? JT_ERR_TIMEOUT : JT_ERR_IO, "JOULETRACE_NATS_URL",
+                         "cannot connect to NATS at %s: %s (is nats-server running there with "
+                         "JetStream, e.g. `nats-server -js`, and are the credentials right?)",
+                         shown, why);
         goto fail;
     }
     jsOptions_Init(&jo);

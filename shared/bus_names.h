@@ -16,6 +16,10 @@
 #define JT_SUBJECT_VALIDATE "jouletrace.validate"
 #define JT_QUEUE_WORKERS "jouletrace-workers"
 
+/* Reply subjects of our own programs: not _INBOX, which external clients may
+ * read under the auth config. */
+#define JT_INBOX_PREFIX "_JT_INBOX"
+
 /* KV buckets. */
 #define JT_KV_TASKS "jouletrace_tasks"       /* key task id -> latest task record (JSON) */
 #define JT_KV_LEASES "jouletrace_leases"     /* key measurement domain -> holder (JSON) */

@@ -1,4 +1,5 @@
-/* task_state.c -- task records (JSON) in the tasks KV bucket: names, read, write, compare-and-set. */
+/* task_state.c -- task records (JSON) in the tasks KV bucket: names, read, write, compare-and-set.
+ */
 #include "task_state.h"
 
 #include <stdio.h>
@@ -64,6 +65,8 @@ static void nats_describe(natsStatus s, char *buf, size_t len)
     const char *last = nats_GetLastError(&last_status);
     const char *text = natsStatus_GetText(s);
     /* The thread's last error text belongs to this failure only if the codes agree. */
+    if (last != NULL && last[0] == '(' && strstr(last, "): ") != NULL)
+        last = strstr(last, "): ") + 3; /* drop nats.c's "(file.c:line): " */
     if (last != NULL && last_status == s && last[0] != '\0' && strcmp(last, text) != 0)
         snprintf(buf, len, "%s: %s", text, last);
     else
@@ -144,8 +147,8 @@ jt_status_t jt_task_get(kvStore *tasks, const char *task_id, json_t **record, ui
     }
 
     json_error_t jerr;
-    json_t *value = json_loadb(kvEntry_Value(e), (size_t)kvEntry_ValueLen(e),
-                               JSON_REJECT_DUPLICATES, &jerr);
+    json_t *value =
+        json_loadb(kvEntry_Value(e), (size_t)kvEntry_ValueLen(e), JSON_REJECT_DUPLICATES, &jerr);
     uint64_t r = kvEntry_Revision(e);
     kvEntry_Destroy(e);
     if (value == NULL || !json_is_object(value)) {
@@ -181,8 +184,8 @@ json_t *jt_task_record_new(const char *task_id, jt_task_status_t status)
         return NULL;
     utc_now(now, sizeof now);
     return json_pack("{s:s, s:s, s:s, s:f, s:s, s:s}", "task_id", task_id, "status",
-                     jt_task_status_name(status), "stage", jt_task_status_name(status),
-                     "progress", 0.0, "created_at", now, "updated_at", now);
+                     jt_task_status_name(status), "stage", jt_task_status_name(status), "progress",
+                     0.0, "created_at", now, "updated_at", now);
 }
 
 void jt_task_record_set_status(json_t *record, jt_task_status_t status)

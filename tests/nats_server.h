@@ -1,0 +1,412 @@
+/* nats_server.h -- test helper: run a real nats-server with JetStream on free loopback ports.
+ *
+ * Usage:
+ *     jt_nats_server_t srv;
+ *     if (jt_nats_server_start(&srv) != 0) fail();
+ *     ... connect to srv.url ("nats://127.0.0.1:PORT") ...
+ *     jt_nats_server_stop(&srv);
+ *
+ * Each server gets a private temporary directory (srv.dir) holding its ports
+ * file, its log (srv.log_path, shown on stderr when start fails) and its
+ * JetStream store (srv.store_dir); stop removes it. Ports are chosen by the
+ * server (`-p -1 -m -1 --ports_file_dir`), so tests never collide, and only
+ * 127.0.0.1 is used. Start returns once /healthz answers ok, so JetStream is
+ * ready. The server gets PR_SET_PDEATHSIG(SIGTERM): it never outlives the
+ * test, even when the test crashes (the signal is tied to the thread that
+ * called start: start from the test's main thread).
+ *
+ * The binary is $JT_NATS_SERVER when set, else /usr/sbin/nats-server, else
+ * nats-server from PATH. Functions return 0 on success and -1 (with a line on
+ * stderr) on failure; call them from one thread. Uses jansson (linked by
+ * libjouletrace) to read the ports file.
+ */
+#ifndef JT_TESTS_NATS_SERVER_H
+#define JT_TESTS_NATS_SERVER_H
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* The largest message the test servers accept: like broker/nats-server.conf,
+ * above a job's JT_JOBS_MAX_MSG_BYTES (nats-server's own default is 1 MB). */
+#define JT_NATS_TEST_MAX_PAYLOAD "8MB"
+
+typedef struct {
+    pid_t pid; /* 0 when not running */
+    int client_port;
+    int monitor_port;
+    char url[64];        /* "nats://127.0.0.1:<client_port>" */
+    char dir[128];       /* private temporary directory, removed by stop */
+    char store_dir[192]; /* JetStream store, kept across restart */
+    char log_path[192];  /* server log (stdout+stderr, appended across restarts) */
+    char config[512];    /* the -c file */
+    int pass_store_flag; /* 1: give -sd (the config names no store_dir) */
+} jt_nats_server_t;
+
+static inline double jt_nats_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static inline void jt_nats_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Path of the nats-server executable. */
+static inline const char *jt_nats_server_binary(void)
+{
+    const char *env = getenv("JT_NATS_SERVER");
+    if (env != NULL && env[0] != '\0')
+        return env;
+    if (access("/usr/sbin/nats-server", X_OK) == 0)
+        return "/usr/sbin/nats-server";
+    return "nats-server";
+}
+
+/* Print the last lines of the server log to stderr (for failing tests). */
+static inline void jt_nats_server_dump_log(const jt_nats_server_t *srv)
+{
+    FILE *f = fopen(srv->log_path, "r");
+    if (f == NULL)
+        return;
+    char buf[4096];
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, size > (long)sizeof buf - 1 ? size - (long)sizeof buf + 1 : 0, SEEK_SET);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    fprintf(stderr, "---- %s (tail) ----\n%s\n----\n", srv->log_path, buf);
+}
+
+/* GET http://127.0.0.1:<monitor_port><path>; the body (NUL-terminated,
+ * truncated to len-1) into body. Returns the HTTP status or -1. Handy for
+ * /healthz and /jsz?streams=true&consumers=true. */
+static inline int jt_nats_server_http_get(const jt_nats_server_t *srv, const char *path, char *body,
+                                          size_t len)
+{
+    char req[512];
+    char resp[65536];
+    size_t got = 0;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    struct timeval tv = {2, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)srv->monitor_port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        return -1;
+    }
+    int n = snprintf(req, sizeof req,
+                     "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
+    if (n < 0 || (size_t)n >= sizeof req || write(fd, req, (size_t)n) != (ssize_t)n) {
+        close(fd);
+        return -1;
+    }
+    for (;;) {
+        ssize_t r = read(fd, resp + got, sizeof resp - 1 - got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+        if (got == sizeof resp - 1)
+            break;
+    }
+    close(fd);
+    resp[got] = '\0';
+    int status = -1;
+    if (sscanf(resp, "HTTP/%*s %d", &status) != 1)
+        return -1;
+    if (body != NULL && len > 0) {
+        const char *b = strstr(resp, "\r\n\r\n");
+        snprintf(body, len, "%s", b != NULL ? b + 4 : "");
+    }
+    return status;
+}
+
+/* Port number at the end of "scheme://host:PORT", or -1. */
+static inline int jt_nats_url_port(const char *url)
+{
+    const char *colon = url != NULL ? strrchr(url, ':') : NULL;
+    if (colon == NULL)
+        return -1;
+    char *end = NULL;
+    long p = strtol(colon + 1, &end, 10);
+    return (end != colon + 1 && p > 0 && p < 65536) ? (int)p : -1;
+}
+
+/* Reads <dir>/nats-server_<pid>.ports: {"nats":["nats://..."],"monitoring":["http://..."]}. */
+static inline int jt_nats_read_ports(jt_nats_server_t *srv)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/nats-server_%d.ports", srv->dir, (int)srv->pid);
+    json_t *root = json_load_file(path, 0, NULL);
+    if (root == NULL)
+        return -1;
+    const char *nats = json_string_value(json_array_get(json_object_get(root, "nats"), 0));
+    const char *mon = json_string_value(json_array_get(json_object_get(root, "monitoring"), 0));
+    int cp = jt_nats_url_port(nats);
+    int mp = jt_nats_url_port(mon);
+    json_decref(root);
+    if (cp < 0 || mp < 0)
+        return -1;
+    srv->client_port = cp;
+    srv->monitor_port = mp;
+    snprintf(srv->url, sizeof srv->url, "nats://127.0.0.1:%d", cp);
+    return 0;
+}
+
+/* Fork+exec the server on client port `port` (-1: free port) and wait until healthy. */
+static inline int jt_nats_server_spawn(jt_nats_server_t *srv, int port)
+{
+    char port_arg[16];
+    char store_env[256];
+    const char *argv[20];
+    int argc = 0;
+
+    snprintf(port_arg, sizeof port_arg, "%d", port);
+    snprintf(store_env, sizeof store_env, "JOULETRACE_JETSTREAM_DIR=%s", srv->store_dir);
+    argv[argc++] = jt_nats_server_binary();
+    argv[argc++] = "-c";
+    argv[argc++] = srv->config;
+    argv[argc++] = "-js";
+    argv[argc++] = "-a";
+    argv[argc++] = "127.0.0.1";
+    argv[argc++] = "-p";
+    argv[argc++] = port_arg;
+    argv[argc++] = "-m";
+    argv[argc++] = "-1";
+    argv[argc++] = "--ports_file_dir";
+    argv[argc++] = srv->dir;
+    if (srv->pass_store_flag) {
+        argv[argc++] = "-sd";
+        argv[argc++] = srv->store_dir;
+    }
+    argv[argc] = NULL;
+
+    /* The environment is built before fork: the child of a multi-threaded
+     * test (nats.c threads) may only call async-signal-safe functions. */
+    size_t n = 0;
+    while (environ[n] != NULL)
+        n++;
+    char **envp = calloc(n + 2, sizeof *envp);
+    if (envp == NULL)
+        return -1;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], "JOULETRACE_JETSTREAM_DIR=", 25) != 0)
+            envp[k++] = environ[i];
+    envp[k++] = store_env;
+    envp[k] = NULL;
+
+    int logfd = open(srv->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (logfd < 0) {
+        fprintf(stderr, "nats_server: cannot open %s: %s\n", srv->log_path, strerror(errno));
+        free(envp);
+        return -1;
+    }
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "nats_server: fork: %s\n", strerror(errno));
+        close(logfd);
+        free(envp);
+        return -1;
+    }
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+            _exit(127);
+        dup2(logfd, STDOUT_FILENO);
+        dup2(logfd, STDERR_FILENO);
+        int devnull = open("/dev/null", O_RDONLY);
+        if (devnull >= 0)
+            dup2(devnull, STDIN_FILENO);
+        execve(argv[0], (char *const *)argv, envp);
+        execvpe(argv[0], (char *const *)argv, envp);
+        _exit(127);
+    }
+    close(logfd);
+    free(envp);
+    srv->pid = pid;
+
+    double deadline = jt_nats_now() + 15.0;
+    int have_ports = 0;
+    while (jt_nats_now() < deadline) {
+        int wstatus;
+        if (waitpid(pid, &wstatus, WNOHANG) == pid) {
+            fprintf(stderr, "nats_server: %s exited during start (status %d)\n", argv[0],
+                    WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -WTERMSIG(wstatus));
+            srv->pid = 0;
+            jt_nats_server_dump_log(srv);
+            return -1;
+        }
+        if (!have_ports)
+            have_ports = jt_nats_read_ports(srv) == 0;
+        if (have_ports) {
+            char body[256];
+            if (jt_nats_server_http_get(srv, "/healthz", body, sizeof body) == 200 &&
+                strstr(body, "ok") != NULL)
+                return 0;
+        }
+        jt_nats_sleep_ms(20);
+    }
+    fprintf(stderr, "nats_server: not healthy within 15 s\n");
+    jt_nats_server_dump_log(srv);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    srv->pid = 0;
+    return -1;
+}
+
+/* Send sig to the running server and reap it (SIGKILL after 10 s). */
+static inline void jt_nats_server_terminate(jt_nats_server_t *srv, int sig)
+{
+    if (srv->pid <= 0)
+        return;
+    kill(srv->pid, sig);
+    double deadline = jt_nats_now() + 10.0;
+    for (;;) {
+        pid_t r = waitpid(srv->pid, NULL, WNOHANG);
+        if (r == srv->pid || (r < 0 && errno != EINTR))
+            break;
+        if (jt_nats_now() > deadline) {
+            kill(srv->pid, SIGKILL);
+            waitpid(srv->pid, NULL, 0);
+            break;
+        }
+        jt_nats_sleep_ms(10);
+    }
+    srv->pid = 0;
+}
+
+static inline int jt_nats_rm_entry(const char *path, const struct stat *sb, int flag,
+                                   struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+/* Start a server with the config file `config` (NULL: a built-in one that
+ * only raises max_payload to JT_NATS_TEST_MAX_PAYLOAD). Flags override the
+ * file's listen, http and store settings: client and monitor ports are free
+ * ones on 127.0.0.1 and JetStream stores under srv->store_dir (passed as
+ * $JOULETRACE_JETSTREAM_DIR, which broker/ configs use, or as -sd when the
+ * file names no store_dir). Variables the file references ($JOULETRACE_NATS_*
+ * passwords) come from the test's environment: setenv them before. */
+static inline int jt_nats_server_start_config(jt_nats_server_t *srv, const char *config)
+{
+    memset(srv, 0, sizeof *srv);
+    const char *tmp = getenv("TMPDIR");
+    snprintf(srv->dir, sizeof srv->dir, "%s/jt-nats-XXXXXX",
+             tmp != NULL && tmp[0] != '\0' && strlen(tmp) < 64 ? tmp : "/tmp");
+    if (mkdtemp(srv->dir) == NULL) {
+        fprintf(stderr, "nats_server: mkdtemp %s: %s\n", srv->dir, strerror(errno));
+        return -1;
+    }
+    snprintf(srv->store_dir, sizeof srv->store_dir, "%s/store", srv->dir);
+    snprintf(srv->log_path, sizeof srv->log_path, "%s/nats-server.log", srv->dir);
+    if (mkdir(srv->store_dir, 0700) != 0)
+        goto fail;
+
+    if (config == NULL) {
+        snprintf(srv->config, sizeof srv->config, "%s/test.conf", srv->dir);
+        FILE *f = fopen(srv->config, "w");
+        if (f == NULL)
+            goto fail;
+        fprintf(f, "# nats_server.h: test server\nmax_payload: %s\n", JT_NATS_TEST_MAX_PAYLOAD);
+        fclose(f);
+        srv->pass_store_flag = 1;
+    } else {
+        if (snprintf(srv->config, sizeof srv->config, "%s", config) >= (int)sizeof srv->config)
+            goto fail;
+        FILE *f = fopen(config, "r");
+        if (f == NULL) {
+            fprintf(stderr, "nats_server: cannot read %s: %s\n", config, strerror(errno));
+            goto fail;
+        }
+        char line[1024];
+        srv->pass_store_flag = 1;
+        while (fgets(line, sizeof line, f) != NULL) {
+            const char *p = line + strspn(line, " \t");
+            if (*p != '#' && strstr(p, "store_dir") != NULL)
+                srv->pass_store_flag = 0; /* nats-server refuses -sd next to store_dir */
+        }
+        fclose(f);
+    }
+    if (jt_nats_server_spawn(srv, -1) != 0)
+        goto fail;
+    return 0;
+
+fail:
+    nftw(srv->dir, jt_nats_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    srv->dir[0] = '\0';
+    return -1;
+}
+
+/* Start a plain JetStream server (see jt_nats_server_start_config). */
+static inline int jt_nats_server_start(jt_nats_server_t *srv)
+{
+    return jt_nats_server_start_config(srv, NULL);
+}
+
+/* Kill the server with SIGKILL, as a crash; the store stays for restart. */
+static inline void jt_nats_server_kill(jt_nats_server_t *srv)
+{
+    jt_nats_server_terminate(srv, SIGKILL);
+}
+
+/* Stop (SIGTERM) if running, then start again on the same client port with
+ * the same config and store: JetStream state survives, clients reconnect.
+ * The monitor port may change. */
+static inline int jt_nats_server_restart(jt_nats_server_t *srv)
+{
+    jt_nats_server_terminate(srv, SIGTERM);
+    double deadline = jt_nats_now() + 5.0;
+    for (;;) { /* the port can stay busy for a moment after the old server exits */
+        if (jt_nats_server_spawn(srv, srv->client_port) == 0)
+            return 0;
+        if (jt_nats_now() > deadline)
+            return -1;
+        jt_nats_sleep_ms(100);
+    }
+}
+
+/* Stop with SIGTERM (SIGKILL after 10 s) and remove the directory. Safe to
+ * call twice, or after a failed start. */
+static inline void jt_nats_server_stop(jt_nats_server_t *srv)
+{
+    jt_nats_server_terminate(srv, SIGTERM);
+    if (srv->dir[0] != '\0')
+        nftw(srv->dir, jt_nats_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    srv->dir[0] = '\0';
+}
+
+#endif
