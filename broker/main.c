@@ -16,9 +16,6 @@
 #include "bus_names.h"
 #include "config.h"
 
-/* Same inbox prefix as jt_bus_connect, so the role users of
- * broker/nats-server-auth.conf may run status too. */
-
 enum { EXIT_FINE = 0, EXIT_ERROR = 1, EXIT_INCOMPLETE = 2, EXIT_USAGE = 64 };
 
 static const char *const kv_names[] = {JT_KV_TASKS, JT_KV_LEASES, JT_KV_WORKERS, JT_KV_CANCELS,

@@ -11,11 +11,6 @@
 #include "bus_names.h"
 #include "log.h"
 
-/* Inbox prefix of the programs that connect through jt_bus_connect. External
- * clients keep nats.c's "_INBOX": broker/nats-server-auth.conf lets them read
- * "_INBOX.>" but not these replies (task records, leases). Its place is
- * bus_names.h; defined here only until it moves there. */
-
 #define CONNECT_TIMEOUT_MS 2000 /* one TCP connect + INFO/CONNECT handshake */
 #define RECONNECT_WAIT_MS 250
 #define API_WAIT_MS 5000 /* JetStream API requests and publish acks */
