@@ -14,24 +14,18 @@
 #define RUN_EXIT_BROKEN_PIPE 70
 #define RUN_EXIT_NO_MEMORY 73
 
-static void send_frame(int fd, msgpack_sbuffer *sb)
+/* Send a frame; a broken pipe means the sandbox child is gone: leave. */
+static void send_frame(jt_mp_frame_t *f, int fd)
 {
-    if (jt_frame_write(fd, sb->data, sb->size) != JT_OK)
+    if (jt_mp_frame_send(f, fd) != JT_OK)
         _exit(RUN_EXIT_BROKEN_PIPE);
-    msgpack_sbuffer_clear(sb);
 }
 
 static void send_simple(int fd, const char *type)
 {
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 1);
-    jt_mp_pack_cstr(&pk, "t");
-    jt_mp_pack_cstr(&pk, type);
-    send_frame(fd, &sb);
-    msgpack_sbuffer_destroy(&sb);
+    jt_mp_frame_t f;
+    jt_mp_frame_begin(&f, 1, type);
+    send_frame(&f, fd);
 }
 
 /* Report the pending Python exception as a load error and leave. */
@@ -39,18 +33,13 @@ _Noreturn static void load_failed(int fd)
 {
     int is_mem = 0;
     char *text = jt_py_exception_text(JT_MAX_MESSAGE_BYTES, &is_mem);
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 3);
-    jt_mp_pack_cstr(&pk, "t");
-    jt_mp_pack_cstr(&pk, "load_error");
-    jt_mp_pack_cstr(&pk, "status");
-    jt_mp_pack_cstr(&pk, is_mem ? "memory_limit" : "exception");
-    jt_mp_pack_cstr(&pk, "message");
-    jt_mp_pack_cstr(&pk, text);
-    send_frame(fd, &sb);
+    jt_mp_frame_t f;
+    jt_mp_frame_begin(&f, 3, "load_error");
+    jt_mp_pack_cstr(&f.pk, "status");
+    jt_mp_pack_cstr(&f.pk, is_mem ? "memory_limit" : "exception");
+    jt_mp_pack_cstr(&f.pk, "message");
+    jt_mp_pack_cstr(&f.pk, text);
+    send_frame(&f, fd);
     _exit(0);
 }
 
@@ -97,12 +86,8 @@ static PyObject *call_with_inputs(PyObject *f, PyObject *inputs)
 
 static void send_result(int fd, size_t index, PyObject *value)
 {
-    msgpack_sbuffer out, sb;
+    msgpack_sbuffer out;
     msgpack_sbuffer_init(&out);
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-
     const char *status = "ok";
     char *message = NULL;
     char *repr = NULL;
@@ -121,27 +106,25 @@ static void send_result(int fd, size_t index, PyObject *value)
             msgpack_sbuffer_clear(&out);
         }
     }
-    msgpack_pack_map(&pk, 6);
-    jt_mp_pack_cstr(&pk, "t");
-    jt_mp_pack_cstr(&pk, "result");
-    jt_mp_pack_cstr(&pk, "i");
-    msgpack_pack_uint64(&pk, index);
-    jt_mp_pack_cstr(&pk, "status");
-    jt_mp_pack_cstr(&pk, status);
-    jt_mp_pack_cstr(&pk, "output");
+    jt_mp_frame_t f;
+    jt_mp_frame_begin(&f, 6, "result");
+    jt_mp_pack_cstr(&f.pk, "i");
+    msgpack_pack_uint64(&f.pk, index);
+    jt_mp_pack_cstr(&f.pk, "status");
+    jt_mp_pack_cstr(&f.pk, status);
+    jt_mp_pack_cstr(&f.pk, "output");
     if (out.size > 0)
-        msgpack_sbuffer_write(&sb, out.data, out.size); /* already one msgpack value */
+        msgpack_sbuffer_write(&f.sb, out.data, out.size); /* already one msgpack value */
     else
-        msgpack_pack_nil(&pk);
-    jt_mp_pack_cstr(&pk, "message");
-    jt_mp_pack_cstr(&pk, message);
-    jt_mp_pack_cstr(&pk, "repr");
-    jt_mp_pack_cstr(&pk, repr);
+        msgpack_pack_nil(&f.pk);
+    jt_mp_pack_cstr(&f.pk, "message");
+    jt_mp_pack_cstr(&f.pk, message);
+    jt_mp_pack_cstr(&f.pk, "repr");
+    jt_mp_pack_cstr(&f.pk, repr);
     free(message);
     free(repr);
     msgpack_sbuffer_destroy(&out);
-    send_frame(fd, &sb);
-    msgpack_sbuffer_destroy(&sb);
+    send_frame(&f, fd);
 }
 
 /* A fresh Python object for one test's inputs (new reference), or NULL with

@@ -9,6 +9,7 @@
 
 #include "calibrate.h"
 #include "config.h"
+#include "daemon.h"
 #include "job.h"
 #include "job_json.h"
 #include "log.h"
@@ -27,9 +28,12 @@ enum {
 static void usage(FILE *to)
 {
     fprintf(to,
-            "usage: jouletrace-worker validate JOB.json|-\n"
+            "usage: jouletrace-worker run\n"
+            "       jouletrace-worker validate JOB.json|-\n"
             "       jouletrace-worker measure [--meter KIND] JOB.json|-\n"
             "       jouletrace-worker calibrate [--seconds S] [--out PATH] [--meter KIND]\n"
+            "  run        worker daemon: pull jobs from NATS (JOULETRACE_NATS_URL), measure,\n"
+            "             answer validate requests; SIGTERM/SIGINT stop it (exit 0)\n"
             "  validate   correctness gate only, without NATS; prints {\"validation\": ...,\n"
             "             \"processing_time_seconds\": ...}; exit 0 correct, 1 incorrect,\n"
             "             2 bad input, 4 sandbox failure\n"
@@ -206,6 +210,8 @@ int main(int argc, char **argv)
         return EXIT_BAD_INPUT;
     }
     jt_log_setup("worker", cfg.log_level);
+    if (strcmp(argv[1], "run") == 0 && argc == 2)
+        return jt_daemon_run(&cfg);
     if (strcmp(argv[1], "validate") == 0 && argc == 3)
         return cmd_validate(&cfg, argv[2]);
     const char *meter = NULL, *out_path = NULL, *job_path = NULL;

@@ -147,9 +147,8 @@ static void fill_environment(jt_measurer_t *ms, jt_environment_t *e)
     }
 }
 
-jt_status_t jt_measurer_process(jt_measurer_t *ms, jt_runner_t *r, const jt_job_t *job,
-                                int (*progress)(void *ctx, const jt_trial_progress_t *p),
-                                void *ctx, jt_measurement_t *m, jt_error_t *err)
+jt_status_t jt_measurer_gate(jt_measurer_t *ms, jt_runner_t *r, const jt_job_t *job,
+                             jt_measurement_t *m, jt_error_t *err)
 {
     jt_status_t s = jt_runner_validate(r, job, ms->validate_core, &m->validation, err);
     if (s != JT_OK)
@@ -163,8 +162,14 @@ jt_status_t jt_measurer_process(jt_measurer_t *ms, jt_runner_t *r, const jt_job_
                  m->validation.error_summary ? m->validation.error_summary
                                              : "the candidate failed the correctness gate");
         m->environment.timestamp = (double)time(NULL);
-        return JT_OK;
     }
+    return JT_OK;
+}
+
+jt_status_t jt_measurer_trials(jt_measurer_t *ms, jt_runner_t *r, const jt_job_t *job,
+                               int (*progress)(void *ctx, const jt_trial_progress_t *p),
+                               void *ctx, jt_measurement_t *m, jt_error_t *err)
+{
     m->environment.temperature_c_start = jt_host_temperature_c();
     int settled = job->thermal_wait_seconds > 0 ? jt_host_thermal_wait(job->thermal_wait_seconds)
                                                 : (isnan(m->environment.temperature_c_start) ? -1
@@ -176,8 +181,25 @@ jt_status_t jt_measurer_process(jt_measurer_t *ms, jt_runner_t *r, const jt_job_
                            .on_progress = progress,
                            .ctx = ctx};
     memcpy(env.idle_watts, ms->idle_watts, sizeof env.idle_watts);
-    s = jt_trials_measure(r, job, &env, m, err);
+    jt_status_t s = jt_trials_measure(r, job, &env, m, err);
     m->environment.temperature_c_end = jt_host_temperature_c();
     m->environment.timestamp = (double)time(NULL);
     return s;
+}
+
+jt_status_t jt_measurer_process(jt_measurer_t *ms, jt_runner_t *r, const jt_job_t *job,
+                                int (*progress)(void *ctx, const jt_trial_progress_t *p),
+                                void *ctx, jt_measurement_t *m, jt_error_t *err)
+{
+    jt_status_t s = jt_measurer_gate(ms, r, job, m, err);
+    if (s != JT_OK || !m->validation.is_correct)
+        return s;
+    return jt_measurer_trials(ms, r, job, progress, ctx, m, err);
+}
+
+bool jt_measurer_calibrated(const jt_measurer_t *ms, double *idle_watts)
+{
+    if (idle_watts != NULL)
+        *idle_watts = ms->idle_watts[0];
+    return ms->calibrated;
 }

@@ -40,6 +40,25 @@ void jt_measurer_close(jt_measurer_t *ms);
 /* Meter type name in use ("rapl-sysfs", "estimate", ...). */
 const char *jt_measurer_meter_type(const jt_measurer_t *ms);
 
+/* Whether the idle baseline comes from a fresh calibration file (false for
+ * the estimate meter running on its model); *idle_watts (may be NULL)
+ * receives the package idle watts in use. */
+bool jt_measurer_calibrated(const jt_measurer_t *ms, double *idle_watts);
+
+/* Step 1 of jt_measurer_process: the correctness gate on the validation core.
+ * Fills m->validation and m->environment; an incorrect candidate leaves
+ * m->validation.is_correct false, m->completed false and error_type
+ * "incorrect" (JT_OK). Errors as jt_measurer_process. */
+jt_status_t jt_measurer_gate(jt_measurer_t *ms, jt_runner_t *r, const jt_job_t *job,
+                             jt_measurement_t *m, jt_error_t *err);
+
+/* Step 2: the trials on the measurement core, for a job whose gate passed
+ * (m filled by jt_measurer_gate). The caller may do anything between the two
+ * steps (the daemon takes the socket's lease). Errors as jt_measurer_process. */
+jt_status_t jt_measurer_trials(jt_measurer_t *ms, jt_runner_t *r, const jt_job_t *job,
+                               int (*progress)(void *ctx, const jt_trial_progress_t *p),
+                               void *ctx, jt_measurement_t *m, jt_error_t *err);
+
 /* Run job end to end through runner r: gate, then trials. Fills m (including
  * validation and environment). A candidate that is incorrect or misbehaves
  * during trials yields m->completed == false and JT_OK. progress may be NULL.

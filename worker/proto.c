@@ -1,6 +1,7 @@
 /* proto.c -- msgpack helpers for internal frames (see proto.h). */
 #include "proto.h"
 
+#include "frame.h"
 #include "unpack.h"
 
 #include <limits.h>
@@ -95,4 +96,27 @@ bool jt_mp_unpack_one(msgpack_unpacked *result, const void *data, size_t len)
         return false;
     }
     return true;
+}
+
+void jt_mp_frame_begin(jt_mp_frame_t *f, size_t n_keys, const char *type)
+{
+    msgpack_sbuffer_init(&f->sb);
+    msgpack_packer_init(&f->pk, &f->sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&f->pk, n_keys);
+    if (type != NULL) {
+        jt_mp_pack_cstr(&f->pk, "t");
+        jt_mp_pack_cstr(&f->pk, type);
+    }
+}
+
+jt_status_t jt_mp_frame_send(jt_mp_frame_t *f, int fd)
+{
+    jt_status_t s = f->sb.data ? jt_frame_write(fd, f->sb.data, f->sb.size) : JT_ERR_NOMEM;
+    msgpack_sbuffer_destroy(&f->sb);
+    return s;
+}
+
+void jt_mp_frame_discard(jt_mp_frame_t *f)
+{
+    msgpack_sbuffer_destroy(&f->sb);
 }

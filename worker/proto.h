@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <msgpack.h>
 
+#include "status.h"
+
 /* Value of key in a msgpack map, or NULL when o is not a map or lacks it. */
 const msgpack_object *jt_mp_find(const msgpack_object *map, const char *key);
 
@@ -31,5 +33,21 @@ int jt_mp_pack_cstr(msgpack_packer *pk, const char *s);
  * true with *result holding it (caller calls msgpack_unpacked_destroy).
  * Strings in the result point into data: keep data alive until then. */
 bool jt_mp_unpack_one(msgpack_unpacked *result, const void *data, size_t len);
+
+/* A frame being built: one msgpack map, usually typed by its first key "t". */
+typedef struct {
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+} jt_mp_frame_t;
+
+/* Start a map of n_keys entries; when type is not NULL the first entry is
+ * "t": type (and counts among n_keys). Pack the other entries with f->pk. */
+void jt_mp_frame_begin(jt_mp_frame_t *f, size_t n_keys, const char *type);
+
+/* Write the frame to fd (jt_frame_write) and free it. */
+jt_status_t jt_mp_frame_send(jt_mp_frame_t *f, int fd);
+
+/* Free a frame without sending it. */
+void jt_mp_frame_discard(jt_mp_frame_t *f);
 
 #endif

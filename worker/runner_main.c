@@ -62,20 +62,13 @@ static int init_python(void)
 
 static int send_end(runner_t *r, bool ok, const char *error)
 {
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 3);
-    jt_mp_pack_cstr(&pk, "t");
-    jt_mp_pack_cstr(&pk, "end");
-    jt_mp_pack_cstr(&pk, "ok");
-    ok ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
-    jt_mp_pack_cstr(&pk, "error");
-    jt_mp_pack_cstr(&pk, error);
-    jt_status_t s = jt_frame_write(r->out_fd, sb.data, sb.size);
-    msgpack_sbuffer_destroy(&sb);
-    return s == JT_OK ? 0 : -1;
+    jt_mp_frame_t f;
+    jt_mp_frame_begin(&f, 3, "end");
+    jt_mp_pack_cstr(&f.pk, "ok");
+    ok ? msgpack_pack_true(&f.pk) : msgpack_pack_false(&f.pk);
+    jt_mp_pack_cstr(&f.pk, "error");
+    jt_mp_pack_cstr(&f.pk, error);
+    return jt_mp_frame_send(&f, r->out_fd) == JT_OK ? 0 : -1;
 }
 
 /* Make sure a confined child is waiting for the next job. */

@@ -29,31 +29,24 @@ static double now_seconds(void)
 static int emit_test(int out_fd, size_t index, const char *status, const msgpack_object *output,
                      const char *message, const char *repr, double seconds)
 {
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 7);
-    jt_mp_pack_cstr(&pk, "t");
-    jt_mp_pack_cstr(&pk, "test");
-    jt_mp_pack_cstr(&pk, "i");
-    msgpack_pack_uint64(&pk, index);
-    jt_mp_pack_cstr(&pk, "status");
-    jt_mp_pack_cstr(&pk, status);
-    jt_mp_pack_cstr(&pk, "output");
+    jt_mp_frame_t f;
+    jt_mp_frame_begin(&f, 7, "test");
+    jt_mp_pack_cstr(&f.pk, "i");
+    msgpack_pack_uint64(&f.pk, index);
+    jt_mp_pack_cstr(&f.pk, "status");
+    jt_mp_pack_cstr(&f.pk, status);
+    jt_mp_pack_cstr(&f.pk, "output");
     if (output != NULL)
-        msgpack_pack_object(&pk, *output);
+        msgpack_pack_object(&f.pk, *output);
     else
-        msgpack_pack_nil(&pk);
-    jt_mp_pack_cstr(&pk, "message");
-    jt_mp_pack_cstr(&pk, message);
-    jt_mp_pack_cstr(&pk, "repr");
-    jt_mp_pack_cstr(&pk, repr);
-    jt_mp_pack_cstr(&pk, "seconds");
-    msgpack_pack_double(&pk, seconds);
-    int rc = jt_frame_write(out_fd, sb.data, sb.size) == JT_OK ? 0 : -1;
-    msgpack_sbuffer_destroy(&sb);
-    return rc;
+        msgpack_pack_nil(&f.pk);
+    jt_mp_pack_cstr(&f.pk, "message");
+    jt_mp_pack_cstr(&f.pk, message);
+    jt_mp_pack_cstr(&f.pk, "repr");
+    jt_mp_pack_cstr(&f.pk, repr);
+    jt_mp_pack_cstr(&f.pk, "seconds");
+    msgpack_pack_double(&f.pk, seconds);
+    return jt_mp_frame_send(&f, out_fd) == JT_OK ? 0 : -1;
 }
 
 /* The same status and message for tests from..n-1. */

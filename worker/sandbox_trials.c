@@ -76,27 +76,16 @@ static void bytes_free_all(bytes_t *b, size_t n)
     }
 }
 
-static int send_map(int fd, msgpack_sbuffer *sb)
-{
-    int rc = jt_frame_write(fd, sb->data, sb->size) == JT_OK ? 0 : -1;
-    msgpack_sbuffer_destroy(sb);
-    return rc;
-}
 
 static int send_typed(int fd, const char *type, long long id)
 {
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, id >= 0 ? 2 : 1);
-    jt_mp_pack_cstr(&pk, "t");
-    jt_mp_pack_cstr(&pk, type);
+    jt_mp_frame_t f;
+    jt_mp_frame_begin(&f, id >= 0 ? 2 : 1, type);
     if (id >= 0) {
-        jt_mp_pack_cstr(&pk, "id");
-        msgpack_pack_int64(&pk, id);
+        jt_mp_pack_cstr(&f.pk, "id");
+        msgpack_pack_int64(&f.pk, id);
     }
-    return send_map(fd, &sb);
+    return jt_mp_frame_send(&f, fd) == JT_OK ? 0 : -1;
 }
 
 /* A result frame of a run: check it and, for candidate runs, compare its
@@ -255,43 +244,33 @@ static int send_outputs(trials_t *t, long long id, const char *kind, bytes_t *fr
     size_t count = 0;
     for (size_t i = 0; i < t->spec->n_inputs; i++)
         count += frames[i].data != NULL;
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 4);
-    jt_mp_pack_cstr(&pk, "t");
-    jt_mp_pack_cstr(&pk, "outputs");
-    jt_mp_pack_cstr(&pk, "id");
-    msgpack_pack_int64(&pk, id);
-    jt_mp_pack_cstr(&pk, "kind");
-    jt_mp_pack_cstr(&pk, kind);
-    jt_mp_pack_cstr(&pk, "results");
-    msgpack_pack_array(&pk, count);
+    jt_mp_frame_t f;
+    jt_mp_frame_begin(&f, 4, "outputs");
+    jt_mp_pack_cstr(&f.pk, "id");
+    msgpack_pack_int64(&f.pk, id);
+    jt_mp_pack_cstr(&f.pk, "kind");
+    jt_mp_pack_cstr(&f.pk, kind);
+    jt_mp_pack_cstr(&f.pk, "results");
+    msgpack_pack_array(&f.pk, count);
     for (size_t i = 0; i < t->spec->n_inputs; i++)
         if (frames[i].data != NULL) /* each is one msgpack map already */
-            msgpack_sbuffer_write(&sb, (const char *)frames[i].data, frames[i].len);
-    return send_map(t->out_fd, &sb);
+            msgpack_sbuffer_write(&f.sb, (const char *)frames[i].data, frames[i].len);
+    return jt_mp_frame_send(&f, t->out_fd) == JT_OK ? 0 : -1;
 }
 
 static int send_trial_end(int out_fd, long long id, const outcome_t *o)
 {
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 5);
-    jt_mp_pack_cstr(&pk, "t");
-    jt_mp_pack_cstr(&pk, "trial_end");
-    jt_mp_pack_cstr(&pk, "id");
-    msgpack_pack_int64(&pk, id);
-    jt_mp_pack_cstr(&pk, "ok");
-    o->ok ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
-    jt_mp_pack_cstr(&pk, "status");
-    jt_mp_pack_cstr(&pk, o->ok ? NULL : o->status);
-    jt_mp_pack_cstr(&pk, "message");
-    jt_mp_pack_cstr(&pk, o->ok ? NULL : o->message);
-    return send_map(out_fd, &sb);
+    jt_mp_frame_t f;
+    jt_mp_frame_begin(&f, 5, "trial_end");
+    jt_mp_pack_cstr(&f.pk, "id");
+    msgpack_pack_int64(&f.pk, id);
+    jt_mp_pack_cstr(&f.pk, "ok");
+    o->ok ? msgpack_pack_true(&f.pk) : msgpack_pack_false(&f.pk);
+    jt_mp_pack_cstr(&f.pk, "status");
+    jt_mp_pack_cstr(&f.pk, o->ok ? NULL : o->status);
+    jt_mp_pack_cstr(&f.pk, "message");
+    jt_mp_pack_cstr(&f.pk, o->ok ? NULL : o->message);
+    return jt_mp_frame_send(&f, out_fd) == JT_OK ? 0 : -1;
 }
 
 /* One trial: R runs of the candidate or of the null candidate. */
@@ -379,17 +358,12 @@ int jt_trials_serve(const jt_trials_spec_t *spec, int cmd_fd, int out_fd)
     if (t.candidate == NULL) {
         int is_mem = 0;
         char *text = jt_py_exception_text(JT_MAX_MESSAGE_BYTES, &is_mem);
-        msgpack_sbuffer sb;
-        msgpack_sbuffer_init(&sb);
-        msgpack_packer pk;
-        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        msgpack_pack_map(&pk, 2);
-        jt_mp_pack_cstr(&pk, "t");
-        jt_mp_pack_cstr(&pk, "trials_error");
-        jt_mp_pack_cstr(&pk, "message");
-        jt_mp_pack_cstr(&pk, text);
+        jt_mp_frame_t f;
+        jt_mp_frame_begin(&f, 2, "trials_error");
+        jt_mp_pack_cstr(&f.pk, "message");
+        jt_mp_pack_cstr(&f.pk, text);
         free(text);
-        return send_map(out_fd, &sb);
+        return jt_mp_frame_send(&f, out_fd) == JT_OK ? 0 : -1;
     }
     t.null_code = compile_null(spec->function_name);
     jt_py_freeze_heap(); /* runs then copy fewer pages */

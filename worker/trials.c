@@ -93,25 +93,22 @@ static jt_status_t expect(ctx_t *c, const char *want, double timeout_s, uint8_t 
 static jt_status_t send_command(ctx_t *c, const char *op, long long id, const char *which,
                                 unsigned long runs)
 {
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, which ? 4 : (id >= 0 ? 2 : 1));
-    jt_mp_pack_cstr(&pk, "op");
-    jt_mp_pack_cstr(&pk, op);
+    jt_mp_frame_t f;
+    jt_mp_frame_begin(&f, which ? 4 : (id >= 0 ? 2 : 1), NULL);
+    jt_mp_pack_cstr(&f.pk, "op");
+    jt_mp_pack_cstr(&f.pk, op);
     if (id >= 0) {
-        jt_mp_pack_cstr(&pk, "id");
-        msgpack_pack_int64(&pk, id);
+        jt_mp_pack_cstr(&f.pk, "id");
+        msgpack_pack_int64(&f.pk, id);
     }
     if (which) {
-        jt_mp_pack_cstr(&pk, "which");
-        jt_mp_pack_cstr(&pk, which);
-        jt_mp_pack_cstr(&pk, "runs");
-        msgpack_pack_uint64(&pk, runs);
+        jt_mp_pack_cstr(&f.pk, "which");
+        jt_mp_pack_cstr(&f.pk, which);
+        jt_mp_pack_cstr(&f.pk, "runs");
+        msgpack_pack_uint64(&f.pk, runs);
     }
-    jt_status_t s = jt_runner_send(c->r, sb.data, sb.size);
-    msgpack_sbuffer_destroy(&sb);
+    jt_status_t s = jt_runner_send(c->r, f.sb.data, f.sb.size);
+    jt_mp_frame_discard(&f);
     return s;
 }
 
