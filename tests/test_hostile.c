@@ -531,7 +531,9 @@ static int case_hostile(ctx_t *c, const hostile_t *h)
 /* Every per-call hostile candidate in ONE job between two normal calls. */
 static int case_suite(ctx_t *c)
 {
-    const int timeout = 5; /* big_print spends ~1-2 s building its string on a loaded host */
+    /* big_print spends 1-2 s building and encoding its 100 MiB string on a
+     * quiet host, several seconds on a loaded 2-core one */
+    const int timeout = 15;
     json_t *job = job_new(candidates(), NULL, timeout, 1024);
     size_t n = 0;
     job_add(job, "control_first", json_pack("[s, i]", "square", 3), json_integer(9));
