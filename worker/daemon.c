@@ -1,4 +1,5 @@
-/* daemon.c -- `jouletrace-worker run`: start-up order, libuv loop (signals, timers), clean shutdown.
+/* daemon.c -- `jouletrace-worker run`: start-up order, libuv loop (signals, timers), clean
+ * shutdown.
  *
  * The libuv loop and every callback here run on the main thread; the job
  * thread (job_loop.c) and the validate responder (validate_service.c) run
@@ -23,10 +24,12 @@
 #include "lease.h"
 #include "log.h"
 #include "measurer.h"
+#include "poison.h"
 #include "runner_client.h"
 #include "validate_service.h"
 
-#define KEEPALIVE_MS 10000 /* InProgress: well inside AckWait (JT_JOBS_ACK_WAIT_NS) */
+#define KEEPALIVE_MS 10000    /* InProgress: well inside AckWait (JT_JOBS_ACK_WAIT_NS) */
+#define CONNECT_PATIENCE_S 60 /* how long start-up waits for NATS to come up */
 
 typedef struct {
     jt_config_t cfg;
@@ -39,6 +42,7 @@ typedef struct {
     jt_lease_t *lease;
     jt_job_loop_t *jobs;
     jt_validate_service_t *validate;
+    jt_poison_t *poison;
     jt_heartbeat_info_t hb;
     char worker_id[128];
     char host[256];
@@ -197,10 +201,29 @@ static int validate_core_for(const jt_config_t *cfg, int measure_core)
     return cfg->validate_core;
 }
 
+/* Connect, retrying while NATS is not reachable yet (a broker starting beside
+ * us); a configuration error (JetStream off, bad URL) fails at once. */
+static jt_status_t connect_bus(daemon_t *d, const char *name, const jt_topology_opts_t *topo,
+                               jt_error_t *err)
+{
+    double waited = 0;
+    for (;;) {
+        jt_status_t s = jt_bus_connect(d->cfg.nats_url, name, topo, &d->bus, err);
+        if (s == JT_OK || s == JT_ERR_CONFIG || waited >= CONNECT_PATIENCE_S)
+            return s;
+        if (waited == 0)
+            jt_log_warn("%s; retrying for up to %d s", err->message, CONNECT_PATIENCE_S);
+        struct timespec ts = {1, 0};
+        nanosleep(&ts, NULL);
+        waited += 1;
+    }
+}
+
 /* Everything after the loop: reverse order of start-up. */
 static void shut_down(daemon_t *d)
 {
     jt_error_t err;
+    jt_poison_stop(d->poison);
     jt_job_loop_destroy(d->jobs);
     d->jobs = NULL;
     if (d->lease != NULL && jt_lease_held(d->lease) && jt_lease_release(d->lease, &err) != JT_OK)
@@ -250,7 +273,7 @@ int jt_daemon_run(const jt_config_t *cfg)
     int rc = 0;
     char lease_key[JT_LEASE_KEY_MAX];
     jt_lease_key(lease_key, sizeof lease_key, d->host, cfg->socket);
-    if (jt_bus_connect(cfg->nats_url, client_name, &topo, &d->bus, &err) != JT_OK ||
+    if (connect_bus(d, client_name, &topo, &err) != JT_OK ||
         jt_lease_create(d->bus.js, d->bus.leases, lease_key, d->worker_id, &d->lease, &err) !=
             JT_OK) {
         jt_log_error("%s", err.message);
@@ -268,6 +291,13 @@ int jt_daemon_run(const jt_config_t *cfg)
     }
     if (jt_validate_service_start(d->bus.nc, cfg, validate_core_for(cfg, measure_core),
                                   validate_runner, &d->validate, &err) != JT_OK) {
+        jt_log_error("%s", err.message);
+        jt_runner_destroy(job_runner);
+        rc = 1;
+        goto out_loop;
+    }
+    /* Before the first fetch, which may be what makes the server give up on a job. */
+    if (jt_poison_start(&d->bus, d->worker_id, &d->poison, &err) != JT_OK) {
         jt_log_error("%s", err.message);
         jt_runner_destroy(job_runner);
         rc = 1;

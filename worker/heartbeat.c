@@ -22,13 +22,13 @@ json_t *jt_heartbeat_record(const jt_heartbeat_info_t *info, const char *task_id
     char now[40];
     utc_now(now, sizeof now);
     return json_pack("{s:s, s:s, s:I, s:s, s:s?, s:s, s:b, s:b, s:s?, s:f, s:i, s:i, s:s}",
-                     "worker_id", info->worker_id, "host", info->host ? info->host : "",
-                     "pid", (json_int_t)info->pid, "state", task_id ? "busy" : "idle",
-                     "task_id", task_id, "meter_type", info->meter_type ? info->meter_type : "",
-                     "energy_is_estimated", (int)info->energy_is_estimated, "calibrated",
-                     (int)info->calibrated, "calibration_reason", info->calibration_reason,
-                     "calibration_idle_watts", info->calibration_idle_watts, "measurement_core",
-                     info->measurement_core, "socket", info->socket, "updated_at", now);
+                     "worker_id", info->worker_id, "host", info->host ? info->host : "", "pid",
+                     (json_int_t)info->pid, "state", task_id ? "busy" : "idle", "task_id", task_id,
+                     "meter_type", info->meter_type ? info->meter_type : "", "energy_is_estimated",
+                     (int)info->energy_is_estimated, "calibrated", (int)info->calibrated,
+                     "calibration_reason", info->calibration_reason, "calibration_idle_watts",
+                     info->calibration_idle_watts, "measurement_core", info->measurement_core,
+                     "socket", info->socket, "updated_at", now);
 }
 
 static jt_status_t nats_error(jt_error_t *err, natsStatus s, const char *what, const char *key)

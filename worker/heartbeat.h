@@ -15,10 +15,10 @@
 
 /* What a worker says about itself; the strings are borrowed. */
 typedef struct {
-    const char *worker_id;          /* the KV key */
+    const char *worker_id; /* the KV key */
     const char *host;
     long pid;
-    const char *meter_type;         /* "estimate", "rapl-sysfs", ... */
+    const char *meter_type; /* "estimate", "rapl-sysfs", ... */
     bool energy_is_estimated;
     bool calibrated;                /* idle power from a fresh calibration file */
     const char *calibration_reason; /* why not calibrated; NULL when calibrated */

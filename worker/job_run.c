@@ -1,4 +1,5 @@
-/* job_run.c -- one decoded job on the job thread: cancel check, gate, lease, trials, final record. */
+/* job_run.c -- one decoded job on the job thread: cancel check, gate, lease, trials, final record.
+ */
 #include "job_run.h"
 
 #include <math.h>
@@ -77,7 +78,9 @@ static jt_settle_t runner_failed(jt_job_run_t *run, const jt_measurement_t *m,
     jt_job_loop_t *j = run->loop;
     jt_error_t err;
     jt_runner_t *fresh = NULL;
-    if (jt_runner_spawn(&j->cfg, &fresh, &err) != JT_OK) {
+    if (atomic_load(&j->stopping))
+        fresh = NULL; /* no next job: do not start a runner only to stop it */
+    else if (jt_runner_spawn(&j->cfg, &fresh, &err) != JT_OK) {
         jt_log(JT_LOG_ERROR, run->task_id, "cannot respawn the sandbox runner: %s", err.message);
         fresh = NULL;
     }
@@ -104,14 +107,14 @@ static int on_progress(void *ctx, const jt_trial_progress_t *p)
 static jt_status_t first_write(jt_job_run_t *run, jt_error_t *err)
 {
     int total = run->job.energy_measurement_trials;
-    jt_status_t s = jt_report_progress(&run->report, JT_TASK_VALIDATING, "validating", 0, 0,
-                                       total, NAN, err);
+    jt_status_t s =
+        jt_report_progress(&run->report, JT_TASK_VALIDATING, "validating", 0, 0, total, NAN, err);
     if (s != JT_ERR_PROTOCOL)
         return s;
     bool final = false;
     jt_report_cleanup(&run->report);
-    s = jt_report_begin(&run->report, run->loop->bus, run->task_id, run->loop->worker_id,
-                        &run->job, &final, err);
+    s = jt_report_begin(&run->report, run->loop->bus, run->task_id, run->loop->worker_id, &run->job,
+                        &final, err);
     if (s != JT_OK || final)
         return s != JT_OK ? s : JT_ERR_PROTOCOL;
     run->report.expected_rev = 0;
@@ -156,8 +159,8 @@ static jt_settle_t measure(jt_job_run_t *run, jt_measurement_t *m)
         return abort_bits(j) != 0 ? on_abort(run, m) : requeue(run, "worker_shutdown", err.message);
     jt_log(JT_LOG_DEBUG, run->task_id, "lease taken (revision %llu)",
            (unsigned long long)jt_lease_revision(j->lease));
-    if (jt_report_progress(&run->report, JT_TASK_MEASURING, "measuring", 0, 0, total, NAN,
-                           &err) != JT_OK)
+    if (jt_report_progress(&run->report, JT_TASK_MEASURING, "measuring", 0, 0, total, NAN, &err) !=
+        JT_OK)
         jt_log(JT_LOG_WARN, run->task_id, "progress not stored: %s", err.message);
 
     s = jt_measurer_trials(j->ms, r, job, on_progress, run, m, &err);
@@ -170,12 +173,12 @@ static jt_settle_t measure(jt_job_run_t *run, jt_measurement_t *m)
         return runner_failed(run, m, &err);
     int bits = abort_bits(j);
     bool result_whole = strcmp(m->error_type, "aborted") != 0;
-    if ((bits & JT_ABORT_CANCELLED) || (bits & JT_ABORT_LEASE_LOST) ||
-        (bits != 0 && !result_whole))
+    if ((bits & JT_ABORT_CANCELLED) || (bits & JT_ABORT_LEASE_LOST) || (bits != 0 && !result_whole))
         return on_abort(run, m);
     if (ls == JT_ERR_PROTOCOL || ls == JT_ERR_MISSING) /* it expired under us */
-        return requeue(run, "lease_lost", "the measurement socket's lease expired during the "
-                                          "trials");
+        return requeue(run, "lease_lost",
+                       "the measurement socket's lease expired during the "
+                       "trials");
     jt_task_status_t status = m->completed ? JT_TASK_COMPLETED : JT_TASK_FAILED;
     return finish(run, status, jt_measurement_to_json(m), NULL, NULL);
 }

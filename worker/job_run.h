@@ -42,13 +42,13 @@ struct jt_job_loop {
     natsSubscription *cancels;
     pthread_t thread;
     atomic_bool stopping;
-    atomic_int abort;               /* JT_ABORT_* bits of the job in flight */
-    pthread_mutex_t lock;           /* guards the fields below */
+    atomic_int abort;     /* JT_ABORT_* bits of the job in flight */
+    pthread_mutex_t lock; /* guards the fields below */
     pthread_cond_t cancel_cond;
-    bool cancel_done;               /* the cancel subscription delivers no more */
+    bool cancel_done;                    /* the cancel subscription delivers no more */
     char current[JT_MAX_NAME_BYTES + 1]; /* task in flight, "" when idle */
-    natsMsg *msg;                   /* its message (keepalive), NULL when idle */
-    jt_runner_t *runner;            /* swapped only by the job thread, under lock */
+    natsMsg *msg;                        /* its message (keepalive), NULL when idle */
+    jt_runner_t *runner;                 /* swapped only by the job thread, under lock */
 };
 
 /* One job being processed. */
@@ -56,9 +56,9 @@ typedef struct {
     jt_job_loop_t *loop;
     jt_job_t job;
     char task_id[JT_MAX_NAME_BYTES + 1];
-    uint64_t delivered;             /* NumDelivered of this delivery */
+    uint64_t delivered; /* NumDelivered of this delivery */
     jt_report_t report;
-    char requeue_type[48];          /* error_type if the last delivery must fail */
+    char requeue_type[48]; /* error_type if the last delivery must fail */
     char requeue_why[512];
 } jt_job_run_t;
 

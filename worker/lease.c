@@ -1,14 +1,17 @@
-/* lease.c -- measurement-domain lease on a JetStream KV key: create, CAS renew, conditional delete. */
+/* lease.c -- measurement-domain lease on a JetStream KV key: create, CAS renew, conditional delete.
+ */
 #include "lease.h"
 
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "bus_names.h"
+#include "log.h"
 
 #define HOLDER_MAX 128
 #define TASK_MAX 160
@@ -24,11 +27,12 @@ struct jt_lease {
     char key[JT_LEASE_KEY_MAX];
     char subject[JT_LEASE_KEY_MAX + 80]; /* $KV.<bucket>.<key> */
     char holder[HOLDER_MAX];
+    atomic_bool watch_failed; /* kvStore_Watch was refused once: poll only */
     /* under lock */
     bool held;
-    uint64_t rev;          /* of our last write */
-    int64_t last_ok_ns;    /* monotonic time of our last confirmed write */
-    char *value;           /* JSON written on acquire and renew */
+    uint64_t rev;       /* of our last write */
+    int64_t last_ok_ns; /* monotonic time of our last confirmed write */
+    char *value;        /* JSON written on acquire and renew */
 };
 
 static int64_t mono_ns(void)
@@ -99,12 +103,12 @@ jt_status_t jt_lease_create(jsCtx *js, kvStore *kv, const char *key, const char 
     if (js == NULL || kv == NULL || holder == NULL)
         return jt_error_set(err, JT_ERR_INVALID, "lease", "no JetStream context, bucket or holder");
     if (!valid_key(key))
-        return jt_error_set(err, JT_ERR_INVALID, "lease", "invalid lease key '%s'",
-                            key ? key : "");
+        return jt_error_set(err, JT_ERR_INVALID, "lease", "invalid lease key '%s'", key ? key : "");
     jt_lease_t *l = calloc(1, sizeof *l);
     if (l == NULL)
         return jt_error_set(err, JT_ERR_NOMEM, "lease", "out of memory");
     pthread_mutex_init(&l->lock, NULL);
+    atomic_init(&l->watch_failed, false);
     l->js = js;
     l->kv = kv;
     snprintf(l->key, sizeof l->key, "%s", key);
@@ -127,8 +131,8 @@ static char *lease_value(const char *holder, const char *task_id)
 {
     char now[40];
     utc_now(now, sizeof now);
-    json_t *v = json_pack("{s:s, s:s?, s:s}", "holder", holder, "task_id", task_id,
-                          "acquired_at", now);
+    json_t *v =
+        json_pack("{s:s, s:s?, s:s}", "holder", holder, "task_id", task_id, "acquired_at", now);
     char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
     json_decref(v);
     return text;
@@ -152,9 +156,10 @@ static jt_status_t try_acquire(jt_lease_t *l, const char *task_id, uint64_t afte
         return jt_error_set(err, JT_ERR_NOMEM, "lease", "out of memory");
     }
     uint64_t rev = 0;
-    natsStatus s = after_delete != 0
-                       ? kvStore_Update(&rev, l->kv, l->key, value, (int)strlen(value), after_delete)
-                       : kvStore_Create(&rev, l->kv, l->key, value, (int)strlen(value));
+    natsStatus s =
+        after_delete != 0
+            ? kvStore_Update(&rev, l->kv, l->key, value, (int)strlen(value), after_delete)
+            : kvStore_Create(&rev, l->kv, l->key, value, (int)strlen(value));
     jt_status_t st = JT_OK;
     if (s == NATS_OK) {
         l->held = true;
@@ -191,13 +196,19 @@ jt_status_t jt_lease_acquire(jt_lease_t *l, const char *task_id, int timeout_ms,
     kvWatcher *w = NULL;
     kvWatchOptions wo;
     kvWatchOptions_Init(&wo);
-    if (kvStore_Watch(&w, l->kv, l->key, &wo) != NATS_OK)
-        w = NULL; /* polling alone still works, only slower */
+    if (!atomic_load(&l->watch_failed) && kvStore_Watch(&w, l->kv, l->key, &wo) != NATS_OK) {
+        /* Polling alone still works, only slower. A refused watch (no permission)
+         * costs a whole request timeout: do not try again with this handle. */
+        w = NULL;
+        atomic_store(&l->watch_failed, true);
+        jt_log_warn("cannot watch lease %s (check the worker's permissions for KV watches); "
+                    "polling every %d ms",
+                    l->key, JT_LEASE_POLL_MS);
+    }
     uint64_t deleted_at = 0; /* revision of a delete marker the watcher delivered */
     for (;;) {
         if (stop != NULL && stop(ctx)) {
-            st = jt_error_set(err, JT_ERR_TIMEOUT, "lease", "stopped waiting for lease %s",
-                              l->key);
+            st = jt_error_set(err, JT_ERR_TIMEOUT, "lease", "stopped waiting for lease %s", l->key);
             break;
         }
         st = try_acquire(l, task_id, deleted_at, err);
@@ -248,15 +259,14 @@ jt_status_t jt_lease_renew(jt_lease_t *l, jt_error_t *err)
         l->last_ok_ns = mono_ns();
     } else if (s == NATS_ERR) {
         l->held = false;
-        st = jt_error_set(err, JT_ERR_PROTOCOL, "lease",
-                          "lease %s lost (expired or taken over): %s", l->key,
-                          nats_why(s, why, sizeof why));
+        st =
+            jt_error_set(err, JT_ERR_PROTOCOL, "lease", "lease %s lost (expired or taken over): %s",
+                         l->key, nats_why(s, why, sizeof why));
     } else if (mono_ns() - l->last_ok_ns >= LOST_AFTER_NS) {
         l->held = false;
         st = jt_error_set(err, JT_ERR_PROTOCOL, "lease",
                           "lease %s lost: no renewal confirmed for %.1f s (%s)", l->key,
-                          (double)(mono_ns() - l->last_ok_ns) / 1e9,
-                          nats_why(s, why, sizeof why));
+                          (double)(mono_ns() - l->last_ok_ns) / 1e9, nats_why(s, why, sizeof why));
     } else {
         st = jt_error_set(err, transient(s), "lease", "renewing lease %s failed: %s", l->key,
                           nats_why(s, why, sizeof why));

@@ -1,4 +1,5 @@
-/* lease.h -- the exclusive lease of a measurement domain (host + socket), kept in a JetStream KV key.
+/* lease.h -- the exclusive lease of a measurement domain (host + socket), kept in a JetStream KV
+ * key.
  *
  * acquire = create-if-absent, renew = update with the last revision (CAS),
  * release = delete only while still the holder (a KV delete marker published
@@ -21,8 +22,8 @@
 
 #include "status.h"
 
-#define JT_LEASE_POLL_MS 10        /* a waiter retries at least this often (silent expiry) */
-#define JT_LEASE_RENEW_MS 2000     /* how often the holder renews */
+#define JT_LEASE_POLL_MS 10    /* a waiter retries at least this often (silent expiry) */
+#define JT_LEASE_RENEW_MS 2000 /* how often the holder renews */
 #define JT_LEASE_KEY_MAX 160
 
 typedef struct jt_lease jt_lease_t;

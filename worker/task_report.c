@@ -1,4 +1,5 @@
-/* task_report.c -- keeps a task's record in KV and publishes it on its progress and result subjects. */
+/* task_report.c -- keeps a task's record in KV and publishes it on its progress and result
+ * subjects. */
 #include "task_report.h"
 
 #include <math.h>
@@ -79,8 +80,7 @@ static void publish(jt_report_t *r, const char *prefix)
     }
     natsStatus s = natsConnection_Publish(r->bus->nc, subject, blob.data, (int)blob.len);
     if (s != NATS_OK)
-        jt_log(JT_LOG_WARN, r->task_id, "cannot publish on %s: %s", subject,
-               natsStatus_GetText(s));
+        jt_log(JT_LOG_WARN, r->task_id, "cannot publish on %s: %s", subject, natsStatus_GetText(s));
     jt_blob_free(&blob);
 }
 
@@ -106,8 +106,10 @@ jt_status_t jt_report_progress(jt_report_t *r, jt_task_status_t status, const ch
                                jt_error_t *err)
 {
     set_common(r, status, stage);
-    json_object_set_new(r->record, "progress", json_real(progress < 0 ? 0 : progress > 1 ? 1
-                                                                                        : progress));
+    json_object_set_new(r->record, "progress",
+                        json_real(progress < 0   ? 0
+                                  : progress > 1 ? 1
+                                                 : progress));
     json_object_set_new(r->record, "trial", json_integer(trial));
     json_object_set_new(r->record, "trials_total", json_integer(trials_total));
     json_object_set_new(r->record, "cv_percent",

@@ -17,11 +17,11 @@
 #include "task_state.h"
 
 typedef struct {
-    jt_bus_t *bus;              /* borrowed */
+    jt_bus_t *bus; /* borrowed */
     char task_id[JT_MAX_NAME_BYTES + 1];
-    json_t *record;             /* owned: the latest record */
-    uint64_t expected_rev;      /* CAS the next write against this revision (0: none) */
-    double started;             /* monotonic seconds when the worker picked the job */
+    json_t *record;        /* owned: the latest record */
+    uint64_t expected_rev; /* CAS the next write against this revision (0: none) */
+    double started;        /* monotonic seconds when the worker picked the job */
 } jt_report_t;
 
 /* Load the task's record from KV (the gateway's "queued" one), or start a

@@ -1,4 +1,5 @@
-/* validate_service.c -- NATS request/reply responder running the correctness gate on its own runner.
+/* validate_service.c -- NATS request/reply responder running the correctness gate on its own
+ * runner.
  *
  * on_request runs on the subscription's nats.c delivery thread; start/stop
  * on the daemon's main thread.
@@ -29,10 +30,10 @@ struct jt_validate_service {
     pthread_mutex_t serve_lock;  /* one request at a time */
     pthread_mutex_t runner_lock; /* guards runner (swapped on respawn) for cancel */
     jt_runner_t *runner;
-    bool stopping;               /* under runner_lock */
+    bool stopping; /* under runner_lock */
     pthread_mutex_t done_lock;
     pthread_cond_t done_cond;
-    bool done;                   /* the subscription delivers nothing more */
+    bool done; /* the subscription delivers nothing more */
 };
 
 static double now_seconds(void)
@@ -121,8 +122,7 @@ static void on_request(natsConnection *nc, natsSubscription *sub, natsMsg *msg, 
     } else if (jt_job_from_msgpack(&job, (const uint8_t *)natsMsg_GetData(msg), (size_t)len,
                                    &err) != JT_OK) {
         char message[800];
-        snprintf(message, sizeof message, "%s%s%s", err.path, err.path[0] ? ": " : "",
-                 err.message);
+        snprintf(message, sizeof message, "%s%s%s", err.path, err.path[0] ? ": " : "", err.message);
         body = error_body("invalid_job", message);
     } else {
         pthread_mutex_lock(&vs->serve_lock);
