@@ -104,6 +104,10 @@ static json_t *statistics_json(const jt_measurement_t *m)
     json_object_set_new(o, "mad", number(s->mad));
     json_object_set_new(o, "ci95_low", number(s->ci95_low));
     json_object_set_new(o, "ci95_high", number(s->ci95_high));
+    /* Net energy near the noise floor can come out negative: say whether the
+     * confidence interval tells the candidate's energy apart from zero. */
+    json_object_set_new(o, "net_energy_resolved",
+                        json_boolean(m->n_trials >= 2 && (s->ci95_low > 0 || s->ci95_high < 0)));
     json_object_set_new(o, "outliers", outliers);
     json_object_set_new(o, "outlier_count", json_integer((json_int_t)m->outliers));
     json_object_set_new(o, "early_stop_reason", json_string(m->early_stop_reason));
