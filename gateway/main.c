@@ -1,0 +1,163 @@
+/* main.c -- jouletrace-gateway: configuration, NATS view, civetweb server, clean stop on signals.
+ *
+ * The main thread blocks SIGINT/SIGTERM before any thread exists and waits
+ * for them with sigwait; civetweb worker threads serve requests; the view
+ * thread owns the NATS connection (see view.h).
+ *
+ * Environment: every JOULETRACE_* of shared/config.h (HTTP address, NATS URL,
+ * threads, max pending jobs, calibration path, ...) plus JOULETRACE_CORS_ORIGIN
+ * (default unset: no Access-Control-Allow-Origin header, never "*").
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gateway.h"
+#include "log.h"
+
+#define CORS_ENV "JOULETRACE_CORS_ORIGIN"
+
+/* civetweb's own messages go through the one log format. */
+static int on_civetweb_log(const struct mg_connection *conn, const char *message)
+{
+    (void)conn;
+    jt_log_warn("civetweb: %s", message);
+    return 1;
+}
+
+static void on_bus_connected(jt_bus_t *bus, void *arg)
+{
+    jt_gw_t *gw = arg;
+    jt_publisher_t *pub = NULL;
+    jt_metrics_watch_results(&gw->metrics, bus->nc);
+    if (jt_publisher_create(&pub, bus->nc) != JT_OK)
+        jt_log_error("cannot start the publisher: submissions will get 503");
+    atomic_store(&gw->publisher, pub);
+}
+
+static int load_settings(jt_gw_t *gw)
+{
+    jt_error_t err;
+    if (jt_config_load(&gw->cfg, &err) != JT_OK) {
+        jt_log_setup("gateway", JT_LOG_INFO);
+        jt_log_error("configuration: %s (%s)", err.message, err.path);
+        return -1;
+    }
+    jt_log_setup("gateway", gw->cfg.log_level);
+    const char *cors = getenv(CORS_ENV);
+    if (cors != NULL && strcmp(cors, "*") == 0) {
+        jt_log_error("%s=\"*\" is refused: name the one origin allowed", CORS_ENV);
+        return -1;
+    }
+    if (cors != NULL &&
+        (strlen(cors) >= sizeof gw->cors_origin || strpbrk(cors, "\r\n,") != NULL)) {
+        jt_log_error("%s must be one origin such as https://example.org", CORS_ENV);
+        return -1;
+    }
+    snprintf(gw->cors_origin, sizeof gw->cors_origin, "%s", cors != NULL ? cors : "");
+    if (gethostname(gw->host, sizeof gw->host) != 0)
+        snprintf(gw->host, sizeof gw->host, "unknown");
+    gw->host[sizeof gw->host - 1] = '\0';
+    gw->started_at = time(NULL);
+    gw->sse_max = gw->cfg.http_threads / 2 > 0 ? gw->cfg.http_threads / 2 : 1;
+    return 0;
+}
+
+static struct mg_context *start_http(jt_gw_t *gw)
+{
+    char threads[16];
+    struct mg_callbacks cb;
+    snprintf(threads, sizeof threads, "%d", gw->cfg.http_threads > 0 ? gw->cfg.http_threads : 32);
+    /* No document_root: civetweb serves no files, only the handler below.
+     * CORS is answered by the routes themselves (never "*"). civetweb gives
+     * each connection a thread until it goes idle: a short keep-alive idle
+     * time keeps a few quiet clients from starving the others. */
+    const char *options[] = {"listening_ports",
+                             gw->cfg.http_addr,
+                             "num_threads",
+                             threads,
+                             "enable_keep_alive",
+                             "yes",
+                             "keep_alive_timeout_ms",
+                             "500",
+                             "enable_directory_listing",
+                             "no",
+                             "access_control_allow_origin",
+                             "",
+                             "access_control_allow_methods",
+                             "",
+                             "request_timeout_ms",
+                             "30000",
+                             "tcp_nodelay",
+                             "1",
+                             "listen_backlog",
+                             "1024",
+                             "connection_queue",
+                             "1024",
+                             "enable_auth_domain_check",
+                             "no",
+                             NULL};
+    memset(&cb, 0, sizeof cb);
+    cb.log_message = on_civetweb_log;
+    cb.http_error = jt_router_http_error;
+    struct mg_context *ctx = mg_start(&cb, gw, options);
+    if (ctx == NULL)
+        return NULL;
+    mg_set_request_handler(ctx, "**", jt_router_handle, gw);
+    return ctx;
+}
+
+int main(void)
+{
+    static jt_gw_t gw;
+    sigset_t stop_signals;
+    int sig = 0;
+
+    if (load_settings(&gw) != 0)
+        return 2;
+    jt_metrics_init(&gw.metrics);
+    atomic_init(&gw.stopping, false);
+    atomic_init(&gw.sse_open, 0);
+    atomic_init(&gw.publisher, NULL);
+
+    /* Blocked here, inherited by every thread: only sigwait below sees them. */
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+
+    /* Many civetweb threads share one connection: on few cores, spinning on
+     * its lock burns the CPU the lock holder needs. Block at once instead. */
+    nats_Open(0);
+    if (jt_view_start(&gw.view, gw.cfg.nats_url, gw.cfg.max_ack_pending, on_bus_connected, &gw) !=
+        JT_OK) {
+        jt_log_error("cannot start the NATS view thread");
+        return 1;
+    }
+    mg_init_library(0);
+    struct mg_context *ctx = start_http(&gw);
+    if (ctx == NULL) {
+        jt_log_error("cannot listen on %s (JOULETRACE_HTTP_ADDR): address in use or invalid",
+                     gw.cfg.http_addr);
+        jt_view_stop(gw.view);
+        mg_exit_library();
+        return 1;
+    }
+    jt_log_info("gateway listening on http://%s (%d threads, max %ld pending jobs)",
+                gw.cfg.http_addr, gw.cfg.http_threads, gw.cfg.max_pending_jobs);
+
+    while (sigwait(&stop_signals, &sig) != 0)
+        ;
+    jt_log_info("gateway stopping (signal %d)", sig);
+    atomic_store(&gw.stopping, true); /* event streams end within half a second */
+    mg_stop(ctx);
+    jt_view_stop(gw.view); /* joins the view thread: the publisher pointer is final */
+    jt_publisher_destroy(atomic_load(&gw.publisher));
+    jt_metrics_cleanup(&gw.metrics);
+    mg_exit_library();
+    nats_Close();
+    jt_log_info("gateway stopped");
+    return 0;
+}

@@ -1,0 +1,269 @@
+/* view.c -- background thread: connect the bus, then poll queue depth and worker heartbeats.
+ *
+ * Runs one pthread ("view thread"); snapshot fields are published under a
+ * mutex (worker list) or as atomics (counts) for request threads.
+ */
+#include "view.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bus_names.h"
+#include "log.h"
+
+#define CONNECT_RETRY_MS 1000
+#define HEARTBEAT_MAX_BYTES (64 * 1024)
+
+struct jt_view {
+    char *url;
+    int max_ack_pending;
+    jt_view_connected_fn on_connected;
+    void *arg;
+
+    pthread_t thread;
+    pthread_mutex_t lock; /* guards workers, stop (with cond) */
+    pthread_cond_t cond;
+    bool stop;
+
+    jt_bus_t bus;
+    atomic_bool bus_ready; /* bus filled; release/acquire with readers */
+    atomic_bool jetstream_ok;
+    atomic_int_fast64_t pending_base; /* from the last stream info, -1 unknown */
+    atomic_int_fast64_t published_since;
+    atomic_int live_workers;
+    atomic_int calibrated_workers;
+    atomic_int_fast64_t refreshed_at_ms; /* CLOCK_MONOTONIC ms, 0 never */
+    json_t *workers;                     /* array of heartbeats, replaced whole */
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sleep ms on the condition variable; returns true when asked to stop. */
+static bool wait_or_stop(jt_view_t *v, long ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&v->lock);
+    while (!v->stop) {
+        int rc = pthread_cond_timedwait(&v->cond, &v->lock, &until);
+        if (rc == ETIMEDOUT)
+            break;
+    }
+    bool stop = v->stop;
+    pthread_mutex_unlock(&v->lock);
+    return stop;
+}
+
+/* A heartbeat counts as able to measure when the worker says it is calibrated
+ * or it uses the estimate meter (whose numbers are labelled estimated). */
+static bool heartbeat_calibrated(const json_t *hb)
+{
+    const char *meter = json_string_value(json_object_get(hb, "meter_type"));
+    return json_is_true(json_object_get(hb, "calibrated")) ||
+           (meter != NULL && strcmp(meter, "estimate") == 0);
+}
+
+/* Read every live heartbeat into a new array; NULL when the bucket cannot be read. */
+static json_t *read_workers(kvStore *kv)
+{
+    kvKeysList keys = {NULL, 0};
+    natsStatus s = kvStore_Keys(&keys, kv, NULL);
+    if (s == NATS_NOT_FOUND)
+        return json_array();
+    if (s != NATS_OK)
+        return NULL;
+    json_t *arr = json_array();
+    for (int i = 0; arr != NULL && i < keys.Count; i++) {
+        kvEntry *e = NULL;
+        if (kvStore_Get(&e, kv, keys.Keys[i]) != NATS_OK)
+            continue; /* expired or deleted between Keys and Get */
+        int len = kvEntry_ValueLen(e);
+        json_t *hb = NULL;
+        if (len > 0 && len <= HEARTBEAT_MAX_BYTES)
+            hb = json_loadb(kvEntry_Value(e), (size_t)len, 0, NULL);
+        if (json_is_object(hb)) {
+            if (json_object_get(hb, "worker_id") == NULL)
+                json_object_set_new(hb, "worker_id", json_string(keys.Keys[i]));
+            json_array_append_new(arr, hb);
+        } else {
+            json_decref(hb);
+        }
+        kvEntry_Destroy(e);
+    }
+    kvKeysList_Destroy(&keys);
+    return arr;
+}
+
+static void refresh(jt_view_t *v)
+{
+    bool connected = natsConnection_Status(v->bus.nc) == NATS_CONN_STATUS_CONNECTED;
+    if (!connected) {
+        atomic_store(&v->jetstream_ok, false);
+        return;
+    }
+    int64_t pending = jt_bus_pending_jobs(&v->bus);
+    atomic_store(&v->jetstream_ok, pending >= 0);
+    atomic_store(&v->pending_base, pending);
+    atomic_store(&v->published_since, 0);
+
+    json_t *workers = read_workers(v->bus.workers);
+    if (workers == NULL)
+        return; /* keep the previous snapshot; health reports JetStream separately */
+    int live = (int)json_array_size(workers), calibrated = 0;
+    size_t i;
+    json_t *hb;
+    json_array_foreach(workers, i, hb)
+    {
+        if (heartbeat_calibrated(hb))
+            calibrated++;
+    }
+    pthread_mutex_lock(&v->lock);
+    json_t *old = v->workers;
+    v->workers = workers;
+    pthread_mutex_unlock(&v->lock);
+    json_decref(old);
+    atomic_store(&v->live_workers, live);
+    atomic_store(&v->calibrated_workers, calibrated);
+    atomic_store(&v->refreshed_at_ms, now_ms());
+}
+
+static void *view_main(void *arg)
+{
+    jt_view_t *v = arg;
+    jt_topology_opts_t topo;
+    jt_error_t err;
+    bool warned = false;
+
+    jt_topology_opts_init(&topo);
+    if (v->max_ack_pending > 0)
+        topo.max_ack_pending = v->max_ack_pending;
+    for (;;) {
+        if (jt_bus_connect(v->url, "jouletrace-gateway", &topo, &v->bus, &err) == JT_OK)
+            break;
+        if (!warned)
+            jt_log_error("gateway: %s; retrying every %d ms", err.message, CONNECT_RETRY_MS);
+        warned = true;
+        if (wait_or_stop(v, CONNECT_RETRY_MS))
+            return NULL;
+    }
+    atomic_store_explicit(&v->bus_ready, true, memory_order_release);
+    jt_log_info("gateway: connected to NATS, topology ensured");
+    if (v->on_connected != NULL)
+        v->on_connected(&v->bus, v->arg);
+    do {
+        refresh(v);
+    } while (!wait_or_stop(v, JT_VIEW_REFRESH_MS));
+    return NULL;
+}
+
+jt_status_t jt_view_start(jt_view_t **out, const char *url, int max_ack_pending,
+                          jt_view_connected_fn on_connected, void *arg)
+{
+    jt_view_t *v = calloc(1, sizeof *v);
+    if (v == NULL)
+        return JT_ERR_NOMEM;
+    v->url = strdup(url != NULL ? url : "");
+    v->workers = json_array();
+    if (v->url == NULL || v->workers == NULL) {
+        free(v->url);
+        json_decref(v->workers);
+        free(v);
+        return JT_ERR_NOMEM;
+    }
+    v->max_ack_pending = max_ack_pending;
+    v->on_connected = on_connected;
+    v->arg = arg;
+    atomic_init(&v->bus_ready, false);
+    atomic_init(&v->jetstream_ok, false);
+    atomic_init(&v->pending_base, -1);
+    atomic_init(&v->published_since, 0);
+    atomic_init(&v->live_workers, 0);
+    atomic_init(&v->calibrated_workers, 0);
+    atomic_init(&v->refreshed_at_ms, 0);
+    pthread_mutex_init(&v->lock, NULL);
+    pthread_cond_init(&v->cond, NULL);
+    if (pthread_create(&v->thread, NULL, view_main, v) != 0) {
+        pthread_cond_destroy(&v->cond);
+        pthread_mutex_destroy(&v->lock);
+        json_decref(v->workers);
+        free(v->url);
+        free(v);
+        return JT_ERR_SYSTEM;
+    }
+    *out = v;
+    return JT_OK;
+}
+
+void jt_view_stop(jt_view_t *v)
+{
+    if (v == NULL)
+        return;
+    pthread_mutex_lock(&v->lock);
+    v->stop = true;
+    pthread_cond_broadcast(&v->cond);
+    pthread_mutex_unlock(&v->lock);
+    pthread_join(v->thread, NULL);
+    jt_bus_close(&v->bus);
+    pthread_cond_destroy(&v->cond);
+    pthread_mutex_destroy(&v->lock);
+    json_decref(v->workers);
+    free(v->url);
+    free(v);
+}
+
+jt_bus_t *jt_view_bus(jt_view_t *v)
+{
+    return atomic_load_explicit(&v->bus_ready, memory_order_acquire) ? &v->bus : NULL;
+}
+
+jt_bus_t *jt_view_bus_connected(jt_view_t *v)
+{
+    jt_bus_t *bus = jt_view_bus(v);
+    if (bus == NULL || natsConnection_Status(bus->nc) != NATS_CONN_STATUS_CONNECTED)
+        return NULL;
+    return bus;
+}
+
+void jt_view_summary(jt_view_t *v, jt_view_summary_t *out)
+{
+    jt_bus_t *bus = jt_view_bus(v);
+    memset(out, 0, sizeof *out);
+    out->bus_ready = bus != NULL;
+    out->nats_connected =
+        bus != NULL && natsConnection_Status(bus->nc) == NATS_CONN_STATUS_CONNECTED;
+    out->jetstream_ok = out->nats_connected && atomic_load(&v->jetstream_ok);
+    int64_t base = atomic_load(&v->pending_base);
+    out->pending_jobs = base < 0 ? -1 : base + atomic_load(&v->published_since);
+    out->live_workers = atomic_load(&v->live_workers);
+    out->calibrated_workers = atomic_load(&v->calibrated_workers);
+    int64_t at = atomic_load(&v->refreshed_at_ms);
+    out->refreshed_ago_s = at == 0 ? -1.0 : (double)(now_ms() - at) / 1000.0;
+}
+
+json_t *jt_view_workers(jt_view_t *v)
+{
+    pthread_mutex_lock(&v->lock);
+    json_t *copy = json_deep_copy(v->workers);
+    pthread_mutex_unlock(&v->lock);
+    return copy != NULL ? copy : json_array();
+}
+
+void jt_view_job_published(jt_view_t *v)
+{
+    atomic_fetch_add(&v->published_since, 1);
+}
