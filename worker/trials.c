@@ -232,7 +232,8 @@ static jt_status_t autorange(ctx_t *c, bool candidate, double min_seconds, unsig
                              jt_error_t *err)
 {
     unsigned long runs = 1;
-    for (int step = 0; step < AUTORANGE_STEPS; step++) {
+    /* min_trial_seconds 0 asks for single-run trials: nothing to find out. */
+    for (int step = 0; min_seconds > 0 && step < AUTORANGE_STEPS; step++) {
         window_t w;
         jt_status_t s = window(c, candidate, runs, false, &w, err);
         free(w.timeline);
