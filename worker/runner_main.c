@@ -168,8 +168,10 @@ static int serve_job(runner_t *r, const msgpack_object *cmd, const uint8_t *fram
         rc = relay(r, child.pid, child.out_fd, child.cmd_fd, &cancelled);
     }
     int status = jt_sandbox_child_reap(&child, cancelled || rc < 0);
-    if (rc < 0)
+    if (rc < 0) {
+        jt_sandbox_child_remove_workdir(&child);
         return -1;
+    }
     int end;
     if (cancelled)
         end = send_end(r, false, "cancelled");
@@ -183,6 +185,9 @@ static int serve_job(runner_t *r, const msgpack_object *cmd, const uint8_t *fram
             snprintf(m, sizeof m, "sandbox child failed (exit code %d)", WEXITSTATUS(status));
         end = send_end(r, false, m);
     }
+    /* The working directory goes after the end is reported, but before the
+     * next command is read: nothing of a job outlives it. */
+    jt_sandbox_child_remove_workdir(&child);
     prepare_child(r); /* in case the one made above failed */
     return end;
 }
@@ -261,6 +266,7 @@ int main(int argc, char **argv)
     prepare_child(&r);
     int rc = serve(&r);
     jt_sandbox_child_reap(&r.ready, true);
+    jt_sandbox_child_remove_workdir(&r.ready);
     /* No Py_Finalize: nothing to flush, and it would only cost time. */
     return rc;
 }

@@ -148,10 +148,15 @@ int jt_sandbox_child_reap(jt_sandbox_child_t *c, bool kill_it)
         close(c->out_fd);
     while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
         ;
-    if (jt_workdir_remove(c->workdir) < 0)
-        jt_log_warn("could not remove the working directory %s: %s", c->workdir,
-                    strerror(errno));
-    memset(c, 0, sizeof *c);
+    c->pid = 0;
     c->cmd_fd = c->out_fd = -1;
     return status;
+}
+
+void jt_sandbox_child_remove_workdir(jt_sandbox_child_t *c)
+{
+    if (c->workdir[0] != '\0' && jt_workdir_remove(c->workdir) < 0)
+        jt_log_warn("could not remove the working directory %s: %s", c->workdir,
+                    strerror(errno));
+    c->workdir[0] = '\0';
 }

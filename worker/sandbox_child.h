@@ -16,7 +16,7 @@ typedef struct {
     pid_t pid;          /* 0 when none */
     int cmd_fd;         /* runner -> child: the job command, then trial commands */
     int out_fd;         /* child -> runner: frames for the worker */
-    char workdir[512];  /* removed by jt_sandbox_child_reap */
+    char workdir[512];  /* removed by jt_sandbox_child_remove_workdir */
 } jt_sandbox_child_t;
 
 typedef struct {
@@ -34,8 +34,12 @@ typedef struct {
 int jt_sandbox_child_spawn(const jt_sandbox_child_opts_t *o, jt_sandbox_child_t *c, char *err,
                            size_t errlen);
 
-/* Close the pipes, SIGKILL the child when kill_it, wait for it, remove its
- * working directory. Returns the wait status. */
+/* Close the pipes, SIGKILL the child when kill_it, and wait for it. Returns
+ * the wait status. The working directory stays until
+ * jt_sandbox_child_remove_workdir (so the job's end can be reported first). */
 int jt_sandbox_child_reap(jt_sandbox_child_t *c, bool kill_it);
+
+/* Remove the child's working directory (after jt_sandbox_child_reap). */
+void jt_sandbox_child_remove_workdir(jt_sandbox_child_t *c);
 
 #endif

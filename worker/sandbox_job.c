@@ -248,7 +248,6 @@ int jt_gate_run(const jt_gate_spec_t *spec, int out_fd)
         free(text);
         return rc;
     }
-    jt_py_freeze_heap(); /* runs then copy fewer pages */
     jt_run_spec_t rs = {.code = code,
                         .function_name = spec->function_name,
                         .inputs = spec->inputs,

@@ -366,7 +366,6 @@ int jt_trials_serve(const jt_trials_spec_t *spec, int cmd_fd, int out_fd)
         return jt_mp_frame_send(&f, out_fd) == JT_OK ? 0 : -1;
     }
     t.null_code = compile_null(spec->function_name);
-    jt_py_freeze_heap(); /* runs then copy fewer pages */
     t.reference = calloc(spec->n_inputs, sizeof *t.reference);
     t.mismatch = calloc(spec->n_inputs, sizeof *t.mismatch);
     int rc = -1;
