@@ -1,0 +1,1005 @@
+/* pipeline_harness.h -- test helper for test_pipeline.c: the whole system as real processes.
+ *
+ * One case = one fixture: fake_rapl on a fresh tmpfs tree (driven by the busy
+ * time of core 1), a calibration made against it, nats-server started from
+ * broker/nats-server.conf on free loopback ports, jouletrace-gateway on a free
+ * 127.0.0.1 port and two `jouletrace-worker run` processes (rapl-sysfs meter,
+ * the same host, so they share one measurement lease). The test talks HTTP
+ * with libcurl and NATS with nats.c. The test process and everything it
+ * starts live on core 0; only sandboxed trials run on core 1.
+ *
+ * Include once, after unit_main.h (static functions, cmocka asserts). Every
+ * function runs on the test's main thread. Waits are generous and poll with
+ * backoff: outcomes are judged, not speed.
+ */
+#ifndef JT_TESTS_PIPELINE_HARNESS_H
+#define JT_TESTS_PIPELINE_HARNESS_H
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <msgpack.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bus.h"
+#include "bus_names.h"
+#include "fake_rapl.h"
+#include "job.h"
+#include "job_json.h"
+#include "job_msgpack.h"
+#include "nats_server.h"
+#include "task_state.h"
+#include "value.h"
+
+#define PL_MEASURE_CORE 1
+#define PL_VALIDATE_CORE 0
+#define PL_WORKERS 2
+#define PL_MEASURE "/api/v1/measure-socket0"
+#define PL_WAIT_S 180.0        /* a job reaches its end within this */
+#define PL_RESP_MAX (8u << 20) /* bytes of one HTTP answer kept */
+#define PL_MAX_PROCS 4096      /* processes looked at in one /proc scan */
+
+typedef struct {
+    pid_t pid; /* 0 when not running */
+    char id[32];
+    char log[256];
+} pl_proc_t;
+
+typedef struct {
+    char dir[128];         /* tmpfs directory of the case, removed in teardown */
+    char rapl[192];        /* the fake powercap root */
+    char cal[192];         /* the calibration file */
+    char sandbox[192];     /* JOULETRACE_SANDBOX_DIR of both workers */
+    char sandbox_env[224]; /* "JOULETRACE_SANDBOX_DIR=<sandbox>" as in /proc/<pid>/environ */
+    jt_fake_rapl_t fake;
+    jt_nats_server_t nats;
+    jt_bus_t bus;
+    bool bus_open;
+    pl_proc_t gw;
+    int port;
+    pl_proc_t w[PL_WORKERS];
+} pl_t;
+
+typedef struct {
+    long status;
+    char *body;
+    size_t len;
+    char headers[8192];
+    size_t hlen;
+    json_t *json; /* body parsed, or NULL */
+} pl_resp_t;
+
+extern char **environ;
+
+/* ---- failures -------------------------------------------------------------------------- */
+
+static void pl_dump_file(const char *title, const char *path, long max)
+{
+    FILE *in = fopen(path, "r");
+    if (in == NULL)
+        return;
+    char *buf = malloc((size_t)max + 1);
+    if (buf == NULL) {
+        fclose(in);
+        return;
+    }
+    fseek(in, 0, SEEK_END);
+    long size = ftell(in);
+    fseek(in, size > max ? size - max : 0, SEEK_SET);
+    size_t n = fread(buf, 1, (size_t)max, in);
+    buf[n] = '\0';
+    fclose(in);
+    fprintf(stderr, "---- %s (last %zu bytes of %s) ----\n%s\n----\n", title, n, path, buf);
+    free(buf);
+}
+
+static void pl_dump_logs(const pl_t *pl)
+{
+    char path[256];
+    pl_dump_file("gateway", pl->gw.log, 6000);
+    for (int i = 0; i < PL_WORKERS; i++)
+        pl_dump_file(pl->w[i].id, pl->w[i].log, 10000);
+    snprintf(path, sizeof path, "%s/calibrate.log", pl->dir);
+    pl_dump_file("calibrate", path, 2000);
+    FILE *f = fopen("/proc/loadavg", "r");
+    char load[128] = "?";
+    if (f != NULL) {
+        if (fgets(load, sizeof load, f) == NULL)
+            snprintf(load, sizeof load, "?");
+        fclose(f);
+    }
+    fprintf(stderr, "load average: %s\n", load);
+}
+
+/* Fail the case after showing every process log. */
+static void __attribute__((format(printf, 2, 3), noreturn))
+pl_fail(const pl_t *pl, const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    pl_dump_logs(pl);
+    fail_msg("%s", msg);
+    abort(); /* fail_msg does not return */
+}
+
+#define PL_CHECK(pl, cond)                                                                         \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            pl_fail((pl), "%s:%d: check failed: %s", __FILE__, __LINE__, #cond);                   \
+    } while (0)
+
+/* ---- small helpers --------------------------------------------------------------------- */
+
+static const char *pl_str(const json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s != NULL ? s : "";
+}
+
+/* Value at a dotted path ("a.b.0.c"; numbers index arrays), or NULL. */
+static json_t *pl_at(const json_t *root, const char *path)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", path);
+    json_t *cur = (json_t *)root;
+    char *save = NULL;
+    for (char *k = strtok_r(buf, ".", &save); k != NULL && cur != NULL;
+         k = strtok_r(NULL, ".", &save))
+        cur = json_is_array(cur) ? json_array_get(cur, strtoul(k, NULL, 10))
+                                 : json_object_get(cur, k);
+    return cur;
+}
+
+static void pl_show(const char *title, const json_t *j)
+{
+    char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+    fprintf(stderr, "%s: %.6000s\n", title, text != NULL ? text : "(null)");
+    free(text);
+}
+
+/* Every key of `keys` (NULL-terminated) is present in obj; else fail showing obj. */
+static void pl_require_keys(const pl_t *pl, const json_t *obj, const char *where,
+                            const char *const *keys)
+{
+    for (const char *const *k = keys; *k != NULL; k++)
+        if (json_object_get(obj, *k) == NULL) {
+            pl_show(where, obj);
+            pl_fail(pl, "%s lacks \"%s\"", where, *k);
+        }
+}
+
+static int pl_status_rank(const char *status)
+{
+    static const char *const order[] = {"queued",    "validating", "waiting_for_socket",
+                                        "measuring", "completed",  "failed",
+                                        "cancelled"};
+    for (int i = 0; i < (int)(sizeof order / sizeof order[0]); i++)
+        if (strcmp(status, order[i]) == 0)
+            return i < 4 ? i : 4; /* the three ends share the last rank */
+    return -1;
+}
+
+static bool pl_final(const char *status)
+{
+    return strcmp(status, "completed") == 0 || strcmp(status, "failed") == 0 ||
+           strcmp(status, "cancelled") == 0;
+}
+
+static uint32_t pl_burn_expected(long n)
+{
+    uint32_t s = 0;
+    for (long i = 0; i < n; i++)
+        s = s * 31u + (uint32_t)i;
+    return s;
+}
+
+/* ---- processes --------------------------------------------------------------------------- */
+
+/* envp for a child: the test's environment without JOULETRACE_*, plus vars
+ * (NULL-terminated "NAME=value" strings, not copied: keep them alive until
+ * the fork). Caller frees the array. Built before fork: the child of a
+ * multi-threaded process may only call async-signal-safe functions. */
+static char **pl_envp(const char *const *vars)
+{
+    size_t n = 0, m = 0;
+    while (environ[n] != NULL)
+        n++;
+    while (vars != NULL && vars[m] != NULL)
+        m++;
+    char **envp = calloc(n + m + 1, sizeof *envp);
+    if (envp == NULL)
+        return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], "JOULETRACE_", 11) != 0)
+            envp[k++] = environ[i];
+    for (size_t i = 0; i < m; i++)
+        envp[k++] = (char *)vars[i];
+    envp[k] = NULL;
+    return envp;
+}
+
+/* Fork+exec argv with envp, stdout and stderr appended to log, in a process
+ * group of its own (teardown kills what is left of it), killed when the test
+ * dies. Returns the pid or -1. */
+static pid_t pl_spawn(char *const *argv, char **envp, const char *log)
+{
+    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+        setpgid(0, 0);
+        int null = open("/dev/null", O_RDONLY);
+        if (null >= 0)
+            dup2(null, STDIN_FILENO);
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        execve(argv[0], argv, envp);
+        _exit(127);
+    }
+    close(fd);
+    return pid;
+}
+
+/* Wait up to `seconds` for pid; its wait status into *status. Returns true when it exited. */
+static bool pl_reap(pid_t pid, double seconds, int *status)
+{
+    double until = jt_nats_now() + seconds;
+    for (;;) {
+        pid_t r = waitpid(pid, status, WNOHANG);
+        if (r == pid)
+            return true;
+        if (r < 0 && errno != EINTR)
+            return true; /* not our child any more */
+        if (jt_nats_now() > until)
+            return false;
+        jt_nats_sleep_ms(20);
+    }
+}
+
+/* SIGTERM p and wait; SIGKILL its group after `seconds`. Returns the exit
+ * code, or -1 when it had to be killed or died by a signal. */
+static int pl_stop(pl_proc_t *p, double seconds)
+{
+    int status = 0;
+    if (p->pid <= 0)
+        return 0;
+    kill(p->pid, SIGTERM);
+    bool exited = pl_reap(p->pid, seconds, &status);
+    if (!exited) {
+        kill(-p->pid, SIGKILL);
+        kill(p->pid, SIGKILL);
+        waitpid(p->pid, &status, 0);
+    }
+    kill(-p->pid, SIGKILL); /* anything left in its group */
+    p->pid = 0;
+    return exited && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int pl_free_port(void)
+{
+    struct sockaddr_in a;
+    socklen_t alen = sizeof a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    int port = -1;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &alen) == 0)
+        port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+/* Busy ticks of `core` from /proc/stat, -1 on error. */
+static long long pl_busy_ticks(int core)
+{
+    char prefix[16], line[512];
+    snprintf(prefix, sizeof prefix, "cpu%d ", core);
+    FILE *f = fopen("/proc/stat", "r");
+    if (f == NULL)
+        return -1;
+    long long busy = -1;
+    while (fgets(line, sizeof line, f) != NULL) {
+        unsigned long long v[8] = {0};
+        if (strncmp(line, prefix, strlen(prefix)) != 0)
+            continue;
+        if (sscanf(line + strlen(prefix), "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+                   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 8)
+            busy = (long long)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]);
+        break;
+    }
+    fclose(f);
+    return busy;
+}
+
+/* Wait (at most `budget` s) until the measurement core was quiet for a second:
+ * calibrate refuses a busy core, and other programs of this machine may use it. */
+static void pl_wait_quiet_core(double budget)
+{
+    double until = jt_nats_now() + budget;
+    int quiet = 0;
+    while (quiet < 2 && jt_nats_now() < until) {
+        long long a = pl_busy_ticks(PL_MEASURE_CORE);
+        jt_nats_sleep_ms(500);
+        long long b = pl_busy_ticks(PL_MEASURE_CORE);
+        quiet = (a >= 0 && b >= 0 && b - a <= 1) ? quiet + 1 : 0;
+    }
+}
+
+/* `jouletrace-worker calibrate --seconds 2` against the fake tree, retried
+ * when the box is busy (the load may be another program's). */
+static void pl_calibrate(pl_t *pl)
+{
+    char v[6][320], log[256];
+    snprintf(v[0], sizeof v[0], "JOULETRACE_METER=rapl-sysfs");
+    snprintf(v[1], sizeof v[1], "JOULETRACE_POWERCAP_ROOT=%s", pl->rapl);
+    snprintf(v[2], sizeof v[2], "JOULETRACE_MEASURE_CORE=%d", PL_MEASURE_CORE);
+    snprintf(v[3], sizeof v[3], "JOULETRACE_VALIDATE_CORE=%d", PL_VALIDATE_CORE);
+    /* energy values are not judged here: a noisy idle baseline is acceptable */
+    snprintf(v[4], sizeof v[4], "JOULETRACE_CALIBRATION_MAX_CV_PERCENT=60");
+    snprintf(v[5], sizeof v[5], "JOULETRACE_LOG_LEVEL=info");
+    const char *vars[] = {v[0], v[1], v[2], v[3], v[4], v[5], NULL};
+    char *argv[] = {(char *)JT_WORKER_BIN,
+                    (char *)"calibrate",
+                    (char *)"--seconds",
+                    (char *)"2",
+                    (char *)"--out",
+                    pl->cal,
+                    NULL};
+    snprintf(log, sizeof log, "%s/calibrate.log", pl->dir);
+    for (int attempt = 1; attempt <= 6; attempt++) {
+        pl_wait_quiet_core(30.0);
+        char **envp = pl_envp(vars);
+        PL_CHECK(pl, envp != NULL);
+        pid_t pid = pl_spawn(argv, envp, log);
+        free(envp);
+        PL_CHECK(pl, pid > 0);
+        int status = 0;
+        if (!pl_reap(pid, 60.0, &status)) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            continue;
+        }
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && access(pl->cal, R_OK) == 0)
+            return;
+        fprintf(stderr, "calibrate refused (attempt %d); retrying\n", attempt);
+    }
+    pl_fail(pl, "calibrate failed 6 times (is core %d busy with something else?)", PL_MEASURE_CORE);
+}
+
+static void pl_start_gateway(pl_t *pl, int port)
+{
+    char v[5][320];
+    pl->port = port > 0 ? port : pl_free_port();
+    PL_CHECK(pl, pl->port > 0);
+    snprintf(v[0], sizeof v[0], "JOULETRACE_NATS_URL=%s", pl->nats.url);
+    snprintf(v[1], sizeof v[1], "JOULETRACE_HTTP_ADDR=127.0.0.1:%d", pl->port);
+    snprintf(v[2], sizeof v[2], "JOULETRACE_HTTP_THREADS=16");
+    snprintf(v[3], sizeof v[3], "JOULETRACE_CALIBRATION=%s", pl->cal);
+    snprintf(v[4], sizeof v[4], "JOULETRACE_LOG_LEVEL=info");
+    const char *vars[] = {v[0], v[1], v[2], v[3], v[4], NULL};
+    char *argv[] = {(char *)JT_GATEWAY_BIN, NULL};
+    snprintf(pl->gw.id, sizeof pl->gw.id, "gateway");
+    snprintf(pl->gw.log, sizeof pl->gw.log, "%s/gateway.log", pl->dir);
+    char **envp = pl_envp(vars);
+    PL_CHECK(pl, envp != NULL);
+    pl->gw.pid = pl_spawn(argv, envp, pl->gw.log);
+    free(envp);
+    PL_CHECK(pl, pl->gw.pid > 0);
+}
+
+static void pl_start_worker(pl_t *pl, int i)
+{
+    char v[10][320];
+    pl_proc_t *w = &pl->w[i];
+    snprintf(w->id, sizeof w->id, "pl-worker-%d", i + 1);
+    snprintf(w->log, sizeof w->log, "%s/%s.log", pl->dir, w->id);
+    snprintf(v[0], sizeof v[0], "JOULETRACE_NATS_URL=%s", pl->nats.url);
+    snprintf(v[1], sizeof v[1], "JOULETRACE_WORKER_ID=%s", w->id);
+    snprintf(v[2], sizeof v[2], "JOULETRACE_METER=rapl-sysfs");
+    snprintf(v[3], sizeof v[3], "JOULETRACE_POWERCAP_ROOT=%s", pl->rapl);
+    snprintf(v[4], sizeof v[4], "JOULETRACE_MEASURE_CORE=%d", PL_MEASURE_CORE);
+    snprintf(v[5], sizeof v[5], "JOULETRACE_VALIDATE_CORE=%d", PL_VALIDATE_CORE);
+    snprintf(v[6], sizeof v[6], "JOULETRACE_CALIBRATION=%s", pl->cal);
+    snprintf(v[7], sizeof v[7], "%s", pl->sandbox_env);
+    snprintf(v[8], sizeof v[8], "JOULETRACE_LOG_LEVEL=debug");
+    snprintf(v[9], sizeof v[9], "JOULETRACE_MAX_ACK_PENDING=64");
+    const char *vars[] = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], NULL};
+    char *argv[] = {(char *)JT_WORKER_BIN, (char *)"run", NULL};
+    char **envp = pl_envp(vars);
+    PL_CHECK(pl, envp != NULL);
+    w->pid = pl_spawn(argv, envp, w->log);
+    free(envp);
+    PL_CHECK(pl, w->pid > 0);
+}
+
+/* Index of the worker whose id is `id`, or -1. */
+static int pl_worker_index(const pl_t *pl, const char *id)
+{
+    for (int i = 0; i < PL_WORKERS; i++)
+        if (strcmp(pl->w[i].id, id) == 0)
+            return i;
+    return -1;
+}
+
+static bool pl_alive(const pl_proc_t *p)
+{
+    return p->pid > 0 && waitpid(p->pid, NULL, WNOHANG) == 0;
+}
+
+/* ---- HTTP ------------------------------------------------------------------------------ */
+
+static size_t pl_on_body(char *p, size_t size, size_t n, void *arg)
+{
+    pl_resp_t *r = arg;
+    size_t k = size * n;
+    if (r->len + k > PL_RESP_MAX)
+        return 0;
+    char *b = realloc(r->body, r->len + k + 1);
+    if (b == NULL)
+        return 0;
+    memcpy(b + r->len, p, k);
+    r->body = b;
+    r->len += k;
+    r->body[r->len] = '\0';
+    return k;
+}
+
+static size_t pl_on_header(char *p, size_t size, size_t n, void *arg)
+{
+    pl_resp_t *r = arg;
+    size_t k = size * n;
+    if (r->hlen + k < sizeof r->headers) {
+        memcpy(r->headers + r->hlen, p, k);
+        r->hlen += k;
+        r->headers[r->hlen] = '\0';
+    }
+    return k;
+}
+
+static void pl_resp_free(pl_resp_t *r)
+{
+    free(r->body);
+    json_decref(r->json);
+    memset(r, 0, sizeof *r);
+}
+
+/* One request to the gateway; body may be NULL, blen < 0 means strlen(body);
+ * hdrs NULL-terminated (may be NULL). Returns 0 when an answer came. */
+static int pl_http(const pl_t *pl, const char *method, const char *path, const char *body,
+                   long blen, const char *const *hdrs, long timeout_s, pl_resp_t *r)
+{
+    char url[512];
+    memset(r, 0, sizeof *r);
+    CURL *c = curl_easy_init();
+    if (c == NULL)
+        return -1;
+    struct curl_slist *list = curl_slist_append(NULL, "Expect:");
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", pl->port, path);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, pl_on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, pl_on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+    if (body != NULL) {
+        list = curl_slist_append(list, "Content-Type: application/json");
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+                         (curl_off_t)(blen < 0 ? (long)strlen(body) : blen));
+    }
+    for (size_t i = 0; hdrs != NULL && hdrs[i] != NULL; i++)
+        list = curl_slist_append(list, hdrs[i]);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
+    CURLcode rc = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    curl_easy_cleanup(c);
+    curl_slist_free_all(list);
+    if (r->body != NULL)
+        r->json = json_loadb(r->body, r->len, 0, NULL);
+    return rc == CURLE_OK ? 0 : -1;
+}
+
+/* The health answer (new reference) or NULL. */
+static json_t *pl_health(const pl_t *pl)
+{
+    pl_resp_t r;
+    json_t *j = NULL;
+    if (pl_http(pl, "GET", "/api/v1/health", NULL, 0, NULL, 10, &r) == 0 && r.json != NULL)
+        j = json_incref(r.json);
+    pl_resp_free(&r);
+    return j;
+}
+
+/* Wait until the gateway answers, is connected to NATS, and sees `workers`
+ * live, calibrated workers (so that a POST is accepted). */
+static void pl_wait_ready(pl_t *pl, int workers, double seconds)
+{
+    double until = jt_nats_now() + seconds;
+    long pause = 50;
+    json_t *h = NULL;
+    while (jt_nats_now() < until) {
+        for (int i = 0; i < PL_WORKERS; i++)
+            if (pl->w[i].pid > 0 && !pl_alive(&pl->w[i]))
+                pl_fail(pl, "worker %s exited during start", pl->w[i].id);
+        if (pl->gw.pid > 0 && !pl_alive(&pl->gw))
+            pl_fail(pl, "the gateway exited during start");
+        json_decref(h);
+        h = pl_health(pl);
+        json_t *wk = pl_at(h, "checks.workers");
+        if (json_is_true(pl_at(h, "checks.nats.connected")) &&
+            json_integer_value(json_object_get(wk, "live")) >= workers &&
+            json_integer_value(json_object_get(wk, "calibrated")) >= workers) {
+            json_decref(h);
+            return;
+        }
+        jt_nats_sleep_ms(pause);
+        pause = pause < 400 ? pause * 2 : 400;
+    }
+    pl_show("last health", h);
+    json_decref(h);
+    pl_fail(pl, "the system was not ready (%d calibrated workers) within %.0f s", workers, seconds);
+}
+
+/* POST body (with header hdr, may be NULL) to path; expects 202; the task id into id. */
+static void pl_post_to(pl_t *pl, const char *path, const char *body, const char *hdr, char *id,
+                       size_t idlen)
+{
+    const char *hdrs[] = {hdr, NULL};
+    pl_resp_t r;
+    if (pl_http(pl, "POST", path, body, -1, hdrs, 30, &r) != 0 || r.status != 202 ||
+        json_string_value(json_object_get(r.json, "task_id")) == NULL) {
+        fprintf(stderr, "POST %s -> %ld: %.2000s\n", path, r.status, r.body ? r.body : "");
+        pl_resp_free(&r);
+        pl_fail(pl, "POST %s was not accepted", path);
+    }
+    snprintf(id, idlen, "%s", pl_str(r.json, "task_id"));
+    pl_resp_free(&r);
+}
+
+static void pl_post(pl_t *pl, const char *body, char *id, size_t idlen)
+{
+    pl_post_to(pl, PL_MEASURE, body, NULL, id, idlen);
+}
+
+/* GET /api/v1/tasks/<id>: the record (new reference), NULL when not 200. */
+static json_t *pl_get(const pl_t *pl, const char *id, long *status)
+{
+    char path[384];
+    pl_resp_t r;
+    json_t *rec = NULL;
+    snprintf(path, sizeof path, "/api/v1/tasks/%s", id);
+    long st = -1;
+    if (pl_http(pl, "GET", path, NULL, 0, NULL, 20, &r) == 0) {
+        st = r.status;
+        if (r.status == 200 && json_is_object(r.json))
+            rec = json_incref(r.json);
+    }
+    if (status != NULL)
+        *status = st;
+    pl_resp_free(&r);
+    return rec;
+}
+
+/* Poll GET until the status is one of want (space separated words), with
+ * backoff up to 500 ms. Returns the record; fails the case at the deadline. */
+static json_t *pl_wait_status(pl_t *pl, const char *id, const char *want, double seconds)
+{
+    double until = jt_nats_now() + seconds;
+    long pause = 50;
+    json_t *rec = NULL;
+    while (jt_nats_now() < until) {
+        json_decref(rec);
+        rec = pl_get(pl, id, NULL);
+        const char *st = pl_str(rec, "status");
+        size_t n = strlen(st);
+        for (const char *p = want; n > 0 && (p = strstr(p, st)) != NULL; p += n)
+            if ((p == want || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+                return rec;
+        jt_nats_sleep_ms(pause);
+        pause = pause < 500 ? pause * 3 / 2 : 500;
+    }
+    pl_show("last record", rec);
+    json_decref(rec);
+    pl_fail(pl, "task %s did not reach [%s] within %.0f s", id, want, seconds);
+}
+
+static json_t *pl_wait_final(pl_t *pl, const char *id, double seconds)
+{
+    return pl_wait_status(pl, id, "completed failed cancelled", seconds);
+}
+
+/* ---- jobs -------------------------------------------------------------------------------- */
+
+/* A request body (malloc'd): code, test cases (JSON text), the measurement knobs. */
+static char *pl_job_body(const char *code, const char *cases, int trials, int warmup,
+                         double min_trial_seconds, double target_cv)
+{
+    json_t *j =
+        json_pack("{s:s, s:s, s:o, s:i, s:i, s:f, s:f, s:f, s:s, s:s}", "candidate_code", code,
+                  "function_name", "solve", "test_cases", json_loads(cases, 0, NULL),
+                  "energy_measurement_trials", trials, "warmup_trials", warmup, "min_trial_seconds",
+                  min_trial_seconds, "target_cv_percent", target_cv, "timeout_seconds", 60.0,
+                  "candidate_id", "pipeline-candidate", "problem_name", "pipeline");
+    char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    return text;
+}
+
+static const char PL_ADD_SRC[] = "def solve(a, b):\n    return a + b\n";
+#define PL_ADD_CASES                                                                               \
+    "[{\"test_id\":\"t1\",\"inputs\":[1,2],\"expected_output\":3},"                                \
+    "{\"test_id\":\"t2\",\"inputs\":[5,7],\"expected_output\":12}]"
+
+static const char PL_BURN_SRC[] = "def solve(n):\n"
+                                  "    s = 0\n"
+                                  "    for i in range(n):\n"
+                                  "        s = (s * 31 + i) & 0xFFFFFFFF\n"
+                                  "    return s\n";
+#define PL_BURN_N 200000L
+
+/* A small correct job: trials, no warmup, short trials. */
+static char *pl_small_job(int trials)
+{
+    return pl_job_body(PL_ADD_SRC, PL_ADD_CASES, trials, 0, 0.05, 5.0);
+}
+
+/* A CPU-bound job of `trials` trials of at least min_trial_seconds each. */
+static char *pl_burn_job(int trials, double min_trial_seconds)
+{
+    char cases[256];
+    snprintf(cases, sizeof cases, "[{\"test_id\":\"b1\",\"inputs\":[%ld],\"expected_output\":%lu}]",
+             PL_BURN_N, (unsigned long)pl_burn_expected(PL_BURN_N));
+    return pl_job_body(PL_BURN_SRC, cases, trials, 0, min_trial_seconds, 0.001);
+}
+
+/* ---- NATS -------------------------------------------------------------------------------- */
+
+static natsSubscription *pl_subscribe(pl_t *pl, const char *prefix, const char *id)
+{
+    char subject[320];
+    natsSubscription *sub = NULL;
+    PL_CHECK(pl, jt_bus_task_subject(subject, sizeof subject, prefix, id));
+    PL_CHECK(pl, natsConnection_SubscribeSync(&sub, pl->bus.nc, subject) == NATS_OK);
+    PL_CHECK(pl, natsConnection_Flush(pl->bus.nc) == NATS_OK);
+    return sub;
+}
+
+/* Next msgpack record on sub as JSON (new reference); NULL on timeout. A
+ * message that is not a msgpack record gives a JSON string "undecodable". */
+static json_t *pl_next_record(natsSubscription *sub, double seconds)
+{
+    natsMsg *msg = NULL;
+    if (natsSubscription_NextMsg(&msg, sub, (int64_t)(seconds * 1000)) != NATS_OK)
+        return NULL;
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    size_t off = 0;
+    json_t *j = NULL;
+    jt_error_t err;
+    if (msgpack_unpack_next(&u, natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg), &off) ==
+        MSGPACK_UNPACK_SUCCESS)
+        j = jt_value_to_json(&u.data, &err);
+    msgpack_unpacked_destroy(&u);
+    natsMsg_Destroy(msg);
+    return j != NULL ? j : json_string("undecodable");
+}
+
+/* Publish raw bytes as a job with Nats-Msg-Id = id (JetStream, acknowledged). */
+static void pl_publish_job(pl_t *pl, const char *id, const void *data, size_t len)
+{
+    natsMsg *msg = NULL;
+    jsErrCode jerr = 0;
+    PL_CHECK(pl, natsMsg_Create(&msg, JT_SUBJECT_JOBS, NULL, data, (int)len) == NATS_OK);
+    PL_CHECK(pl, natsMsgHeader_Set(msg, "Nats-Msg-Id", id) == NATS_OK);
+    natsStatus s = js_PublishMsg(NULL, pl->bus.js, msg, NULL, &jerr);
+    natsMsg_Destroy(msg);
+    if (s != NATS_OK)
+        pl_fail(pl, "publishing job %s: %s (jerr %d)", id, natsStatus_GetText(s), (int)jerr);
+}
+
+/* Last sequence of the jobs stream: how many jobs were ever stored (acked
+ * ones are gone from a work queue, their sequence numbers are not). */
+static uint64_t pl_jobs_last_seq(pl_t *pl)
+{
+    jsStreamInfo *si = NULL;
+    PL_CHECK(pl, js_GetStreamInfo(&si, pl->bus.js, JT_STREAM_JOBS, NULL, NULL) == NATS_OK);
+    uint64_t n = si->State.LastSeq;
+    jsStreamInfo_Destroy(si);
+    return n;
+}
+
+/* ---- sandbox processes --------------------------------------------------------------------- */
+
+typedef struct {
+    pid_t pid, ppid;
+    long ticks; /* user + system CPU time so far */
+    int depth;  /* below a live worker (worker 0, runner 1, ...), -1: no live worker above */
+} pl_pinfo_t;
+
+/* Whether /proc/<pid>/environ holds exactly the entry `want`. */
+static bool pl_environ_has(pid_t pid, const char *want)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    static char buf[256 * 1024];
+    size_t got = 0;
+    ssize_t k;
+    while (got < sizeof buf - 1 && (k = read(fd, buf + got, sizeof buf - 1 - got)) > 0)
+        got += (size_t)k;
+    close(fd);
+    buf[got] = '\0';
+    size_t wl = strlen(want);
+    for (size_t i = 0; i < got;) {
+        size_t l = strnlen(buf + i, got - i);
+        if (l == wl && memcmp(buf + i, want, wl) == 0)
+            return true;
+        i += l + 1;
+    }
+    return false;
+}
+
+/* Parent and CPU ticks of pid; false when it is gone or a zombie (it runs nothing). */
+static bool pl_stat(pid_t pid, pid_t *ppid, long *ticks)
+{
+    char path[64], line[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return false;
+    size_t n = fread(line, 1, sizeof line - 1, f);
+    fclose(f);
+    line[n] = '\0';
+    const char *p = strrchr(line, ')');
+    int pp = -1;
+    char st;
+    unsigned long ut = 0, stt = 0;
+    if (p == NULL ||
+        sscanf(p + 1, " %c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &st, &pp, &ut, &stt) !=
+            4 ||
+        st == 'Z')
+        return false;
+    *ppid = (pid_t)pp;
+    *ticks = (long)(ut + stt);
+    return true;
+}
+
+/* Whether pid is one of the running workers. */
+static bool pl_is_worker(const pl_t *pl, pid_t pid)
+{
+    for (int i = 0; i < PL_WORKERS; i++)
+        if (pl->w[i].pid > 0 && pl->w[i].pid == pid)
+            return true;
+    return false;
+}
+
+/* Live processes whose environment names this case's sandbox directory (the
+ * workers, their sandbox runners, the runners' ready sandbox children and
+ * anything forked for a job), with their depth below a live worker. */
+static size_t pl_sandbox_procs(const pl_t *pl, pl_pinfo_t *out, size_t max)
+{
+    size_t n = 0;
+    DIR *d = opendir("/proc");
+    if (d == NULL)
+        return 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL && n < max) {
+        if (de->d_name[0] < '1' || de->d_name[0] > '9')
+            continue;
+        pid_t pid = (pid_t)atoi(de->d_name);
+        if (!pl_environ_has(pid, pl->sandbox_env) || !pl_stat(pid, &out[n].ppid, &out[n].ticks))
+            continue;
+        out[n].pid = pid;
+        n++;
+    }
+    closedir(d);
+    for (size_t i = 0; i < n; i++) {
+        pid_t cur = out[i].pid;
+        int depth = 0;
+        out[i].depth = -1;
+        while (depth <= 16) {
+            if (pl_is_worker(pl, cur)) {
+                out[i].depth = depth;
+                break;
+            }
+            size_t k = 0;
+            while (k < n && out[k].pid != cur)
+                k++;
+            if (k == n)
+                break; /* above it is no process of this case: an orphan */
+            cur = out[k].ppid;
+            depth++;
+        }
+    }
+    return n;
+}
+
+/* Processes of procs[0..n) that do not belong to an idle system: orphans,
+ * anything deeper than a runner's one ready child, a runner with more than
+ * one child, or a ready child that used CPU since `before` (same pids). */
+static size_t pl_strays(const pl_pinfo_t *procs, size_t n, const pl_pinfo_t *before, size_t nb,
+                        bool *stray)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t siblings = 0;
+        for (size_t k = 0; k < n; k++)
+            siblings += procs[k].ppid == procs[i].ppid && procs[k].depth == 2;
+        long used = 0;
+        for (size_t k = 0; k < nb; k++)
+            if (before[k].pid == procs[i].pid)
+                used = procs[i].ticks - before[k].ticks;
+        stray[i] = procs[i].depth < 0 || procs[i].depth > 2 ||
+                   (procs[i].depth == 2 && (siblings > 1 || used > 2));
+        count += stray[i];
+    }
+    return count;
+}
+
+/* Wait up to `seconds` until no process forked for a job is left: beside the
+ * live workers only their runners and each runner's one idle ready child
+ * remain (a runner keeps a confined child waiting for the next job). */
+static void pl_check_no_sandbox_left(pl_t *pl, double seconds)
+{
+    static pl_pinfo_t procs[PL_MAX_PROCS], before[PL_MAX_PROCS];
+    static bool stray[PL_MAX_PROCS];
+    double until = jt_nats_now() + seconds;
+    size_t strays, n;
+    for (;;) {
+        size_t nb = pl_sandbox_procs(pl, before, PL_MAX_PROCS);
+        jt_nats_sleep_ms(1000);
+        n = pl_sandbox_procs(pl, procs, PL_MAX_PROCS);
+        strays = pl_strays(procs, n, before, nb, stray);
+        if (strays == 0 || jt_nats_now() > until)
+            break;
+    }
+    if (strays != 0) {
+        for (size_t i = 0; i < n; i++)
+            fprintf(stderr, "process %d (parent %d, depth %d, %ld ticks)%s\n", (int)procs[i].pid,
+                    (int)procs[i].ppid, procs[i].depth, procs[i].ticks, stray[i] ? " STRAY" : "");
+        pl_fail(pl, "%zu sandbox processes of this case are left over", strays);
+    }
+}
+
+/* Wait up to `seconds` until no process at all carries this case's sandbox
+ * directory (after the workers were stopped). */
+static void pl_check_no_process_left(pl_t *pl, double seconds)
+{
+    static pl_pinfo_t procs[PL_MAX_PROCS];
+    double until = jt_nats_now() + seconds;
+    size_t n;
+    while ((n = pl_sandbox_procs(pl, procs, PL_MAX_PROCS)) != 0 && jt_nats_now() < until)
+        jt_nats_sleep_ms(200);
+    if (n != 0) {
+        for (size_t i = 0; i < n; i++)
+            fprintf(stderr, "left: process %d (parent %d)\n", (int)procs[i].pid,
+                    (int)procs[i].ppid);
+        pl_fail(pl, "%zu processes of this case outlived the workers", n);
+    }
+}
+
+/* ---- fixture ----------------------------------------------------------------------------- */
+
+static void pl_start_workers(pl_t *pl)
+{
+    for (int i = 0; i < PL_WORKERS; i++)
+        pl_start_worker(pl, i);
+}
+
+/* cmocka setup: only the fixture's memory; each case calls pl_boot first, so
+ * that a failed start still runs the teardown (cmocka skips it after a
+ * failed setup). */
+static int pl_setup(void **state)
+{
+    pl_t *pl = calloc(1, sizeof *pl);
+    if (pl == NULL)
+        return -1;
+    *state = pl;
+    return 0;
+}
+
+/* Start the whole system: fake tree, calibration, broker, gateway, two
+ * workers; returns once the gateway accepts jobs. */
+static void pl_boot(pl_t *pl)
+{
+    /* this process and all it starts stay off the measurement core */
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(PL_VALIDATE_CORE, &set);
+    if (sched_setaffinity(0, sizeof set, &set) != 0)
+        pl_fail(pl, "sched_setaffinity(core %d): %s", PL_VALIDATE_CORE, strerror(errno));
+    snprintf(pl->dir, sizeof pl->dir, "/dev/shm/jt-pipeline-XXXXXX");
+    if (mkdtemp(pl->dir) == NULL) {
+        snprintf(pl->dir, sizeof pl->dir, "/tmp/jt-pipeline-XXXXXX");
+        if (mkdtemp(pl->dir) == NULL) {
+            pl->dir[0] = '\0';
+            pl_fail(pl, "mkdtemp: %s", strerror(errno));
+        }
+    }
+    chmod(pl->dir, 0711); /* the sandbox user must reach its work directories */
+    snprintf(pl->rapl, sizeof pl->rapl, "%s/rapl", pl->dir);
+    snprintf(pl->cal, sizeof pl->cal, "%s/cal.json", pl->dir);
+    snprintf(pl->sandbox, sizeof pl->sandbox, "%s/sandbox", pl->dir);
+    snprintf(pl->sandbox_env, sizeof pl->sandbox_env, "JOULETRACE_SANDBOX_DIR=%s", pl->sandbox);
+    snprintf(pl->gw.log, sizeof pl->gw.log, "%s/gateway.log", pl->dir);
+    PL_CHECK(pl, mkdir(pl->rapl, 0755) == 0 && mkdir(pl->sandbox, 0755) == 0);
+
+    jt_fake_rapl_options_t o = jt_fake_rapl_defaults();
+    o.core = PL_MEASURE_CORE;
+    if (jt_fake_rapl_start(pl->rapl, &o, &pl->fake) != 0)
+        pl_fail(pl, "fake_rapl did not start on %s", pl->rapl);
+    pl_calibrate(pl);
+
+    if (jt_nats_server_start_config(&pl->nats, JT_BROKER_CONF) != 0)
+        pl_fail(pl, "nats-server did not start from %s", JT_BROKER_CONF);
+    jt_topology_opts_t topo;
+    jt_error_t err;
+    jt_topology_opts_init(&topo);
+    if (jt_bus_connect(pl->nats.url, "test-pipeline", &topo, &pl->bus, &err) != JT_OK)
+        pl_fail(pl, "jt_bus_connect: %s", err.message);
+    pl->bus_open = true;
+    pl_start_gateway(pl, 0);
+    pl_start_workers(pl);
+    pl_wait_ready(pl, PL_WORKERS, 90.0);
+}
+
+static int pl_teardown(void **state)
+{
+    pl_t *pl = *state;
+    if (pl == NULL)
+        return 0;
+    if (getenv("JT_TEST_VERBOSE") != NULL)
+        pl_dump_logs(pl);
+    for (int i = 0; i < PL_WORKERS; i++)
+        pl_stop(&pl->w[i], 30.0);
+    pl_stop(&pl->gw, 15.0);
+    if (pl->bus_open)
+        jt_bus_close(&pl->bus);
+    jt_nats_server_stop(&pl->nats);
+    if (pl->fake.pid > 0)
+        jt_fake_rapl_stop(&pl->fake);
+    if (pl->dir[0] != '\0') {
+        char ready[300];
+        snprintf(ready, sizeof ready, "%s.ready", pl->rapl);
+        unlink(ready);
+        jt_fake_tree_remove(pl->dir);
+    }
+    free(pl);
+    return 0;
+}
+
+#endif
