@@ -231,6 +231,13 @@ int jt_sandbox_enter_run(pid_t expected_parent, char *err, size_t errlen)
                            SCMP_A0(SCMP_CMP_NE, (scmp_datum_t)self));
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(setpgid), 0);
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(setsid), 0);
+    /* A run must stay on the measurement core: moving itself elsewhere
+     * would hide its energy from the measured socket. */
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(sched_setaffinity), 0);
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(sched_setattr), 0);
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(sched_setscheduler), 0);
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(sched_setparam), 0);
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(setpriority), 0);
     if (rc != 0) {
         seccomp_release(ctx);
         snprintf(err, errlen, "seccomp_rule_add failed for the run filter");

@@ -46,8 +46,9 @@ int jt_sandbox_apply_job(int core, long memory_limit_bytes, long cpu_seconds, ch
 
 /* Further confine a run (a fork of the sandbox child about to execute
  * candidate code): its own process group, parent-death SIGKILL, and a second
- * seccomp filter so it may neither fork, start threads nor exec, and may send
- * signals only to itself. Returns 0, or -1 with a reason in err. */
+ * seccomp filter so it may neither fork, start threads nor exec, may send
+ * signals only to itself, and may not change its CPU affinity, scheduling
+ * policy or priority (it stays where it is measured). Returns 0, or -1 with a reason in err. */
 int jt_sandbox_enter_run(pid_t expected_parent, char *err, size_t errlen);
 
 /* Whether a new network namespace was obtained by jt_sandbox_enter_child in

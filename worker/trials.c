@@ -15,6 +15,9 @@
 #define MAX_REPEATS 1000000UL
 #define AUTORANGE_STEPS 12
 #define MIN_TRIALS_FOR_EARLY_STOP 3
+/* Autorange aims this much above min_trial_seconds, so that run-to-run noise
+ * rarely makes a measured trial shorter than asked. */
+#define AUTORANGE_MARGIN 1.25
 #define SLACK_MS 30000
 
 typedef struct {
@@ -240,9 +243,9 @@ static jt_status_t autorange(ctx_t *c, bool candidate, double min_seconds, unsig
         if (s != JT_OK || c->failed)
             return s;
         double per_run = w.seconds / (double)runs;
-        if (w.seconds >= min_seconds || per_run <= 0)
+        if (w.seconds >= min_seconds * AUTORANGE_MARGIN || per_run <= 0)
             break;
-        double want = ceil(min_seconds * 1.1 / per_run);
+        double want = ceil(min_seconds * AUTORANGE_MARGIN * 1.05 / per_run);
         double cap = floor(c->job->timeout_seconds / per_run);
         if (want > cap)
             want = cap;
