@@ -194,7 +194,9 @@ static void timeline_power(void **state)
     double outer = jt_meter_joules(&a, &b, 0);
     assert_true(integral <= outer + 1e-6);
     assert_true(outer - integral < 0.1); /* only the few microseconds outside */
-    /* median power: between idle and idle + active (with tick slack) */
+    /* median power: between idle and idle + active, with tick slack: busy
+     * time comes in 10 ms ticks, so a 10 ms point may hold two ticks of a
+     * core that other tests keep busy (10 W + 2 x 20 W). */
     for (size_t i = 0; i < nw; i++)
         for (size_t j = i + 1; j < nw; j++)
             if (w[j] < w[i]) {
@@ -202,7 +204,7 @@ static void timeline_power(void **state)
                 w[i] = w[j];
                 w[j] = t;
             }
-    assert_true(w[nw / 2] > 8 && w[nw / 2] < 36);
+    assert_true(w[nw / 2] > 8 && w[nw / 2] < 52);
     free(p);
     jt_meter_close(m);
     assert_int_equal(jt_fake_rapl_stop(&f), 0);
