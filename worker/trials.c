@@ -311,7 +311,11 @@ static void compute_nets(ctx_t *c, const window_t *cand, const window_t *nulls, 
         }
         t->net_total_joules_per_run = total / (double)t->repeats;
         t->net_seconds_per_run = cand[k].seconds / (double)t->repeats - null_secs;
-        t->net_power_watts = cand[k].seconds > 0 ? total / cand[k].seconds : 0;
+        /* the candidate's own power: its net energy over its own time, not
+         * over the window (which includes the harness's fork and wait) */
+        double own_seconds = t->net_seconds_per_run * (double)t->repeats;
+        t->net_power_watts = own_seconds > 0 ? total / own_seconds
+                             : cand[k].seconds > 0 ? total / cand[k].seconds : 0;
         x[k] = t->net_total_joules_per_run;
     }
     m->n_trials = n;
