@@ -4,6 +4,7 @@
  * (unpack.c), which also checks every value; this file applies the job schema.
  */
 #include "job_msgpack.h"
+#include "value.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -18,34 +19,11 @@
 /* ---- schema walker -------------------------------------------------------------- */
 /* Runs on a tree that jt_unpack_value accepted: map keys are valid UTF-8 strings. */
 
-static const char *type_name(const msgpack_object *o)
-{
-    switch (o->type) {
-    case MSGPACK_OBJECT_NIL:
-        return "null";
-    case MSGPACK_OBJECT_BOOLEAN:
-        return "a boolean";
-    case MSGPACK_OBJECT_POSITIVE_INTEGER:
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-        return "an integer";
-    case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64:
-        return "a floating-point number";
-    case MSGPACK_OBJECT_STR:
-        return "a string";
-    case MSGPACK_OBJECT_ARRAY:
-        return "an array";
-    case MSGPACK_OBJECT_MAP:
-        return "an object";
-    default:
-        return "a non-JSON msgpack value";
-    }
-}
 
 static jt_status_t wrong_type(jt_error_t *err, const char *path, const char *expected,
                               const msgpack_object *o)
 {
-    return jt_error_set(err, JT_ERR_INVALID, path, "expected %s, got %s", expected, type_name(o));
+    return jt_error_set(err, JT_ERR_INVALID, path, "expected %s, got %s", expected, jt_value_type_name(o->type));
 }
 
 /* parent + "." + key into out (capacity cap), cut at a UTF-8 character boundary. */
@@ -483,7 +461,7 @@ static jt_status_t parse_job(const msgpack_object *root, jt_job_t *job, msgpack_
 {
     if (root->type != MSGPACK_OBJECT_MAP)
         return jt_error_set(err, JT_ERR_INVALID, "", "the job must be an object, got %s",
-                            type_name(root));
+                            jt_value_type_name(root->type));
     uint32_t seen = 0;
     for (uint32_t i = 0; i < root->via.map.size; i++) {
         const msgpack_object_kv *kv = &root->via.map.ptr[i];

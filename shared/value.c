@@ -141,7 +141,7 @@ static bool utf8_valid(const char *s, size_t n)
     return true;
 }
 
-static const char *msgpack_type_name(msgpack_object_type t)
+const char *jt_value_type_name(msgpack_object_type t)
 {
     switch (t) {
     case MSGPACK_OBJECT_NIL:
@@ -353,7 +353,7 @@ static json_t *obj_to_json(const msgpack_object *o, const path_step_t *at, unsig
             const msgpack_object_kv *kv = &o->via.map.ptr[i];
             if (kv->key.type != MSGPACK_OBJECT_STR) {
                 value_error(err, JT_ERR_INVALID, "", at, "object keys must be strings, got %s",
-                            msgpack_type_name(kv->key.type));
+                            jt_value_type_name(kv->key.type));
                 json_decref(j);
                 return NULL;
             }
@@ -374,7 +374,7 @@ static json_t *obj_to_json(const msgpack_object *o, const path_step_t *at, unsig
     case MSGPACK_OBJECT_EXT:
     default:
         value_error(err, JT_ERR_INVALID, "", at, "%s is not a client value",
-                    msgpack_type_name(o->type));
+                    jt_value_type_name(o->type));
         return NULL;
     }
     if (j == NULL)
@@ -423,7 +423,7 @@ static jt_status_t check_obj(const msgpack_object *o, const char *base, const pa
             if (kv->key.type != MSGPACK_OBJECT_STR)
                 return value_error(err, JT_ERR_INVALID, base, at,
                                    "object keys must be strings, got %s",
-                                   msgpack_type_name(kv->key.type));
+                                   jt_value_type_name(kv->key.type));
             st = string_check(kv->key.via.str.ptr, kv->key.via.str.size, "object key", err, base,
                               at);
             if (st != JT_OK)
@@ -440,7 +440,7 @@ static jt_status_t check_obj(const msgpack_object *o, const char *base, const pa
         return value_error(err, JT_ERR_INVALID, base, at,
                            "%s is not a client value (allowed: null, boolean, integer, "
                            "float, string, array, object with string keys)",
-                           msgpack_type_name(o->type));
+                           jt_value_type_name(o->type));
     }
 }
 

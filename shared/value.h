@@ -26,4 +26,7 @@ json_t *jt_value_to_json(const msgpack_object *o, jt_error_t *err);
  * <= JT_MAX_DEPTH. path names it in errors. */
 jt_status_t jt_value_check(const msgpack_object *o, const char *path, jt_error_t *err);
 
+/* "null", "a boolean", "an integer", ... for error messages; never NULL. */
+const char *jt_value_type_name(msgpack_object_type t);
+
 #endif
