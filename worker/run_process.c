@@ -24,6 +24,8 @@ static void close_fd(int *fd)
 
 static void close_all_from(int lowfd)
 {
+    if (close_range((unsigned)lowfd, ~0U, 0) == 0)
+        return;
     long max = sysconf(_SC_OPEN_MAX);
     for (int fd = lowfd; fd < max; fd++)
         close(fd);
