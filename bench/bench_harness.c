@@ -12,6 +12,7 @@
 #include "config.h"
 #include "job_json.h"
 #include "measurer.h"
+#include "platform_floor.h"
 #include "runner_client.h"
 #include "stats.h"
 
@@ -83,6 +84,9 @@ int main(void)
     printf("overhead_us: median per-run wall time of the interleaved null trials (subtracted);\n"
            "null_*: per-run time of the candidate trials (the candidate is a null function).\n"
            "target: fresh_process harness cost <= 1000 us per run\n");
+    jt_floor_print(8);
+    printf("# a fresh_process run is one fork of the sandbox child (about 8 MiB private),\n"
+           "# its copy-on-write faults, an exit and a wait.\n");
     jt_measurer_close(ms);
     return rc ? 1 : 0;
 }

@@ -19,6 +19,7 @@
 
 #include "fake_rapl.h"
 #include "meter.h"
+#include "platform_floor.h"
 #include "sampler.h"
 
 #define IDLE_W 15.0
@@ -224,6 +225,9 @@ int main(int argc, char **argv)
            known_med, known_max, "<= 0.5 %");
     printf("(N = %ld reads; windows crossed %.1f wraps each on average)\n", nreads,
            wraps / ok_windows);
+    double wake = jt_floor_wakeup_percent(1000.0, 2.0);
+    printf("# platform floor of a 1 kHz sampler: wake-ups alone %.2f %% + 1000 reads/s x %.2f us "
+           "= %.2f %% of a core\n", wake, read_med, wake + read_med * 1000.0 * 1e-6 * 100.0);
     free(lat);
     return 0;
 }

@@ -31,6 +31,7 @@
 #include "bus.h"
 #include "bus_names.h"
 #include "nats_server.h"
+#include "platform_floor.h"
 #include "value.h"
 
 #define MEASURE_PATH "/api/v1/measure-socket0"
@@ -851,6 +852,9 @@ static void print_table(const level_t *lv, latency_t *lat, handover_t *ho)
            "#   stored waiting_for_socket before the release; %zu counted, %zu releases with "
            "nobody waiting, %d job pairs.\n",
            ho->n, ho->uncontended, ho->pairs);
+    jt_floor_print(8);
+    printf("# a trivial job is at least five process lifetimes: the gate's sandbox child and run,\n"
+           "#   the measurement's sandbox child, one null run and one candidate run.\n");
 }
 
 int main(void)

@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "job_json.h"
+#include "platform_floor.h"
 #include "runner_client.h"
 #include "validation.h"
 
@@ -28,6 +29,7 @@ static const char job_json[] =
     "                  {\"test_id\": \"t2\", \"inputs\": [7], \"expected_output\": 49}]}";
 
 #define PACED_PAUSE_MS 20
+#define FLOOR_MIB 8 /* about the runner's private memory */
 
 static const char python_script[] =
     "def solve(x):\n  return x * x\n"
@@ -164,6 +166,9 @@ int main(int argc, char **argv)
                rows[i]->median_ms, rows[i]->p99_ms, rows[i]->jobs_per_s);
     printf("speedup (median): %.1fx; target: median <= 5 ms and >= 4x\n",
            naive.median_ms / sandbox.median_ms);
+    jt_floor_print(FLOOR_MIB);
+    printf("# a gate job is at least two process lifetimes (the sandbox child and its run),\n"
+           "# each a fork, copy-on-write faults on every page Python writes, an exit and a wait.\n");
     free(lat);
     jt_job_cleanup(&job);
     return 0;
