@@ -122,18 +122,20 @@ double jt_stats_median(const double *x, size_t n)
     return m;
 }
 
-size_t jt_stats_outliers(const double *x, size_t n, bool *flags)
+size_t jt_stats_outliers(const double *x, size_t n, double min_mad, bool *flags)
 {
     double stack_buf[STACK_VALUES];
     double *scratch = scratch_get(stack_buf, n);
     double med = median_of(x, n, false, 0.0, scratch);
     double mad = median_of(x, n, true, med, scratch);
     scratch_put(stack_buf, scratch);
+    if (mad < min_mad)
+        mad = min_mad;
 
     size_t count = 0;
     for (size_t i = 0; i < n; i++) {
         /* Iglewicz & Hoaglin: 0.6745 makes the MAD comparable to a standard
-         * deviation for normal data; with MAD 0 the score is undefined. */
+         * deviation for normal data; with a spread of 0 it is undefined. */
         bool out = mad > 0.0 && 0.6745 * fabs(x[i] - med) / mad > 3.5;
         if (flags != NULL)
             flags[i] = out;

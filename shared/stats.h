@@ -25,9 +25,13 @@ bool jt_stats_compute(const double *x, size_t n, jt_stats_t *out);
 /* Median of x[0..n-1] (not modified); 0 when n == 0. */
 double jt_stats_median(const double *x, size_t n);
 
-/* Flag outliers: modified z-score 0.6745 * |x - median| / MAD > 3.5. When
- * MAD == 0 no value is flagged. flags[i] is set for each; returns the count. */
-size_t jt_stats_outliers(const double *x, size_t n, bool *flags);
+/* Flag outliers: modified z-score 0.6745 * |x - median| / max(MAD, min_mad)
+ * > 3.5. min_mad is the smallest spread the values can honestly show (the
+ * measurement's resolution): without it, trials that agree to a hair make a
+ * tiny MAD and any ordinary deviation an "outlier". When the spread used is
+ * 0 the score is undefined and no value is flagged. flags[i] is set for
+ * each; returns the count. */
+size_t jt_stats_outliers(const double *x, size_t n, double min_mad, bool *flags);
 
 /* Two-sided 97.5 % quantile of Student's t with df degrees of freedom. */
 double jt_stats_t975(size_t df);

@@ -9,7 +9,7 @@ set(JT_ENERGY_CASES
     f_nondeterministic_output f_nondeterministic_same_process
     g_lru_cache h_module_precompute i_null_like_is_zero
     trials_max_reached trials_early_stop warmup_trials_run min_trial_seconds_scales
-    same_process_mode not_calibrated estimate_meter
+    same_process_mode not_calibrated meter_stalled estimate_meter
     calibrate_recovers_idle calibrate_refuses_busy_core)
 
 jt_add_cmocka_test(test_energy_e2e

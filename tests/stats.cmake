@@ -2,7 +2,7 @@
 jt_add_cmocka_test(test_stats
   SOURCES test_stats.c
   CASES median_odd median_even median_large_uses_heap mean_stddev_cv mad_values ci95_n2 ci95_n5
-        ci95_n10 outlier_clear outlier_borderline outlier_mad_zero n_zero n_one
+        ci95_n10 outlier_clear outlier_borderline outlier_mad_zero outlier_spread_floor n_zero n_one
         nan_free_degenerate t975_table t975_large_df
   TIMEOUT 30)
 

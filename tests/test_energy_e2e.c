@@ -1363,6 +1363,25 @@ static void not_calibrated_body(env_t *e)
               o->exit_code, o->err);
 }
 
+/* Counters that stop moving (here: the fake tree's writer is stopped) fail
+ * the task as meter_stalled instead of passing zeros off as a measurement. */
+static void meter_stalled_body(env_t *e)
+{
+    if (!ready(e))
+        return;
+    kill(e->fake.pid, SIGSTOP);
+    outcome_t *o = measure_with(e, "stalled meter", burn_job(PLAIN_SRC, BURN_N / 10, &RATIO_SHAPE),
+                                "rapl-sysfs", NULL);
+    kill(e->fake.pid, SIGCONT);
+    if (o == NULL)
+        return;
+    const char *status = str(o, "status"), *type = str(o, "error_type");
+    if (o->exit_code != 1 || strcmp(status, "failed") != 0 || strcmp(type, "meter_stalled") != 0 ||
+        strstr(str(o, "error"), "stuck") == NULL)
+        flunk(e, "exit %d, status %s, error_type %s (%s): expected exit 1, failed, meter_stalled",
+              o->exit_code, status, type, str(o, "error"));
+}
+
 /* The estimate meter needs no calibration and labels its numbers: one busy
  * core draws the model's active watts. */
 static void estimate_meter_body(env_t *e)
@@ -1598,6 +1617,7 @@ ENERGY_CASE(warmup_trials_run)
 ENERGY_CASE(min_trial_seconds_scales)
 ENERGY_CASE(same_process_mode)
 ENERGY_CASE(not_calibrated)
+ENERGY_CASE(meter_stalled)
 ENERGY_CASE(estimate_meter)
 ENERGY_CASE(calibrate_recovers_idle)
 ENERGY_CASE(calibrate_refuses_busy_core)
@@ -1625,6 +1645,7 @@ static const struct CMUnitTest tests[] = {
     CASE(min_trial_seconds_scales),
     CASE(same_process_mode),
     CASE(not_calibrated),
+    CASE(meter_stalled),
     CASE(estimate_meter),
     CASE(calibrate_recovers_idle),
     CASE(calibrate_refuses_busy_core),

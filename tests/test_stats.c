@@ -167,14 +167,14 @@ static void outlier_clear(void **state)
     const double x[] = {2, 4, 4, 5, 10};
     bool flags[5];
     memset(flags, 1, sizeof flags);
-    assert_int_equal(jt_stats_outliers(x, 5, flags), 1);
+    assert_int_equal(jt_stats_outliers(x, 5, 0.0, flags), 1);
     assert_false(flags[0]);
     assert_false(flags[1]);
     assert_false(flags[2]);
     assert_false(flags[3]);
     assert_true(flags[4]);
     /* flags may be NULL: only the count. */
-    assert_int_equal(jt_stats_outliers(x, 5, NULL), 1);
+    assert_int_equal(jt_stats_outliers(x, 5, 0.0, NULL), 1);
 }
 
 static void outlier_borderline(void **state)
@@ -186,31 +186,59 @@ static void outlier_borderline(void **state)
      * v = 15.2:  z = 0.6745 * 5.2  = 3.5074  > 3.5, flagged. */
     double x[] = {9, 10, 10, 11, 15.18};
     bool flags[5];
-    assert_int_equal(jt_stats_outliers(x, 5, flags), 0);
+    assert_int_equal(jt_stats_outliers(x, 5, 0.0, flags), 0);
     for (size_t i = 0; i < 5; i++)
         assert_false(flags[i]);
     x[4] = 15.2;
-    assert_int_equal(jt_stats_outliers(x, 5, flags), 1);
+    assert_int_equal(jt_stats_outliers(x, 5, 0.0, flags), 1);
     assert_true(flags[4]);
     /* Symmetric below: v = 10 - 5.18 = 4.82 with the order reversed around
      * the median ({4.82, 9, 10, 10, 11}: median 10, MAD 1): not flagged. */
     const double y[] = {4.82, 9, 10, 10, 11};
-    assert_int_equal(jt_stats_outliers(y, 5, NULL), 0);
+    assert_int_equal(jt_stats_outliers(y, 5, 0.0, NULL), 0);
 }
 
 static void outlier_mad_zero(void **state)
 {
     (void)state;
-    /* {5, 5, 5, 5, 100}: median 5, |x - 5| = 0 0 0 0 95, MAD 0: the score is
-     * undefined, so nothing is flagged (even the 100). */
+    /* {5, 5, 5, 5, 100}: median 5, |x - 5| = 0 0 0 0 95, MAD 0 and no floor:
+     * the score is undefined, so nothing is flagged (even the 100). */
     const double x[] = {5, 5, 5, 5, 100};
     bool flags[5];
     memset(flags, 1, sizeof flags);
-    assert_int_equal(jt_stats_outliers(x, 5, flags), 0);
+    assert_int_equal(jt_stats_outliers(x, 5, 0.0, flags), 0);
     for (size_t i = 0; i < 5; i++)
         assert_false(flags[i]);
     jt_stats_t s = compute(x, 5);
     near(s.mad, 0.0, 0, "mad");
+}
+
+static void outlier_spread_floor(void **state)
+{
+    (void)state;
+    /* {1.000, 1.001, 1.000, 1.002, 1.010}: median 1.001, |x - m| = .001 0 .001
+     * .001 .009, MAD 0.001. Without a floor the 1.010 (0.9 % off) scores
+     * 0.6745 * 0.009 / 0.001 = 6.07: flagged. With the floor 0.01 (1 % of
+     * the gross) it scores 0.6745 * 0.009 / 0.01 = 0.607: not. */
+    const double x[] = {1.000, 1.001, 1.000, 1.002, 1.010};
+    bool flags[5];
+    assert_int_equal(jt_stats_outliers(x, 5, 0.0, flags), 1);
+    assert_true(flags[4]);
+    assert_int_equal(jt_stats_outliers(x, 5, 0.01, flags), 0);
+    assert_false(flags[4]);
+    /* The floor makes MAD 0 decidable: {5, 5, 5, 5, 100} with floor 1:
+     * 0.6745 * 95 / 1 = 64.1 flags the 100; 5.5 scores 0.337: not. */
+    const double y[] = {5, 5, 5, 5, 100};
+    assert_int_equal(jt_stats_outliers(y, 5, 1.0, flags), 1);
+    assert_true(flags[4]);
+    assert_false(flags[0]);
+    const double z[] = {5, 5, 5, 5, 5.5};
+    assert_int_equal(jt_stats_outliers(z, 5, 1.0, flags), 0);
+    /* A floor below the MAD changes nothing: {2, 4, 4, 5, 10} (MAD 1),
+     * floor 0.5: the 10 is still the only outlier. */
+    const double w[] = {2, 4, 4, 5, 10};
+    assert_int_equal(jt_stats_outliers(w, 5, 0.5, flags), 1);
+    assert_true(flags[4]);
 }
 
 static void n_zero(void **state)
@@ -221,7 +249,7 @@ static void n_zero(void **state)
     assert_true(s.mean == 0 && s.stddev == 0 && s.cv_percent == 0 && s.median == 0 && s.mad == 0 &&
                 s.ci95_low == 0 && s.ci95_high == 0 && s.min == 0 && s.max == 0);
     assert_true(jt_stats_median(NULL, 0) == 0.0);
-    assert_int_equal(jt_stats_outliers(NULL, 0, NULL), 0);
+    assert_int_equal(jt_stats_outliers(NULL, 0, 0.0, NULL), 0);
 }
 
 static void n_one(void **state)
@@ -241,7 +269,7 @@ static void n_one(void **state)
     near(s.min, 7, 0, "min");
     near(s.max, 7, 0, "max");
     bool flag = true;
-    assert_int_equal(jt_stats_outliers(x, 1, &flag), 0);
+    assert_int_equal(jt_stats_outliers(x, 1, 0.0, &flag), 0);
     assert_false(flag);
 }
 
@@ -312,6 +340,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(outlier_clear),
     cmocka_unit_test(outlier_borderline),
     cmocka_unit_test(outlier_mad_zero),
+    cmocka_unit_test(outlier_spread_floor),
     cmocka_unit_test(n_zero),
     cmocka_unit_test(n_one),
     cmocka_unit_test(nan_free_degenerate),

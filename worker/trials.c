@@ -19,6 +19,8 @@
  * rarely makes a measured trial shorter than asked. */
 #define AUTORANGE_MARGIN 1.25
 #define SLACK_MS 30000
+#define OUTLIER_MIN_SPREAD 0.01  /* of the gross energy per run: see outlier_min_spread */
+#define STALLED_METER_SECONDS 0.05 /* a window this long moves every real counter */
 
 typedef struct {
     jt_runner_t *r;
@@ -206,8 +208,19 @@ static jt_status_t window(ctx_t *c, bool candidate, unsigned long runs, bool rec
     msgpack_unpacked_destroy(&msg);
     free(data);
     w->seconds = t1 - t0;
-    for (size_t d = 0; d < jt_meter_domain_count(c->env->meter); d++)
+    bool moved = false;
+    for (size_t d = 0; d < jt_meter_domain_count(c->env->meter); d++) {
         w->gross[d] = jt_meter_joules(&a, &b, d);
+        moved |= w->gross[d] != 0.0;
+    }
+    /* Counters that did not move at all over a window this long are stuck
+     * (firmware, a dead writer of the powercap tree): their zero would pass
+     * for a measurement and yield negative net energies. */
+    if (!moved && w->seconds >= STALLED_METER_SECONDS)
+        fail(c, "meter_stalled",
+             "no counter of the %s meter advanced during a %.3f s trial: the meter is stuck "
+             "(see the worker's meter and its powercap tree)",
+             jt_meter_kind_name(jt_meter_kind(c->env->meter)), w->seconds);
 
     /* After the window: the outputs, then the end of this trial. */
     for (;;) {
@@ -323,6 +336,23 @@ static void compute_nets(ctx_t *c, const window_t *cand, const window_t *nulls, 
     free(x);
 }
 
+/* The smallest spread of net energies per run that the outlier rule takes
+ * seriously: OUTLIER_MIN_SPREAD of the median gross (package + dram) energy
+ * per run. Trials that agree more closely than the meter and the harness can
+ * resolve are not told apart. */
+static double outlier_min_spread(ctx_t *c, const window_t *cand, size_t n)
+{
+    const jt_measurement_t *m = c->m;
+    int pkg = jt_measurement_domain_index(m, JT_DOMAIN_PACKAGE);
+    int ram = jt_measurement_domain_index(m, JT_DOMAIN_DRAM);
+    double gross[JT_MAX_TRIALS];
+    for (size_t k = 0; k < n && k < JT_MAX_TRIALS; k++) {
+        double total = (pkg >= 0 ? cand[k].gross[pkg] : 0) + (ram >= 0 ? cand[k].gross[ram] : 0);
+        gross[k] = total / (double)(m->repeats_per_trial ? m->repeats_per_trial : 1);
+    }
+    return OUTLIER_MIN_SPREAD * fabs(jt_stats_median(gross, n < JT_MAX_TRIALS ? n : JT_MAX_TRIALS));
+}
+
 static jt_status_t measure_loop(ctx_t *c, jt_error_t *err)
 {
     const jt_job_t *job = c->job;
@@ -392,7 +422,8 @@ static jt_status_t measure_loop(ctx_t *c, jt_error_t *err)
         double x[JT_MAX_TRIALS];
         for (int k = 0; k < n; k++)
             x[k] = m->trials[k].net_total_joules_per_run;
-        m->outliers = jt_stats_outliers(x, (size_t)n, flags);
+        m->outliers =
+            jt_stats_outliers(x, (size_t)n, outlier_min_spread(c, cand, (size_t)n), flags);
         for (int k = 0; k < n; k++)
             m->trials[k].outlier = flags[k];
     }
