@@ -29,6 +29,7 @@
 #include "proto.h"
 #include "pyvalue.h"
 #include "sandbox_child.h"
+#include "seccomp_filter.h"
 
 #define COMMAND_MAX_BYTES (JT_MAX_BODY_BYTES + 64 * 1024)
 
@@ -260,6 +261,9 @@ int main(int argc, char **argv)
         r.child_opts.uid = pw->pw_uid;
         r.child_opts.gid = pw->pw_gid;
     }
+    char why[256];
+    if (jt_filter_prepare(why, sizeof why) < 0) /* slower, not weaker: each child compiles */
+        jt_log_warn("seccomp filters not precompiled: %s", why);
     if (init_python() < 0)
         return 1;
     jt_py_freeze_heap();

@@ -1,11 +1,11 @@
 /* sandbox.c -- kernel-enforced confinement of sandbox children and runs. */
 #include "sandbox.h"
+#include "seccomp_filter.h"
 #include "workdir.h"
 
 #include <errno.h>
 #include <grp.h>
 #include <sched.h>
-#include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -34,57 +34,6 @@ static int set_limit(int resource, rlim_t soft, rlim_t hard)
 {
     struct rlimit rl = {.rlim_cur = soft, .rlim_max = hard};
     return setrlimit(resource, &rl);
-}
-
-/* Syscalls no candidate has a reason to make; all fail with EPERM. */
-static const int base_denied[] = {
-    SCMP_SYS(ptrace),          SCMP_SYS(process_vm_readv), SCMP_SYS(process_vm_writev),
-    SCMP_SYS(mount),           SCMP_SYS(umount2),          SCMP_SYS(pivot_root),
-    SCMP_SYS(chroot),          SCMP_SYS(unshare),          SCMP_SYS(setns),
-    SCMP_SYS(kexec_load),      SCMP_SYS(kexec_file_load),  SCMP_SYS(reboot),
-    SCMP_SYS(init_module),     SCMP_SYS(finit_module),     SCMP_SYS(delete_module),
-    SCMP_SYS(bpf),             SCMP_SYS(perf_event_open),  SCMP_SYS(userfaultfd),
-    SCMP_SYS(keyctl),          SCMP_SYS(add_key),          SCMP_SYS(request_key),
-    SCMP_SYS(socket),          SCMP_SYS(socketpair),       SCMP_SYS(io_uring_setup),
-    SCMP_SYS(io_uring_enter),  SCMP_SYS(io_uring_register), SCMP_SYS(swapon),
-    SCMP_SYS(swapoff),         SCMP_SYS(acct),             SCMP_SYS(settimeofday),
-    SCMP_SYS(clock_settime),   SCMP_SYS(clock_adjtime),    SCMP_SYS(adjtimex),
-    SCMP_SYS(syslog),          SCMP_SYS(quotactl),         SCMP_SYS(open_by_handle_at),
-    SCMP_SYS(name_to_handle_at), SCMP_SYS(lookup_dcookie), SCMP_SYS(vhangup),
-    SCMP_SYS(iopl),            SCMP_SYS(ioperm),           SCMP_SYS(kcmp),
-    SCMP_SYS(fanotify_init),   SCMP_SYS(personality),      SCMP_SYS(pidfd_open),
-    SCMP_SYS(pidfd_getfd),     SCMP_SYS(pidfd_send_signal), SCMP_SYS(mknod),
-    SCMP_SYS(mknodat),         SCMP_SYS(fsopen),           SCMP_SYS(fsmount),
-    SCMP_SYS(open_tree),       SCMP_SYS(move_mount),
-};
-
-static int load_filter(scmp_filter_ctx ctx, char *err, size_t errlen, const char *what)
-{
-    int rc = seccomp_load(ctx);
-    seccomp_release(ctx);
-    if (rc < 0) {
-        errno = -rc;
-        return fail(err, errlen, what);
-    }
-    return 0;
-}
-
-static int install_base_filter(char *err, size_t errlen)
-{
-    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-    if (ctx == NULL) {
-        snprintf(err, errlen, "seccomp_init failed");
-        return -1;
-    }
-    for (size_t i = 0; i < sizeof base_denied / sizeof base_denied[0]; i++) {
-        int rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), base_denied[i], 0);
-        if (rc < 0) {
-            seccomp_release(ctx);
-            errno = -rc;
-            return fail(err, errlen, "seccomp_rule_add");
-        }
-    }
-    return load_filter(ctx, err, errlen, "seccomp_load (base filter)");
 }
 
 static int arm_parent_death(pid_t expected_parent, char *err, size_t errlen)
@@ -174,7 +123,7 @@ int jt_sandbox_enter_child(const jt_sandbox_limits_t *lim, pid_t expected_parent
         return fail(err, errlen, "prctl(PR_SET_DUMPABLE)");
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return fail(err, errlen, "prctl(PR_SET_NO_NEW_PRIVS)");
-    return install_base_filter(err, errlen);
+    return jt_filter_load_base(err, errlen);
 }
 
 int jt_sandbox_apply_job(int core, long memory_limit_bytes, long cpu_seconds, char *err,
@@ -203,45 +152,5 @@ int jt_sandbox_enter_run(pid_t expected_parent, char *err, size_t errlen)
     /* A file over RLIMIT_FSIZE must fail with EFBIG, not kill the run. */
     signal(SIGXFSZ, SIG_IGN);
 
-    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-    if (ctx == NULL) {
-        snprintf(err, errlen, "seccomp_init failed");
-        return -1;
-    }
-    pid_t self = getpid();
-    int rc = 0;
-    /* clone3 cannot be filtered by flags: ENOSYS makes libc fall back to clone. */
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 0);
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(fork), 0);
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(vfork), 0);
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(execve), 0);
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(execveat), 0);
-    /* Signals only to itself: the sandbox child, the runner and other jobs
-     * (same uid when not root) are out of reach. */
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(kill), 1,
-                           SCMP_A0(SCMP_CMP_NE, (scmp_datum_t)self));
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(tkill), 1,
-                           SCMP_A0(SCMP_CMP_NE, (scmp_datum_t)self));
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(tgkill), 1,
-                           SCMP_A0(SCMP_CMP_NE, (scmp_datum_t)self));
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(rt_sigqueueinfo), 1,
-                           SCMP_A0(SCMP_CMP_NE, (scmp_datum_t)self));
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(rt_tgsigqueueinfo), 1,
-                           SCMP_A0(SCMP_CMP_NE, (scmp_datum_t)self));
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(setpgid), 0);
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(setsid), 0);
-    /* A run must stay on the measurement core: moving itself elsewhere
-     * would hide its energy from the measured socket. */
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(sched_setaffinity), 0);
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(sched_setattr), 0);
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(sched_setscheduler), 0);
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(sched_setparam), 0);
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(setpriority), 0);
-    if (rc != 0) {
-        seccomp_release(ctx);
-        snprintf(err, errlen, "seccomp_rule_add failed for the run filter");
-        return -1;
-    }
-    return load_filter(ctx, err, errlen, "seccomp_load (run filter)");
+    return jt_filter_load_run(err, errlen);
 }

@@ -1,0 +1,37 @@
+/* seccomp_filter.h -- the sandbox's two seccomp filters: compiled once, loaded by every child and run.
+ *
+ * The base filter confines a sandbox child (and so every run it forks); the
+ * run filter further confines a run. libseccomp compiles a filter to BPF in
+ * about half a millisecond, which a run would pay each time: the runner
+ * compiles both once (jt_filter_prepare) and each process loads the ready
+ * program. The run filter names the run's own pid (signals only to itself):
+ * it is compiled with a placeholder that each run replaces by its pid.
+ */
+#ifndef JT_SECCOMP_FILTER_H
+#define JT_SECCOMP_FILTER_H
+
+#include <stddef.h>
+
+/* Compile both filters in the calling process, before it forks sandbox
+ * children. Returns 0, or -1 with a reason in err; the load functions then
+ * compile on the spot instead (same filters, only slower). */
+int jt_filter_prepare(char *err, size_t errlen);
+
+/* Install the base filter on the calling process (sets no_new_privs): these
+ * syscalls fail with EPERM: ptrace, process_vm_*, mount family, chroot,
+ * pivot_root, unshare, setns, kexec, reboot, modules, bpf, perf_event_open,
+ * userfaultfd, keyrings, socket, socketpair, io_uring, swap, acct, clock
+ * setting, syslog, quotactl, handles, iopl/ioperm, kcmp, fanotify,
+ * personality, pidfd_*, mknod. Returns 0, or -1 with a reason in err. */
+int jt_filter_load_base(char *err, size_t errlen);
+
+/* Install the run filter on the calling process (a run: sets no_new_privs):
+ * fork, vfork, clone, execve, execveat fail with EPERM and clone3 with
+ * ENOSYS (so libc falls back to clone); kill, tkill, tgkill,
+ * rt_sigqueueinfo and rt_tgsigqueueinfo to any pid but its own, setpgid,
+ * setsid, sched_setaffinity, sched_setattr, sched_setscheduler,
+ * sched_setparam and setpriority fail with EPERM. Returns 0, or -1 with a
+ * reason in err. */
+int jt_filter_load_run(char *err, size_t errlen);
+
+#endif
