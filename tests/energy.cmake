@@ -1,20 +1,27 @@
 # energy.cmake -- end-to-end energy tests: calibrate and measure real jobs on the moving fake tree.
-# One ctest entry per case of tests/test_energy_e2e.c. Each case needs the
-# measurement core (core 1) to itself: fake_rapl charges every busy tick of
-# that core, whoever runs there. So they run one at a time, alone.
-set(JT_ENERGY_CASES
+# One ctest entry per case of tests/test_energy_e2e.c (the checks (a) .. (i))
+# and tests/test_energy_trials.c (trials, modes, meters, calibration). Each
+# case needs the measurement core (core 1) to itself: fake_rapl charges every
+# busy tick of that core, whoever runs there. So they run one at a time, alone.
+set(JT_ENERGY_E2E_CASES
     a_twice_the_work b_sleep_is_free c_power_is_active_watts
     d_patched_time d_atexit_burn d_thread_left_running d_leaves_measurement_core
     e_input_mutation e_input_mutation_same_process
     f_nondeterministic_output f_nondeterministic_same_process
-    g_lru_cache h_module_precompute i_null_like_is_zero
+    g_lru_cache h_module_precompute i_null_like_is_zero)
+set(JT_ENERGY_TRIALS_CASES
     trials_max_reached trials_early_stop warmup_trials_run min_trial_seconds_scales
     same_process_mode not_calibrated meter_stalled estimate_meter
     calibrate_recovers_idle calibrate_refuses_busy_core)
 
 jt_add_cmocka_test(test_energy_e2e
   SOURCES test_energy_e2e.c
-  CASES ${JT_ENERGY_CASES}
+  CASES ${JT_ENERGY_E2E_CASES}
+  TIMEOUT 300
+  LIBS PkgConfig::JANSSON m)
+jt_add_cmocka_test(test_energy_trials
+  SOURCES test_energy_trials.c
+  CASES ${JT_ENERGY_TRIALS_CASES}
   TIMEOUT 300
   LIBS PkgConfig::JANSSON m)
 # The speed probe of the measurement core runs the same Python as the sandbox
@@ -25,18 +32,21 @@ find_program(JT_ENERGY_PROBE_PYTHON NAMES python3
 if(NOT JT_ENERGY_PROBE_PYTHON)
   set(JT_ENERGY_PROBE_PYTHON "")
 endif()
-target_compile_definitions(test_energy_e2e PRIVATE
-    JT_FAKE_RAPL_BIN="$<TARGET_FILE:fake_rapl>"
-    JT_WORKER_BIN="${CMAKE_BINARY_DIR}/bin/jouletrace-worker"
-    JT_PROBE_PYTHON="${JT_ENERGY_PROBE_PYTHON}")
-add_dependencies(test_energy_e2e fake_rapl)
-foreach(t jouletrace-worker jouletrace-runner)
-  if(TARGET ${t})
-    add_dependencies(test_energy_e2e ${t})
-  endif()
+foreach(p test_energy_e2e test_energy_trials)
+  target_compile_definitions(${p} PRIVATE
+      JT_FAKE_RAPL_BIN="$<TARGET_FILE:fake_rapl>"
+      JT_WORKER_BIN="${CMAKE_BINARY_DIR}/bin/jouletrace-worker"
+      JT_PROBE_PYTHON="${JT_ENERGY_PROBE_PYTHON}")
+  add_dependencies(${p} fake_rapl)
+  foreach(t jouletrace-worker jouletrace-runner)
+    if(TARGET ${t})
+      add_dependencies(${p} ${t})
+    endif()
+  endforeach()
 endforeach()
 
-foreach(c ${JT_ENERGY_CASES})
-  set_tests_properties(test_energy_e2e.${c} PROPERTIES
-      RUN_SERIAL TRUE RESOURCE_LOCK measurement_core LABELS energy)
-endforeach()
+list(TRANSFORM JT_ENERGY_E2E_CASES PREPEND test_energy_e2e. OUTPUT_VARIABLE JT_ENERGY_E2E_TESTS)
+list(TRANSFORM JT_ENERGY_TRIALS_CASES PREPEND test_energy_trials.
+     OUTPUT_VARIABLE JT_ENERGY_TRIALS_TESTS)
+set_tests_properties(${JT_ENERGY_E2E_TESTS} ${JT_ENERGY_TRIALS_TESTS} PROPERTIES
+    RUN_SERIAL TRUE RESOURCE_LOCK measurement_core LABELS energy)

@@ -1,0 +1,395 @@
+/* energy_core_watch.h -- energy tests: watch the measurement core for disturbance. */
+/*
+ * Included by energy_harness.h, which runs the worker and decides what a
+ * disturbed attempt means; this file needs nothing of it. Static functions,
+ * each used by the harness; every function runs on the test's main thread.
+ * Needs JT_PROBE_PYTHON (tests/energy.cmake: the sandbox's Python, "" for no
+ * speed probes).
+ *
+ * fake_rapl charges every busy tick of the measurement core, whoever runs
+ * there and however slowly: another program on that core (a build, another
+ * checkout's tests) or the host slowing this VM's virtual core is measured
+ * as the candidate's work. So before each command the test waits for the
+ * core to be quiet, and it watches for disturbance: tasks outside its own
+ * process tree running on the core during a command, the core's speed
+ * drifting between commands (a small Python probe), the trials of one job
+ * running at different speeds. disturbed() says whether an attempt saw any
+ * of these; print_environment() shows what was seen. */
+
+#ifndef JT_TESTS_ENERGY_CORE_WATCH_H
+#define JT_TESTS_ENERGY_CORE_WATCH_H
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <math.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MEASURE_CORE 1
+#define QUIET_BUDGET_S 30.0 /* per attempt, waiting for a quiet measurement core */
+#define MAX_PROBES 64
+#define SPEED_DRIFT 1.10     /* slowest / fastest probe of an attempt above this: disturbed */
+#define TRIAL_SPREAD 1.15    /* slowest / fastest s/run in one job's trials above: disturbed */
+#define SCAN_INTERVAL_S 0.05 /* how often the measurement core is watched */
+#define FOREIGN_SHARE 0.02   /* foreign tasks in more scans than this: disturbed */
+#define MAX_TASKS 4096
+
+/* The CPU work every candidate of the energy tests shares, and the speed
+ * probe's work. The result fits 32 bits, so C computes the expected output
+ * (burn_expected in energy_harness.h). */
+#define BURN_SRC                                                                                   \
+    "def burn(n):\n"                                                                               \
+    "    s = 0\n"                                                                                  \
+    "    for i in range(n):\n"                                                                     \
+    "        s = (s * 31 + i) & 0xFFFFFFFF\n"                                                      \
+    "    return s\n"
+
+/* What one attempt saw of the measurement core. core_watch_init clears it. */
+typedef struct {
+    double quiet_waited;       /* seconds waited for a quiet core, up to QUIET_BUDGET_S */
+    long samples, foreign;     /* scans during commands; those that saw foreign tasks */
+    double probes[MAX_PROBES]; /* seconds of each speed probe of the measurement core */
+    size_t n_probes;
+    double last_probe;       /* when the last probe ran */
+    double spread;           /* widest trial_spread of the attempt's results (1: none) */
+    char foreign_names[256]; /* " name" of each foreign process seen, while there is room */
+} core_watch_t;
+
+/* Start watching a new attempt: nothing seen yet. */
+static void core_watch_init(core_watch_t *w)
+{
+    w->samples = w->foreign = 0;
+    w->foreign_names[0] = '\0';
+    w->n_probes = 0;
+    w->last_probe = 0;
+    w->quiet_waited = 0;
+    w->spread = 1.0;
+}
+
+/* Seconds on the monotonic clock. */
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Sleep s seconds, through signals. */
+static void sleep_s(double s)
+{
+    struct timespec ts = {(time_t)s, (long)((s - floor(s)) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* Pin pid (0: the caller) to one core; sched_setaffinity's 0 or -1 (errno). */
+static int pin_to(pid_t pid, int core)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(core, &set);
+    return sched_setaffinity(pid, sizeof set, &set);
+}
+
+/* ---- tasks on the measurement core ----------------------------------------------------- */
+
+/* The fields of one /proc/<pid>/stat (or task/<tid>/stat) that the scan needs. */
+typedef struct {
+    int pid, ppid, cpu;
+    char state;
+    char comm[20];
+} task_t;
+
+/* Parse /proc/.../stat into *t; false when unreadable. */
+static bool read_task(const char *path, task_t *t)
+{
+    char buf[1024];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    char *open_paren = strchr(buf, '('), *close_paren = strrchr(buf, ')');
+    if (open_paren == NULL || close_paren == NULL || close_paren < open_paren)
+        return false;
+    t->pid = atoi(buf);
+    snprintf(t->comm, sizeof t->comm, "%.*s", (int)(close_paren - open_paren - 1), open_paren + 1);
+    /* fields after the name: 3 state, 4 ppid, ..., 39 processor */
+    char *save = NULL, *tok = strtok_r(close_paren + 1, " ", &save);
+    for (int field = 3; tok != NULL; field++, tok = strtok_r(NULL, " ", &save)) {
+        if (field == 3)
+            t->state = tok[0];
+        else if (field == 4)
+            t->ppid = atoi(tok);
+        else if (field == 39) {
+            t->cpu = atoi(tok);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Whether pid descends from this process (or is it), by the ppid chain in tasks. */
+static bool is_ours(const task_t *tasks, size_t n, int pid)
+{
+    int self = (int)getpid();
+    for (int depth = 0; depth < 64 && pid > 1; depth++) {
+        if (pid == self)
+            return true;
+        int parent = 0;
+        for (size_t i = 0; i < n; i++)
+            if (tasks[i].pid == pid) {
+                parent = tasks[i].ppid;
+                break;
+            }
+        pid = parent;
+    }
+    return false;
+}
+
+/* One look at the measurement core: whether a runnable task outside this
+ * test's process tree (kernel threads aside) is on it. Threads count, by the
+ * ancestry of their process. Adds the names of new foreign processes to
+ * w->foreign_names while there is room; false when /proc cannot be read. */
+static bool scan_foreign(core_watch_t *w)
+{
+    static task_t procs[MAX_TASKS];
+    size_t n = 0;
+    DIR *d = opendir("/proc");
+    if (d == NULL)
+        return false;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL && n < MAX_TASKS) {
+        char path[300];
+        if (de->d_name[0] < '0' || de->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
+        if (read_task(path, &procs[n]))
+            n++;
+    }
+    closedir(d);
+    bool seen = false;
+    for (size_t i = 0; i < n; i++) {
+        const task_t *p = &procs[i];
+        if (p->pid == 2 || p->ppid == 2 || is_ours(procs, n, p->pid))
+            continue;
+        char dir[64];
+        snprintf(dir, sizeof dir, "/proc/%d/task", p->pid);
+        DIR *td = opendir(dir);
+        if (td == NULL)
+            continue;
+        while ((de = readdir(td)) != NULL) {
+            char path[330];
+            task_t t;
+            if (de->d_name[0] < '0' || de->d_name[0] > '9')
+                continue;
+            snprintf(path, sizeof path, "%s/%s/stat", dir, de->d_name);
+            if (!read_task(path, &t) || t.state != 'R' || t.cpu != MEASURE_CORE)
+                continue;
+            seen = true;
+            size_t used = strlen(w->foreign_names);
+            if (strstr(w->foreign_names, p->comm) == NULL &&
+                used + strlen(p->comm) + 2 < sizeof w->foreign_names)
+                snprintf(w->foreign_names + used, sizeof w->foreign_names - used, " %s", p->comm);
+        }
+        closedir(td);
+    }
+    return seen;
+}
+
+/* Busy ticks (user..steal, USER_HZ) of the measurement core, -1 on error. */
+static long long busy_ticks(void)
+{
+    char prefix[16], line[512];
+    snprintf(prefix, sizeof prefix, "cpu%d ", MEASURE_CORE);
+    FILE *f = fopen("/proc/stat", "r");
+    if (f == NULL)
+        return -1;
+    long long busy = -1;
+    while (fgets(line, sizeof line, f) != NULL) {
+        unsigned long long v[8];
+        if (strncmp(line, prefix, strlen(prefix)) != 0)
+            continue;
+        if (sscanf(line + strlen(prefix), "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+                   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 8)
+            busy = (long long)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]);
+        break;
+    }
+    fclose(f);
+    return busy;
+}
+
+/* Before each command: wait until the measurement core has had at most one
+ * busy tick in each of two half-seconds, up to QUIET_BUDGET_S per attempt;
+ * then go on regardless (the command's scans will show the load). */
+static void wait_for_quiet_core(core_watch_t *w)
+{
+    double start = now();
+    int quiet = 0;
+    while (quiet < 2 && w->quiet_waited + (now() - start) < QUIET_BUDGET_S) {
+        long long a = busy_ticks();
+        sleep_s(0.5);
+        long long b = busy_ticks();
+        quiet = (a >= 0 && b >= 0 && b - a <= 1) ? quiet + 1 : 0;
+    }
+    double waited = now() - start;
+    w->quiet_waited += waited;
+    if (waited > 1.5)
+        fprintf(stderr, "waited %.1f s for core %d to be quiet%s\n", waited, MEASURE_CORE,
+                quiet < 2 ? " (gave up: something else keeps it busy)" : "");
+}
+
+/* ---- the speed of the measurement core ------------------------------------------------- */
+
+/* The speed of the measurement core, outside every command. This VM's
+ * virtual cores slow down for seconds at a time (Python code by up to 1.9x,
+ * seen while a register-only C loop kept its speed: contention for the
+ * physical core's shared resources on the host), and a guest counts that
+ * as busy time, which fake_rapl charges as energy. So the probe is the
+ * candidates' own kind of work: the same Python loop, pinned to the core,
+ * timed in the interpreter (the median of three). */
+static const char PROBE_SRC[] = BURN_SRC "import time\n"
+                                         "t = []\n"
+                                         "for _ in range(3):\n"
+                                         "    s = time.perf_counter()\n"
+                                         "    burn(150000)\n"
+                                         "    t.append(time.perf_counter() - s)\n"
+                                         "print(sorted(t)[1])\n";
+
+/* Record one probe's seconds in w->probes (nothing when there is no probe
+ * Python, no room, or the probe gave no number); sets w->last_probe. */
+static void probe_speed(core_watch_t *w)
+{
+    int fds[2];
+    w->last_probe = now();
+    if (JT_PROBE_PYTHON[0] == '\0' || w->n_probes == MAX_PROBES || pipe2(fds, O_CLOEXEC) != 0)
+        return;
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        dup2(fds[1], 1);
+        if (pin_to(0, MEASURE_CORE) == 0)
+            execl(JT_PROBE_PYTHON, JT_PROBE_PYTHON, "-I", "-S", "-c", PROBE_SRC, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    char buf[64] = "";
+    size_t len = 0;
+    while (pid > 0 && len < sizeof buf - 1) {
+        struct pollfd p = {.fd = fds[0], .events = POLLIN};
+        if (poll(&p, 1, 5000) <= 0)
+            break;
+        ssize_t got = read(fds[0], buf + len, sizeof buf - 1 - len);
+        if (got <= 0)
+            break;
+        len += (size_t)got;
+    }
+    buf[len] = '\0';
+    close(fds[0]);
+    if (pid > 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
+    double secs = strtod(buf, NULL);
+    if (secs > 0)
+        w->probes[w->n_probes++] = secs;
+    w->last_probe = now();
+}
+
+/* Slowest / fastest probe of the attempt (1 when fewer than two). */
+static double speed_drift(const core_watch_t *w)
+{
+    double lo = INFINITY, hi = 0;
+    for (size_t i = 0; i < w->n_probes; i++) {
+        lo = w->probes[i] < lo ? w->probes[i] : lo;
+        hi = w->probes[i] > hi ? w->probes[i] : hi;
+    }
+    return w->n_probes >= 2 && lo > 0 ? hi / lo : 1.0;
+}
+
+/* Before a command: a speed probe (unless one just ran), then a quiet core. */
+static void before_command(core_watch_t *w)
+{
+    if (now() - w->last_probe > 2.0)
+        probe_speed(w);
+    wait_for_quiet_core(w);
+}
+
+/* ---- the verdict ----------------------------------------------------------------------- */
+
+/* Slowest / fastest seconds per run over the measured trials of one result
+ * (1 without trials): every candidate here does the same work in every run,
+ * so a spread means the core's speed changed during the job. */
+static double trial_spread(const json_t *result)
+{
+    double lo = INFINITY, hi = 0;
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(result, "trials"), i, t)
+    {
+        double r = (double)json_integer_value(json_object_get(t, "repeats"));
+        double x = r > 0 ? json_number_value(json_object_get(t, "seconds")) / r : 0;
+        lo = x > 0 && x < lo ? x : lo;
+        hi = x > hi ? x : hi;
+    }
+    return hi > 0 && lo < INFINITY ? hi / lo : 1.0;
+}
+
+/* Note one command's result JSON (NULL allowed: no trials) in w->spread. */
+static void core_watch_note_result(core_watch_t *w, const json_t *result)
+{
+    double x = trial_spread(result);
+    w->spread = x > w->spread ? x : w->spread;
+}
+
+/* Whether the attempt's numbers may not be the worker's own doing: foreign
+ * tasks on the measurement core, its speed drifting between probes, or the
+ * trials of one job running at different speeds. why gets the three figures
+ * either way. */
+static bool disturbed(const core_watch_t *w, char *why, size_t len)
+{
+    double share = w->samples ? (double)w->foreign / (double)w->samples : 0;
+    double drift = speed_drift(w), spread = w->spread;
+    snprintf(why, len,
+             "foreign tasks on core %d in %.1f%% of scans, speed drift between commands %.3f, "
+             "widest spread of s/run within a job %.3f",
+             MEASURE_CORE, 100 * share, drift, spread);
+    return share >= FOREIGN_SHARE || drift > SPEED_DRIFT || spread > TRIAL_SPREAD;
+}
+
+/* Print the load average, foreign tasks and speed probes of the attempt to stderr. */
+static void print_environment(const core_watch_t *w)
+{
+    char buf[128] = "";
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f != NULL) {
+        if (fgets(buf, sizeof buf, f) == NULL)
+            buf[0] = '\0';
+        fclose(f);
+    }
+    fprintf(stderr,
+            "load average: %s"
+            "foreign tasks on core %d in %ld of %ld scans of this attempt%s%s\n"
+            "speed probes of core %d (ms):",
+            buf[0] ? buf : "?\n", MEASURE_CORE, w->foreign, w->samples,
+            w->foreign_names[0] ? ":" : "", w->foreign_names, MEASURE_CORE);
+    for (size_t i = 0; i < w->n_probes; i++)
+        fprintf(stderr, " %.1f", 1e3 * w->probes[i]);
+    fprintf(stderr, " (slowest / fastest %.3f)\n", speed_drift(w));
+}
+
+#endif
