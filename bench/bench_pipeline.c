@@ -32,6 +32,7 @@
 #include "bus_names.h"
 #include "nats_server.h"
 #include "platform_floor.h"
+#include "process_harness.h"
 #include "value.h"
 
 #define MEASURE_PATH "/api/v1/measure-socket0"
@@ -60,106 +61,6 @@ static const int LEVELS[] = {1, 8, 64};
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_cond = PTHREAD_COND_INITIALIZER;
-
-/* ---- processes ------------------------------------------------------------------------- */
-
-typedef struct {
-    pid_t pid;
-    char log[256];
-} proc_t;
-
-static int free_port(void)
-{
-    struct sockaddr_in a;
-    socklen_t alen = sizeof a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &alen) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
-
-/* Fork+exec bin [arg] with our environment minus JOULETRACE_*, plus vars
- * (NULL-terminated), stdout and stderr appended to p->log. The child dies
- * with us (PR_SET_PDEATHSIG). Returns 0 or -1. */
-static int proc_start(proc_t *p, const char *bin, const char *arg, const char *const *vars)
-{
-    size_t n = 0, nv = 0;
-    while (environ[n] != NULL)
-        n++;
-    while (vars[nv] != NULL)
-        nv++;
-    char **envp = calloc(n + nv + 1, sizeof *envp);
-    if (envp == NULL)
-        return -1;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], "JOULETRACE_", 11) != 0)
-            envp[k++] = environ[i];
-    for (size_t i = 0; i < nv; i++)
-        envp[k++] = (char *)vars[i];
-    envp[k] = NULL;
-    char *argv[] = {(char *)bin, (char *)arg, NULL};
-    int logfd = open(p->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (logfd < 0) {
-        free(envp);
-        return -1;
-    }
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
-        dup2(logfd, STDOUT_FILENO);
-        dup2(logfd, STDERR_FILENO);
-        execve(bin, argv, envp);
-        _exit(127);
-    }
-    close(logfd);
-    free(envp);
-    if (pid < 0)
-        return -1;
-    p->pid = pid;
-    return 0;
-}
-
-/* SIGTERM, then SIGKILL after 10 s; reaps the child. */
-static void proc_stop(proc_t *p)
-{
-    if (p->pid <= 0)
-        return;
-    kill(p->pid, SIGTERM);
-    double deadline = jt_nats_now() + 10.0;
-    while (waitpid(p->pid, NULL, WNOHANG) == 0) {
-        if (jt_nats_now() > deadline) {
-            kill(p->pid, SIGKILL);
-            waitpid(p->pid, NULL, 0);
-            break;
-        }
-        jt_nats_sleep_ms(10);
-    }
-    p->pid = 0;
-}
-
-static bool proc_alive(proc_t *p)
-{
-    return p->pid > 0 && waitpid(p->pid, NULL, WNOHANG) == 0;
-}
-
-static void proc_dump_log(const proc_t *p)
-{
-    char cmd[320];
-    snprintf(cmd, sizeof cmd, "tail -n 30 '%s' >&2", p->log);
-    if (system(cmd) != 0)
-        fprintf(stderr, "(no log at %s)\n", p->log);
-}
 
 /* ---- HTTP ------------------------------------------------------------------------------ */
 
@@ -219,13 +120,13 @@ static long http_perform(CURL *c, body_t *out)
 
 /* Wait until GET /api/v1/health says the gateway reached NATS and counts at
  * least `calibrated` workers able to measure (its view refreshes every 250 ms). */
-static int wait_health(int port, proc_t *gw, int calibrated)
+static int wait_health(int port, const jt_proc_t *gw, int calibrated)
 {
     body_t *b = calloc(1, sizeof *b);
     CURL *c = http_handle(port, "/api/v1/health", false, NULL, b);
     int rc = -1;
     double deadline = jt_nats_now() + 20.0;
-    while (c != NULL && b != NULL && jt_nats_now() < deadline && proc_alive(gw)) {
+    while (c != NULL && b != NULL && jt_nats_now() < deadline && jt_proc_alive(gw->pid)) {
         if (http_perform(c, b) > 0) {
             json_t *j = json_loadb(b->data, b->len, 0, NULL);
             json_t *checks = json_object_get(j, "checks");
@@ -730,19 +631,24 @@ out:
 
 /* ---- the system under test ------------------------------------------------------------- */
 
+static void dump_log(const jt_proc_t *p)
+{
+    jt_proc_dump_log(p->id, p->log, 3000);
+}
+
 typedef struct {
     jt_nats_server_t nats;
     jt_bus_t bus;
     char dir[128];
     int port;
-    proc_t gateway;
-    proc_t worker[2];
+    jt_proc_t gateway;
+    jt_proc_t worker[2];
 } sut_t;
 
 static int start_gateway(sut_t *s)
 {
     char url[128], addr[64], cal[192];
-    s->port = free_port();
+    s->port = jt_proc_free_port();
     snprintf(url, sizeof url, "JOULETRACE_NATS_URL=%s", s->nats.url);
     snprintf(addr, sizeof addr, "JOULETRACE_HTTP_ADDR=127.0.0.1:%d", s->port);
     snprintf(cal, sizeof cal, "JOULETRACE_CALIBRATION=%s/missing-calibration.json", s->dir);
@@ -753,11 +659,13 @@ static int start_gateway(sut_t *s)
                           "JOULETRACE_MAX_PENDING_JOBS=10000000",
                           "JOULETRACE_LOG_LEVEL=warn",
                           NULL};
+    char *argv[] = {(char *)JT_GATEWAY_BIN, NULL};
+    snprintf(s->gateway.id, sizeof s->gateway.id, "gateway");
     snprintf(s->gateway.log, sizeof s->gateway.log, "%s/gateway.log", s->dir);
-    if (s->port < 0 || proc_start(&s->gateway, JT_GATEWAY_BIN, NULL, vars) != 0 ||
+    if (s->port < 0 || jt_proc_start(&s->gateway, argv, vars, false) != 0 ||
         wait_health(s->port, &s->gateway, 0) != 0) {
         fprintf(stderr, "bench_pipeline: the gateway did not come up\n");
-        proc_dump_log(&s->gateway);
+        dump_log(&s->gateway);
         return -1;
     }
     return 0;
@@ -780,12 +688,14 @@ static int start_worker(sut_t *s, int i)
                           "JOULETRACE_MEASURE_CORE=1",
                           "JOULETRACE_LOG_LEVEL=info",
                           NULL};
-    proc_t *w = &s->worker[i];
+    char *argv[] = {(char *)JT_WORKER_BIN, (char *)"run", NULL};
+    jt_proc_t *w = &s->worker[i];
+    snprintf(w->id, sizeof w->id, "worker %d", i);
     snprintf(w->log, sizeof w->log, "%s/worker-%d.log", s->dir, i);
-    if (mkdir(sandbox, 0700) != 0 || proc_start(w, JT_WORKER_BIN, "run", vars) != 0)
+    if (mkdir(sandbox, 0700) != 0 || jt_proc_start(w, argv, vars, false) != 0)
         return -1;
     double deadline = jt_nats_now() + 60.0;
-    while (jt_nats_now() < deadline && proc_alive(w)) {
+    while (jt_nats_now() < deadline && jt_proc_alive(w->pid)) {
         kvEntry *e = NULL;
         natsStatus st = kvStore_Get(&e, s->bus.workers, strchr(id, '=') + 1);
         kvEntry_Destroy(e);
@@ -794,7 +704,7 @@ static int start_worker(sut_t *s, int i)
         jt_nats_sleep_ms(50);
     }
     fprintf(stderr, "bench_pipeline: worker %d did not beat\n", i);
-    proc_dump_log(w);
+    dump_log(w);
     return -1;
 }
 
@@ -887,7 +797,7 @@ int main(void)
     for (size_t i = 0; i < N_LEVELS; i++) {
         if (put_fake_heartbeat(&s.bus) != 0 || wait_health(s.port, &s.gateway, 1) != 0) {
             fprintf(stderr, "bench_pipeline: the gateway does not admit jobs\n");
-            proc_dump_log(&s.gateway);
+            dump_log(&s.gateway);
             goto out;
         }
         if (post_level(s.port, LEVELS[i], &lv[i]) != 0 || purge_backlog(&s.bus) != 0) {
@@ -909,14 +819,14 @@ int main(void)
         wait_health(s.port, &s.gateway, 2) != 0)
         goto out;
     if (latency_phase(s.port, &lat) != 0) {
-        proc_dump_log(&s.worker[0]);
-        proc_dump_log(&s.worker[1]);
+        dump_log(&s.worker[0]);
+        dump_log(&s.worker[1]);
         goto out;
     }
     fprintf(stderr, "bench_pipeline: %zu jobs timed\n", lat.n);
     if (handover_phase(s.port, &s.bus, &ho) != 0) {
-        proc_dump_log(&s.worker[0]);
-        proc_dump_log(&s.worker[1]);
+        dump_log(&s.worker[0]);
+        dump_log(&s.worker[1]);
         goto out;
     }
     print_table(lv, &lat, &ho);
@@ -924,9 +834,9 @@ int main(void)
 out:
     natsSubscription_Destroy(subs[0]);
     natsSubscription_Destroy(subs[1]);
-    proc_stop(&s.worker[0]);
-    proc_stop(&s.worker[1]);
-    proc_stop(&s.gateway);
+    jt_proc_stop(&s.worker[0].pid, SIGTERM, 10.0, false);
+    jt_proc_stop(&s.worker[1].pid, SIGTERM, 10.0, false);
+    jt_proc_stop(&s.gateway.pid, SIGTERM, 10.0, false);
     jt_bus_close(&s.bus);
     jt_nats_server_stop(&s.nats);
     for (size_t i = 0; i < g_n_tracks; i++)

@@ -17,6 +17,7 @@
 #include "job_msgpack.h"
 #include "lease.h"
 #include "nats_server.h"
+#include "process_harness.h"
 #include "task_state.h"
 #include "value.h"
 
@@ -29,16 +30,10 @@
 #define MAX_WORKERS 3
 
 typedef struct {
-    pid_t pid;
-    char id[32];
-    char log[256];
-} worker_t;
-
-typedef struct {
     jt_nats_server_t srv;
     jt_bus_t bus;
     char dir[128];
-    worker_t w[MAX_WORKERS];
+    jt_proc_t w[MAX_WORKERS];
     int n;
 } fixture_t;
 
@@ -61,19 +56,8 @@ static long burn_expected(long n)
 
 static void dump_logs(fixture_t *f)
 {
-    for (int i = 0; i < f->n; i++) {
-        FILE *in = fopen(f->w[i].log, "r");
-        if (in == NULL)
-            continue;
-        char buf[12000];
-        fseek(in, 0, SEEK_END);
-        long size = ftell(in);
-        fseek(in, size > (long)sizeof buf - 1 ? size - (long)sizeof buf + 1 : 0, SEEK_SET);
-        size_t n = fread(buf, 1, sizeof buf - 1, in);
-        buf[n] = '\0';
-        fclose(in);
-        fprintf(stderr, "---- worker %s log (tail) ----\n%s\n----\n", f->w[i].id, buf);
-    }
+    for (int i = 0; i < f->n; i++)
+        jt_proc_dump_log(f->w[i].id, f->w[i].log, 12000);
 }
 
 #define CHECK(f, cond)                                                                             \
@@ -104,10 +88,7 @@ static int teardown(void **state)
     if (getenv("JT_TEST_VERBOSE") != NULL) /* worker logs even when the case passed */
         dump_logs(f);
     for (int i = 0; i < f->n; i++)
-        if (f->w[i].pid > 0) {
-            kill(f->w[i].pid, SIGKILL);
-            waitpid(f->w[i].pid, NULL, 0);
-        }
+        jt_proc_stop(&f->w[i].pid, SIGKILL, 10.0, false);
     jt_bus_close(&f->bus);
     jt_nats_server_stop(&f->srv);
     nftw(f->dir, jt_nats_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
@@ -119,48 +100,20 @@ static int teardown(void **state)
 static int start_worker(fixture_t *f, const char *id)
 {
     assert_true(f->n < MAX_WORKERS);
-    worker_t *w = &f->w[f->n];
+    jt_proc_t *w = &f->w[f->n];
     snprintf(w->id, sizeof w->id, "%s", id);
     snprintf(w->log, sizeof w->log, "%s/%s.log", f->dir, id);
-    char sandbox[256], vars[6][320];
+    char sandbox[256], url[320], cal[320], sbvar[320], idvar[320];
     snprintf(sandbox, sizeof sandbox, "%s/sandbox-%s", f->dir, id);
     assert_int_equal(mkdir(sandbox, 0700), 0);
-    snprintf(vars[0], sizeof vars[0], "JOULETRACE_NATS_URL=%s", f->srv.url);
-    snprintf(vars[1], sizeof vars[1], "JOULETRACE_METER=estimate");
-    snprintf(vars[2], sizeof vars[2], "JOULETRACE_CALIBRATION=%s/missing-calibration.json", f->dir);
-    snprintf(vars[3], sizeof vars[3], "JOULETRACE_SANDBOX_DIR=%s", sandbox);
-    snprintf(vars[4], sizeof vars[4], "JOULETRACE_WORKER_ID=%s", id);
-    snprintf(vars[5], sizeof vars[5], "JOULETRACE_LOG_LEVEL=debug");
-    size_t n = 0;
-    while (environ[n] != NULL)
-        n++;
-    char **envp = calloc(n + 7, sizeof *envp);
-    assert_non_null(envp);
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], "JOULETRACE_", 11) != 0)
-            envp[k++] = environ[i];
-    for (int i = 0; i < 6; i++)
-        envp[k++] = vars[i];
-    envp[k] = NULL;
+    snprintf(url, sizeof url, "JOULETRACE_NATS_URL=%s", f->srv.url);
+    snprintf(cal, sizeof cal, "JOULETRACE_CALIBRATION=%s/missing-calibration.json", f->dir);
+    snprintf(sbvar, sizeof sbvar, "JOULETRACE_SANDBOX_DIR=%s", sandbox);
+    snprintf(idvar, sizeof idvar, "JOULETRACE_WORKER_ID=%s", id);
+    const char *vars[] = {url,   "JOULETRACE_METER=estimate",  cal, sbvar,
+                          idvar, "JOULETRACE_LOG_LEVEL=debug", NULL};
     char *argv[] = {(char *)JT_WORKER_BIN, (char *)"run", NULL};
-    int logfd = open(w->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    assert_true(logfd >= 0);
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
-        dup2(logfd, STDOUT_FILENO);
-        dup2(logfd, STDERR_FILENO);
-        execve(argv[0], argv, envp);
-        _exit(127);
-    }
-    close(logfd);
-    free(envp);
-    w->pid = pid;
+    assert_int_equal(jt_proc_start(w, argv, vars, false), 0);
     return f->n++;
 }
 
@@ -182,7 +135,7 @@ static int start_ready_worker(fixture_t *f, const char *id)
     double until = jt_nats_now() + 60;
     json_t *hb = NULL;
     while (jt_nats_now() < until && (hb = heartbeat(f, id)) == NULL) {
-        CHECK(f, waitpid(f->w[i].pid, NULL, WNOHANG) == 0);
+        CHECK(f, jt_proc_alive(f->w[i].pid));
         jt_nats_sleep_ms(50);
     }
     CHECK(f, hb != NULL);
@@ -193,18 +146,8 @@ static int start_ready_worker(fixture_t *f, const char *id)
 /* SIGTERM a worker; its exit code (-1 when it did not exit in time or died by a signal). */
 static int stop_worker(fixture_t *f, int i)
 {
-    kill(f->w[i].pid, SIGTERM);
-    double until = jt_nats_now() + 60;
-    int status = 0;
-    while (jt_nats_now() < until) {
-        pid_t r = waitpid(f->w[i].pid, &status, WNOHANG);
-        if (r == f->w[i].pid) {
-            f->w[i].pid = 0;
-            return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-        }
-        jt_nats_sleep_ms(20);
-    }
-    return -1;
+    int status = jt_proc_stop(&f->w[i].pid, SIGTERM, 60.0, false);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 /* msgpack job from a JSON request body. */

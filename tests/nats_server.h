@@ -18,14 +18,13 @@
  * The binary is $JT_NATS_SERVER when set, else /usr/sbin/nats-server, else
  * nats-server from PATH. Functions return 0 on success and -1 (with a line on
  * stderr) on failure; call them from one thread. Uses jansson (linked by
- * libjouletrace) to read the ports file.
+ * libjouletrace) to read the ports file, and process_harness.h to run it.
  */
 #ifndef JT_TESTS_NATS_SERVER_H
 #define JT_TESTS_NATS_SERVER_H
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <ftw.h>
 #include <jansson.h>
 #include <netinet/in.h>
@@ -33,15 +32,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-extern char **environ;
+#include "process_harness.h"
 
 /* The largest message the test servers accept: like broker/nats-server.conf,
  * above a job's JT_JOBS_MAX_MSG_BYTES (nats-server's own default is 1 MB). */
@@ -59,17 +56,15 @@ typedef struct {
     int pass_store_flag; /* 1: give -sd (the config names no store_dir) */
 } jt_nats_server_t;
 
+/* The clock of process_harness.h, under the names the NATS tests use. */
 static inline double jt_nats_now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return jt_proc_now();
 }
 
 static inline void jt_nats_sleep_ms(long ms)
 {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
+    jt_proc_sleep_ms(ms);
 }
 
 /* Path of the nats-server executable. */
@@ -86,17 +81,7 @@ static inline const char *jt_nats_server_binary(void)
 /* Print the last lines of the server log to stderr (for failing tests). */
 static inline void jt_nats_server_dump_log(const jt_nats_server_t *srv)
 {
-    FILE *f = fopen(srv->log_path, "r");
-    if (f == NULL)
-        return;
-    char buf[4096];
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, size > (long)sizeof buf - 1 ? size - (long)sizeof buf + 1 : 0, SEEK_SET);
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    fprintf(stderr, "---- %s (tail) ----\n%s\n----\n", srv->log_path, buf);
+    jt_proc_dump_log("nats-server", srv->log_path, 4095);
 }
 
 /* GET http://127.0.0.1:<monitor_port><path>; the body (NUL-terminated,
@@ -209,50 +194,16 @@ static inline int jt_nats_server_spawn(jt_nats_server_t *srv, int port)
     }
     argv[argc] = NULL;
 
-    /* The environment is built before fork: the child of a multi-threaded
-     * test (nats.c threads) may only call async-signal-safe functions. */
-    size_t n = 0;
-    while (environ[n] != NULL)
-        n++;
-    char **envp = calloc(n + 2, sizeof *envp);
+    /* The store directory replaces the test's own; the other JOULETRACE_*
+     * variables stay (the config may reference passwords among them). */
+    const char *vars[] = {store_env, NULL};
+    char **envp = jt_proc_envp("JOULETRACE_JETSTREAM_DIR=", vars);
     if (envp == NULL)
         return -1;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], "JOULETRACE_JETSTREAM_DIR=", 25) != 0)
-            envp[k++] = environ[i];
-    envp[k++] = store_env;
-    envp[k] = NULL;
-
-    int logfd = open(srv->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (logfd < 0) {
-        fprintf(stderr, "nats_server: cannot open %s: %s\n", srv->log_path, strerror(errno));
-        free(envp);
-        return -1;
-    }
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        fprintf(stderr, "nats_server: fork: %s\n", strerror(errno));
-        close(logfd);
-        free(envp);
-        return -1;
-    }
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (getppid() != parent)
-            _exit(127);
-        dup2(logfd, STDOUT_FILENO);
-        dup2(logfd, STDERR_FILENO);
-        int devnull = open("/dev/null", O_RDONLY);
-        if (devnull >= 0)
-            dup2(devnull, STDIN_FILENO);
-        execve(argv[0], (char *const *)argv, envp);
-        execvpe(argv[0], (char *const *)argv, envp);
-        _exit(127);
-    }
-    close(logfd);
+    pid_t pid = jt_proc_spawn((char *const *)argv, envp, srv->log_path, SIGTERM, false);
     free(envp);
+    if (pid < 0)
+        return -1;
     srv->pid = pid;
 
     double deadline = jt_nats_now() + 15.0;
@@ -278,31 +229,14 @@ static inline int jt_nats_server_spawn(jt_nats_server_t *srv, int port)
     }
     fprintf(stderr, "nats_server: not healthy within 15 s\n");
     jt_nats_server_dump_log(srv);
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-    srv->pid = 0;
+    jt_proc_stop(&srv->pid, SIGKILL, 10.0, false);
     return -1;
 }
 
 /* Send sig to the running server and reap it (SIGKILL after 10 s). */
 static inline void jt_nats_server_terminate(jt_nats_server_t *srv, int sig)
 {
-    if (srv->pid <= 0)
-        return;
-    kill(srv->pid, sig);
-    double deadline = jt_nats_now() + 10.0;
-    for (;;) {
-        pid_t r = waitpid(srv->pid, NULL, WNOHANG);
-        if (r == srv->pid || (r < 0 && errno != EINTR))
-            break;
-        if (jt_nats_now() > deadline) {
-            kill(srv->pid, SIGKILL);
-            waitpid(srv->pid, NULL, 0);
-            break;
-        }
-        jt_nats_sleep_ms(10);
-    }
-    srv->pid = 0;
+    jt_proc_stop(&srv->pid, sig, 10.0, false);
 }
 
 static inline int jt_nats_rm_entry(const char *path, const struct stat *sb, int flag,

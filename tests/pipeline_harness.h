@@ -4,9 +4,10 @@
  * time of core 1), a calibration made against it, nats-server started from
  * broker/nats-server.conf on free loopback ports, jouletrace-gateway on a free
  * 127.0.0.1 port and two `jouletrace-worker run` processes (rapl-sysfs meter,
- * the same host, so they share one measurement lease). The test talks HTTP
- * with libcurl and NATS with nats.c. The test process and everything it
- * starts live on core 0; only sandboxed trials run on core 1.
+ * the same host, so they share one measurement lease), each started with
+ * process_harness.h in a process group of its own. The test talks HTTP with
+ * libcurl (curl_client.h) and NATS with nats.c. The test process and
+ * everything it starts live on core 0; only sandboxed trials run on core 1.
  *
  * Include once, after unit_main.h (static functions, cmocka asserts). Every
  * function runs on the test's main thread. Waits are generous and poll with
@@ -15,14 +16,11 @@
 #ifndef JT_TESTS_PIPELINE_HARNESS_H
 #define JT_TESTS_PIPELINE_HARNESS_H
 
-#include <arpa/inet.h>
-#include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <msgpack.h>
-#include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -31,19 +29,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "bus.h"
 #include "bus_names.h"
+#include "curl_client.h"
 #include "fake_rapl.h"
 #include "job.h"
 #include "job_json.h"
 #include "job_msgpack.h"
 #include "nats_server.h"
+#include "process_harness.h"
 #include "task_state.h"
 #include "value.h"
 
@@ -51,15 +49,8 @@
 #define PL_VALIDATE_CORE 0
 #define PL_WORKERS 2
 #define PL_MEASURE "/api/v1/measure-socket0"
-#define PL_WAIT_S 180.0        /* a job reaches its end within this */
-#define PL_RESP_MAX (8u << 20) /* bytes of one HTTP answer kept */
-#define PL_MAX_PROCS 4096      /* processes looked at in one /proc scan */
-
-typedef struct {
-    pid_t pid; /* 0 when not running */
-    char id[32];
-    char log[256];
-} pl_proc_t;
+#define PL_WAIT_S 180.0   /* a job reaches its end within this */
+#define PL_MAX_PROCS 4096 /* processes looked at in one /proc scan */
 
 typedef struct {
     char dir[128];         /* tmpfs directory of the case, removed in teardown */
@@ -71,52 +62,21 @@ typedef struct {
     jt_nats_server_t nats;
     jt_bus_t bus;
     bool bus_open;
-    pl_proc_t gw;
+    jt_proc_t gw;
     int port;
-    pl_proc_t w[PL_WORKERS];
+    jt_proc_t w[PL_WORKERS];
 } pl_t;
 
-typedef struct {
-    long status;
-    char *body;
-    size_t len;
-    char headers[8192];
-    size_t hlen;
-    json_t *json; /* body parsed, or NULL */
-} pl_resp_t;
-
-extern char **environ;
-
 /* ---- failures -------------------------------------------------------------------------- */
-
-static void pl_dump_file(const char *title, const char *path, long max)
-{
-    FILE *in = fopen(path, "r");
-    if (in == NULL)
-        return;
-    char *buf = malloc((size_t)max + 1);
-    if (buf == NULL) {
-        fclose(in);
-        return;
-    }
-    fseek(in, 0, SEEK_END);
-    long size = ftell(in);
-    fseek(in, size > max ? size - max : 0, SEEK_SET);
-    size_t n = fread(buf, 1, (size_t)max, in);
-    buf[n] = '\0';
-    fclose(in);
-    fprintf(stderr, "---- %s (last %zu bytes of %s) ----\n%s\n----\n", title, n, path, buf);
-    free(buf);
-}
 
 static void pl_dump_logs(const pl_t *pl)
 {
     char path[256];
-    pl_dump_file("gateway", pl->gw.log, 6000);
+    jt_proc_dump_log("gateway", pl->gw.log, 6000);
     for (int i = 0; i < PL_WORKERS; i++)
-        pl_dump_file(pl->w[i].id, pl->w[i].log, 10000);
+        jt_proc_dump_log(pl->w[i].id, pl->w[i].log, 10000);
     snprintf(path, sizeof path, "%s/calibrate.log", pl->dir);
-    pl_dump_file("calibrate", path, 2000);
+    jt_proc_dump_log("calibrate", path, 2000);
     FILE *f = fopen("/proc/loadavg", "r");
     char load[128] = "?";
     if (f != NULL) {
@@ -214,108 +174,15 @@ static uint32_t pl_burn_expected(long n)
 
 /* ---- processes --------------------------------------------------------------------------- */
 
-/* envp for a child: the test's environment without JOULETRACE_*, plus vars
- * (NULL-terminated "NAME=value" strings, not copied: keep them alive until
- * the fork). Caller frees the array. Built before fork: the child of a
- * multi-threaded process may only call async-signal-safe functions. */
-static char **pl_envp(const char *const *vars)
+/* SIGTERM p and wait; SIGKILL its process group after `seconds`. Returns
+ * the exit code, 0 when it was not running, -1 when it had to be killed or
+ * died by a signal. */
+static int pl_stop(jt_proc_t *p, double seconds)
 {
-    size_t n = 0, m = 0;
-    while (environ[n] != NULL)
-        n++;
-    while (vars != NULL && vars[m] != NULL)
-        m++;
-    char **envp = calloc(n + m + 1, sizeof *envp);
-    if (envp == NULL)
-        return NULL;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], "JOULETRACE_", 11) != 0)
-            envp[k++] = environ[i];
-    for (size_t i = 0; i < m; i++)
-        envp[k++] = (char *)vars[i];
-    envp[k] = NULL;
-    return envp;
-}
-
-/* Fork+exec argv with envp, stdout and stderr appended to log, in a process
- * group of its own (teardown kills what is left of it), killed when the test
- * dies. Returns the pid or -1. */
-static pid_t pl_spawn(char *const *argv, char **envp, const char *log)
-{
-    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -1;
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
-        setpgid(0, 0);
-        int null = open("/dev/null", O_RDONLY);
-        if (null >= 0)
-            dup2(null, STDIN_FILENO);
-        dup2(fd, STDOUT_FILENO);
-        dup2(fd, STDERR_FILENO);
-        execve(argv[0], argv, envp);
-        _exit(127);
-    }
-    close(fd);
-    return pid;
-}
-
-/* Wait up to `seconds` for pid; its wait status into *status. Returns true when it exited. */
-static bool pl_reap(pid_t pid, double seconds, int *status)
-{
-    double until = jt_nats_now() + seconds;
-    for (;;) {
-        pid_t r = waitpid(pid, status, WNOHANG);
-        if (r == pid)
-            return true;
-        if (r < 0 && errno != EINTR)
-            return true; /* not our child any more */
-        if (jt_nats_now() > until)
-            return false;
-        jt_nats_sleep_ms(20);
-    }
-}
-
-/* SIGTERM p and wait; SIGKILL its group after `seconds`. Returns the exit
- * code, or -1 when it had to be killed or died by a signal. */
-static int pl_stop(pl_proc_t *p, double seconds)
-{
-    int status = 0;
     if (p->pid <= 0)
         return 0;
-    kill(p->pid, SIGTERM);
-    bool exited = pl_reap(p->pid, seconds, &status);
-    if (!exited) {
-        kill(-p->pid, SIGKILL);
-        kill(p->pid, SIGKILL);
-        waitpid(p->pid, &status, 0);
-    }
-    kill(-p->pid, SIGKILL); /* anything left in its group */
-    p->pid = 0;
-    return exited && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static int pl_free_port(void)
-{
-    struct sockaddr_in a;
-    socklen_t alen = sizeof a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -1;
-    int port = -1;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &alen) == 0)
-        port = ntohs(a.sin_port);
-    close(fd);
-    return port;
+    int status = jt_proc_stop(&p->pid, SIGTERM, seconds, true);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 /* Busy ticks of `core` from /proc/stat, -1 on error. */
@@ -358,7 +225,7 @@ static void pl_wait_quiet_core(double budget)
  * when the box is busy (the load may be another program's). */
 static void pl_calibrate(pl_t *pl)
 {
-    char v[6][320], log[256];
+    char v[6][320];
     snprintf(v[0], sizeof v[0], "JOULETRACE_METER=rapl-sysfs");
     snprintf(v[1], sizeof v[1], "JOULETRACE_POWERCAP_ROOT=%s", pl->rapl);
     snprintf(v[2], sizeof v[2], "JOULETRACE_MEASURE_CORE=%d", PL_MEASURE_CORE);
@@ -374,20 +241,17 @@ static void pl_calibrate(pl_t *pl)
                     (char *)"--out",
                     pl->cal,
                     NULL};
-    snprintf(log, sizeof log, "%s/calibrate.log", pl->dir);
+    jt_proc_t c = {.id = "calibrate"};
+    snprintf(c.log, sizeof c.log, "%s/calibrate.log", pl->dir);
     for (int attempt = 1; attempt <= 6; attempt++) {
         pl_wait_quiet_core(30.0);
-        char **envp = pl_envp(vars);
-        PL_CHECK(pl, envp != NULL);
-        pid_t pid = pl_spawn(argv, envp, log);
-        free(envp);
-        PL_CHECK(pl, pid > 0);
+        PL_CHECK(pl, jt_proc_start(&c, argv, vars, true) == 0);
         int status = 0;
-        if (!pl_reap(pid, 60.0, &status)) {
-            kill(pid, SIGKILL);
-            waitpid(pid, NULL, 0);
+        if (!jt_proc_reap(c.pid, 60.0, &status)) {
+            jt_proc_stop(&c.pid, SIGKILL, 10.0, false);
             continue;
         }
+        c.pid = 0;
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && access(pl->cal, R_OK) == 0)
             return;
         fprintf(stderr, "calibrate refused (attempt %d); retrying\n", attempt);
@@ -398,7 +262,7 @@ static void pl_calibrate(pl_t *pl)
 static void pl_start_gateway(pl_t *pl, int port)
 {
     char v[5][320];
-    pl->port = port > 0 ? port : pl_free_port();
+    pl->port = port > 0 ? port : jt_proc_free_port();
     PL_CHECK(pl, pl->port > 0);
     snprintf(v[0], sizeof v[0], "JOULETRACE_NATS_URL=%s", pl->nats.url);
     snprintf(v[1], sizeof v[1], "JOULETRACE_HTTP_ADDR=127.0.0.1:%d", pl->port);
@@ -409,17 +273,13 @@ static void pl_start_gateway(pl_t *pl, int port)
     char *argv[] = {(char *)JT_GATEWAY_BIN, NULL};
     snprintf(pl->gw.id, sizeof pl->gw.id, "gateway");
     snprintf(pl->gw.log, sizeof pl->gw.log, "%s/gateway.log", pl->dir);
-    char **envp = pl_envp(vars);
-    PL_CHECK(pl, envp != NULL);
-    pl->gw.pid = pl_spawn(argv, envp, pl->gw.log);
-    free(envp);
-    PL_CHECK(pl, pl->gw.pid > 0);
+    PL_CHECK(pl, jt_proc_start(&pl->gw, argv, vars, true) == 0);
 }
 
 static void pl_start_worker(pl_t *pl, int i)
 {
     char v[10][320];
-    pl_proc_t *w = &pl->w[i];
+    jt_proc_t *w = &pl->w[i];
     snprintf(w->id, sizeof w->id, "pl-worker-%d", i + 1);
     snprintf(w->log, sizeof w->log, "%s/%s.log", pl->dir, w->id);
     snprintf(v[0], sizeof v[0], "JOULETRACE_NATS_URL=%s", pl->nats.url);
@@ -434,11 +294,7 @@ static void pl_start_worker(pl_t *pl, int i)
     snprintf(v[9], sizeof v[9], "JOULETRACE_MAX_ACK_PENDING=64");
     const char *vars[] = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], NULL};
     char *argv[] = {(char *)JT_WORKER_BIN, (char *)"run", NULL};
-    char **envp = pl_envp(vars);
-    PL_CHECK(pl, envp != NULL);
-    w->pid = pl_spawn(argv, envp, w->log);
-    free(envp);
-    PL_CHECK(pl, w->pid > 0);
+    PL_CHECK(pl, jt_proc_start(w, argv, vars, true) == 0);
 }
 
 /* Index of the worker whose id is `id`, or -1. */
@@ -450,95 +306,17 @@ static int pl_worker_index(const pl_t *pl, const char *id)
     return -1;
 }
 
-static bool pl_alive(const pl_proc_t *p)
-{
-    return p->pid > 0 && waitpid(p->pid, NULL, WNOHANG) == 0;
-}
-
 /* ---- HTTP ------------------------------------------------------------------------------ */
-
-static size_t pl_on_body(char *p, size_t size, size_t n, void *arg)
-{
-    pl_resp_t *r = arg;
-    size_t k = size * n;
-    if (r->len + k > PL_RESP_MAX)
-        return 0;
-    char *b = realloc(r->body, r->len + k + 1);
-    if (b == NULL)
-        return 0;
-    memcpy(b + r->len, p, k);
-    r->body = b;
-    r->len += k;
-    r->body[r->len] = '\0';
-    return k;
-}
-
-static size_t pl_on_header(char *p, size_t size, size_t n, void *arg)
-{
-    pl_resp_t *r = arg;
-    size_t k = size * n;
-    if (r->hlen + k < sizeof r->headers) {
-        memcpy(r->headers + r->hlen, p, k);
-        r->hlen += k;
-        r->headers[r->hlen] = '\0';
-    }
-    return k;
-}
-
-static void pl_resp_free(pl_resp_t *r)
-{
-    free(r->body);
-    json_decref(r->json);
-    memset(r, 0, sizeof *r);
-}
-
-/* One request to the gateway; body may be NULL, blen < 0 means strlen(body);
- * hdrs NULL-terminated (may be NULL). Returns 0 when an answer came. */
-static int pl_http(const pl_t *pl, const char *method, const char *path, const char *body,
-                   long blen, const char *const *hdrs, long timeout_s, pl_resp_t *r)
-{
-    char url[512];
-    memset(r, 0, sizeof *r);
-    CURL *c = curl_easy_init();
-    if (c == NULL)
-        return -1;
-    struct curl_slist *list = curl_slist_append(NULL, "Expect:");
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", pl->port, path);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, pl_on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, pl_on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-    if (body != NULL) {
-        list = curl_slist_append(list, "Content-Type: application/json");
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
-                         (curl_off_t)(blen < 0 ? (long)strlen(body) : blen));
-    }
-    for (size_t i = 0; hdrs != NULL && hdrs[i] != NULL; i++)
-        list = curl_slist_append(list, hdrs[i]);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
-    CURLcode rc = curl_easy_perform(c);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-    curl_easy_cleanup(c);
-    curl_slist_free_all(list);
-    if (r->body != NULL)
-        r->json = json_loadb(r->body, r->len, 0, NULL);
-    return rc == CURLE_OK ? 0 : -1;
-}
 
 /* The health answer (new reference) or NULL. */
 static json_t *pl_health(const pl_t *pl)
 {
-    pl_resp_t r;
+    jt_curl_resp_t r;
     json_t *j = NULL;
-    if (pl_http(pl, "GET", "/api/v1/health", NULL, 0, NULL, 10, &r) == 0 && r.json != NULL)
+    if (jt_curl_request(pl->port, "GET", "/api/v1/health", NULL, 0, NULL, 10, &r) == 0 &&
+        r.json != NULL)
         j = json_incref(r.json);
-    pl_resp_free(&r);
+    jt_curl_resp_free(&r);
     return j;
 }
 
@@ -551,9 +329,9 @@ static void pl_wait_ready(pl_t *pl, int workers, double seconds)
     json_t *h = NULL;
     while (jt_nats_now() < until) {
         for (int i = 0; i < PL_WORKERS; i++)
-            if (pl->w[i].pid > 0 && !pl_alive(&pl->w[i]))
+            if (pl->w[i].pid > 0 && !jt_proc_alive(pl->w[i].pid))
                 pl_fail(pl, "worker %s exited during start", pl->w[i].id);
-        if (pl->gw.pid > 0 && !pl_alive(&pl->gw))
+        if (pl->gw.pid > 0 && !jt_proc_alive(pl->gw.pid))
             pl_fail(pl, "the gateway exited during start");
         json_decref(h);
         h = pl_health(pl);
@@ -577,15 +355,15 @@ static void pl_post_to(pl_t *pl, const char *path, const char *body, const char 
                        size_t idlen)
 {
     const char *hdrs[] = {hdr, NULL};
-    pl_resp_t r;
-    if (pl_http(pl, "POST", path, body, -1, hdrs, 30, &r) != 0 || r.status != 202 ||
+    jt_curl_resp_t r;
+    if (jt_curl_request(pl->port, "POST", path, body, -1, hdrs, 30, &r) != 0 || r.status != 202 ||
         json_string_value(json_object_get(r.json, "task_id")) == NULL) {
         fprintf(stderr, "POST %s -> %ld: %.2000s\n", path, r.status, r.body ? r.body : "");
-        pl_resp_free(&r);
+        jt_curl_resp_free(&r);
         pl_fail(pl, "POST %s was not accepted", path);
     }
     snprintf(id, idlen, "%s", pl_str(r.json, "task_id"));
-    pl_resp_free(&r);
+    jt_curl_resp_free(&r);
 }
 
 static void pl_post(pl_t *pl, const char *body, char *id, size_t idlen)
@@ -597,18 +375,18 @@ static void pl_post(pl_t *pl, const char *body, char *id, size_t idlen)
 static json_t *pl_get(const pl_t *pl, const char *id, long *status)
 {
     char path[384];
-    pl_resp_t r;
+    jt_curl_resp_t r;
     json_t *rec = NULL;
     snprintf(path, sizeof path, "/api/v1/tasks/%s", id);
     long st = -1;
-    if (pl_http(pl, "GET", path, NULL, 0, NULL, 20, &r) == 0) {
+    if (jt_curl_request(pl->port, "GET", path, NULL, 0, NULL, 20, &r) == 0) {
         st = r.status;
         if (r.status == 200 && json_is_object(r.json))
             rec = json_incref(r.json);
     }
     if (status != NULL)
         *status = st;
-    pl_resp_free(&r);
+    jt_curl_resp_free(&r);
     return rec;
 }
 

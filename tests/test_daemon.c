@@ -155,7 +155,7 @@ static void bad_msgpack_fails_task(void **state)
     rec = wait_record(f, "good-1", "completed failed cancelled", WAIT_S);
     CHECK(f, strcmp(str(rec, "status"), "completed") == 0);
     json_decref(rec);
-    CHECK(f, waitpid(f->w[w].pid, NULL, WNOHANG) == 0); /* still running */
+    CHECK(f, jt_proc_alive(f->w[w].pid)); /* still running */
     double until = jt_nats_now() + 10;
     while (jt_bus_pending_jobs(&f->bus) != 0 && jt_nats_now() < until)
         jt_nats_sleep_ms(50);

@@ -1,7 +1,6 @@
 /* test_gateway.c -- end-to-end tests of jouletrace-gateway: real nats-server, real gateway,
  * libcurl. */
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -15,7 +14,9 @@
 
 #include "bus.h"
 #include "bus_names.h"
+#include "curl_client.h"
 #include "nats_server.h"
+#include "process_harness.h"
 #include "task_state.h"
 #include "unit_main.h"
 #include "value.h"
@@ -34,43 +35,15 @@
 typedef struct {
     jt_nats_server_t nats;
     jt_bus_t bus;
-    pid_t gw;
+    jt_proc_t gw;
     int port;
-    char log[256];
 } fx_t;
-
-typedef struct {
-    long status;
-    char *body;
-    size_t len;
-    char headers[8192];
-    size_t hlen;
-    json_t *json; /* body parsed, or NULL */
-} resp_t;
 
 /* ---- processes ------------------------------------------------------------------------- */
 
-static int free_port(void)
-{
-    struct sockaddr_in a;
-    socklen_t alen = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &alen) != 0)
-        return -1;
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 static void dump_gateway_log(const fx_t *fx)
 {
-    char cmd[320];
-    snprintf(cmd, sizeof cmd, "tail -n 60 '%s' >&2", fx->log);
-    if (system(cmd) != 0)
-        fprintf(stderr, "(no gateway log)\n");
+    jt_proc_dump_log("gateway", fx->gw.log, 6000);
 }
 
 /* Start the gateway with extra "NAME=value" settings (NULL-terminated, may be NULL). */
@@ -79,7 +52,7 @@ static void spawn_gateway(fx_t *fx, const char *const *extra)
     static char vars[8][320];
     char *envp[64];
     size_t k = 0;
-    fx->port = free_port();
+    fx->port = jt_proc_free_port();
     assert_true(fx->port > 0);
     snprintf(vars[0], sizeof vars[0], "JOULETRACE_NATS_URL=%s", fx->nats.url);
     snprintf(vars[1], sizeof vars[1], "JOULETRACE_HTTP_ADDR=127.0.0.1:%d", fx->port);
@@ -95,42 +68,34 @@ static void spawn_gateway(fx_t *fx, const char *const *extra)
     for (size_t i = 0; extra != NULL && extra[i] != NULL && k < 63; i++)
         envp[k++] = (char *)extra[i];
     envp[k] = NULL;
-    snprintf(fx->log, sizeof fx->log, "%s/gateway.log", fx->nats.dir);
-    pid_t parent = getpid();
-    fx->gw = fork();
-    assert_true(fx->gw >= 0);
-    if (fx->gw == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
-        int fd = open(fx->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        char *argv[] = {(char *)JT_GATEWAY_BIN, NULL};
-        execve(argv[0], argv, envp);
-        _exit(127);
-    }
+    char *argv[] = {(char *)JT_GATEWAY_BIN, NULL};
+    snprintf(fx->gw.id, sizeof fx->gw.id, "gateway");
+    snprintf(fx->gw.log, sizeof fx->gw.log, "%s/gateway.log", fx->nats.dir);
+    fx->gw.pid = jt_proc_spawn(argv, envp, fx->gw.log, SIGKILL, false);
+    assert_true(fx->gw.pid > 0);
 }
 
+/* One request to the gateway, answered within 20 s; blen < 0 means
+ * strlen(body). Returns 0 when an answer came (see jt_curl_request). */
 static int http(fx_t *fx, const char *method, const char *path, const char *body, long blen,
-                const char *const *hdrs, resp_t *r);
-static void resp_free(resp_t *r);
+                const char *const *hdrs, jt_curl_resp_t *r)
+{
+    return jt_curl_request(fx->port, method, path, body, blen, hdrs, 20, r);
+}
 
 /* Wait until the gateway answers and has connected to NATS. */
 static void wait_gateway_ready(fx_t *fx)
 {
     double deadline = jt_nats_now() + 15.0;
     while (jt_nats_now() < deadline) {
-        resp_t r;
+        jt_curl_resp_t r;
         if (http(fx, "GET", "/api/v1/health", NULL, 0, NULL, &r) == 0 && r.json != NULL &&
             json_is_true(json_object_get(json_object_get(json_object_get(r.json, "checks"), "nats"),
                                          "connected"))) {
-            resp_free(&r);
+            jt_curl_resp_free(&r);
             return;
         }
-        resp_free(&r);
+        jt_curl_resp_free(&r);
         jt_nats_sleep_ms(50);
     }
     dump_gateway_log(fx);
@@ -163,23 +128,10 @@ static int setup_small_queue(void **state)
     return setup_with(state, extra);
 }
 
+/* SIGTERM the gateway (SIGKILL after 10 s); its wait status, -1 when it was not running. */
 static int stop_gateway(fx_t *fx)
 {
-    int status = -1;
-    if (fx->gw > 0) {
-        kill(fx->gw, SIGTERM);
-        double deadline = jt_nats_now() + 10.0;
-        while (waitpid(fx->gw, &status, WNOHANG) == 0) {
-            if (jt_nats_now() > deadline) {
-                kill(fx->gw, SIGKILL);
-                waitpid(fx->gw, &status, 0);
-                break;
-            }
-            jt_nats_sleep_ms(10);
-        }
-        fx->gw = 0;
-    }
-    return status;
+    return jt_proc_stop(&fx->gw.pid, SIGTERM, 10.0, false);
 }
 
 static int teardown(void **state)
@@ -189,7 +141,7 @@ static int teardown(void **state)
     if (fx == NULL)
         return 0;
     /* Every case ends with a clean stop: a sanitizer report or a crash fails it. */
-    bool running = fx->gw > 0;
+    bool running = fx->gw.pid > 0;
     int status = stop_gateway(fx);
     if (running && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
         fprintf(stderr, "gateway did not exit 0 on SIGTERM (status 0x%x)\n", (unsigned)status);
@@ -204,74 +156,6 @@ static int teardown(void **state)
 
 /* ---- HTTP ------------------------------------------------------------------------------ */
 
-static size_t on_body(char *p, size_t size, size_t n, void *arg)
-{
-    resp_t *r = arg;
-    char *b = realloc(r->body, r->len + size * n + 1);
-    if (b == NULL)
-        return 0;
-    memcpy(b + r->len, p, size * n);
-    r->body = b;
-    r->len += size * n;
-    r->body[r->len] = '\0';
-    return size * n;
-}
-
-static size_t on_header(char *p, size_t size, size_t n, void *arg)
-{
-    resp_t *r = arg;
-    size_t k = size * n;
-    if (r->hlen + k < sizeof r->headers) {
-        memcpy(r->headers + r->hlen, p, k);
-        r->hlen += k;
-        r->headers[r->hlen] = '\0';
-    }
-    return k;
-}
-
-/* One request; blen < 0 means strlen(body). Returns 0 when an answer came. */
-static int http(fx_t *fx, const char *method, const char *path, const char *body, long blen,
-                const char *const *hdrs, resp_t *r)
-{
-    char url[512];
-    struct curl_slist *list = curl_slist_append(NULL, "Expect:");
-    memset(r, 0, sizeof *r);
-    CURL *c = curl_easy_init();
-    if (c == NULL)
-        return -1;
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", fx->port, path);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-    if (body != NULL) {
-        list = curl_slist_append(list, "Content-Type: application/json");
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
-                         (curl_off_t)(blen < 0 ? (long)strlen(body) : blen));
-    }
-    for (size_t i = 0; hdrs != NULL && hdrs[i] != NULL; i++)
-        list = curl_slist_append(list, hdrs[i]);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
-    CURLcode rc = curl_easy_perform(c);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-    curl_easy_cleanup(c);
-    curl_slist_free_all(list);
-    if (r->body != NULL)
-        r->json = json_loadb(r->body, r->len, 0, NULL);
-    return rc == CURLE_OK ? 0 : -1;
-}
-
-static void resp_free(resp_t *r)
-{
-    free(r->body);
-    json_decref(r->json);
-    memset(r, 0, sizeof *r);
-}
-
 static const char *jstr(const json_t *o, const char *key)
 {
     return json_string_value(json_object_get(o, key));
@@ -279,7 +163,7 @@ static const char *jstr(const json_t *o, const char *key)
 
 /* The reply is the error envelope with this code (and field, when not NULL),
  * and its request_id is the X-Request-Id header. */
-static void check_envelope(const resp_t *r, const char *error, const char *field)
+static void check_envelope(const jt_curl_resp_t *r, const char *error, const char *field)
 {
     char hdr[128];
     if (r->json == NULL)
@@ -311,7 +195,7 @@ static void put_heartbeat(fx_t *fx, const char *id, bool calibrated, const char 
 }
 
 /* POST GOOD_JOB until the view has seen the heartbeat: 202 (or fail after 5 s). */
-static void post_accepted(fx_t *fx, const char *const *hdrs, resp_t *r)
+static void post_accepted(fx_t *fx, const char *const *hdrs, jt_curl_resp_t *r)
 {
     double deadline = jt_nats_now() + 5.0;
     for (;;) {
@@ -319,7 +203,7 @@ static void post_accepted(fx_t *fx, const char *const *hdrs, resp_t *r)
         if (r->status == 202 || jt_nats_now() > deadline)
             break;
         assert_int_equal(r->status, 503); /* not calibrated yet */
-        resp_free(r);
+        jt_curl_resp_free(r);
         jt_nats_sleep_ms(50);
     }
     if (r->status != 202)
@@ -426,7 +310,7 @@ static void bad_requests(void **state)
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
         const bad_t *b = &table[i];
         const char *hdrs[] = {b->header, NULL};
-        resp_t r;
+        jt_curl_resp_t r;
         assert_int_equal(http(fx, b->method, b->path, b->body, -1, hdrs, &r), 0);
         if (r.status != b->status)
             fail_msg("case %zu (%s %s): status %ld, want %ld: %s", i, b->method, b->path, r.status,
@@ -434,7 +318,7 @@ static void bad_requests(void **state)
         check_envelope(&r, b->error, b->field);
         if (b->status == 405)
             assert_non_null(strcasestr(r.headers, "\nAllow: "));
-        resp_free(&r);
+        jt_curl_resp_free(&r);
     }
     /* Over 4 MiB: 413, and the gateway is still fine afterwards. */
     size_t big = 4u * 1024 * 1024 + 10;
@@ -443,40 +327,40 @@ static void bad_requests(void **state)
     memset(body, ' ', big);
     body[0] = '{';
     body[big - 1] = '}';
-    resp_t r;
+    jt_curl_resp_t r;
     assert_int_equal(http(fx, "POST", MEASURE, body, (long)big, NULL, &r), 0);
     assert_int_equal(r.status, 413);
     check_envelope(&r, "payload_too_large", "");
-    resp_free(&r);
+    jt_curl_resp_free(&r);
     free(body);
     assert_int_equal(http(fx, "GET", "/ping", NULL, 0, NULL, &r), 0);
     assert_int_equal(r.status, 200);
-    resp_free(&r);
+    jt_curl_resp_free(&r);
 }
 
 static void not_calibrated(void **state)
 {
     fx_t *fx = *state;
-    resp_t r;
+    jt_curl_resp_t r;
     assert_int_equal(http(fx, "POST", MEASURE, GOOD_JOB, -1, NULL, &r), 0);
     assert_int_equal(r.status, 503);
     check_envelope(&r, "not_calibrated", NULL);
     assert_string_equal(jstr(r.json, "message"), "Socket 0 not calibrated");
-    resp_free(&r);
+    jt_curl_resp_free(&r);
     /* A live but uncalibrated worker does not help. */
     put_heartbeat(fx, "w0", false, "rapl-sysfs");
     jt_nats_sleep_ms(3 * VIEW_REFRESH_MS);
     assert_int_equal(http(fx, "POST", MEASURE, GOOD_JOB, -1, NULL, &r), 0);
     assert_int_equal(r.status, 503);
     check_envelope(&r, "not_calibrated", NULL);
-    resp_free(&r);
+    jt_curl_resp_free(&r);
     assert_int_equal(stream_msgs(fx), 0);
 }
 
 static void accepted_in_stream(void **state)
 {
     fx_t *fx = *state;
-    resp_t r;
+    jt_curl_resp_t r;
     put_heartbeat(fx, "w1", true, "rapl-sysfs");
     post_accepted(fx, NULL, &r);
     const char *id = jstr(r.json, "task_id");
@@ -495,13 +379,13 @@ static void accepted_in_stream(void **state)
     assert_string_equal(msgid, id);
     assert_string_equal(natsMsg_GetSubject(m), JT_SUBJECT_JOBS);
     natsMsg_Destroy(m);
-    resp_free(&r);
+    jt_curl_resp_free(&r);
 }
 
 static void get_queued_record(void **state)
 {
     fx_t *fx = *state;
-    resp_t r, g;
+    jt_curl_resp_t r, g;
     char path[128];
     put_heartbeat(fx, "w1", false, "estimate"); /* the estimate meter is enough */
     post_accepted(fx, NULL, &r);
@@ -513,8 +397,8 @@ static void get_queued_record(void **state)
     assert_string_equal(jstr(g.json, "request_id"), jstr(r.json, "request_id"));
     assert_int_equal(json_integer_value(json_object_get(g.json, "trials_total")), 3);
     assert_non_null(jstr(g.json, "created_at"));
-    resp_free(&g);
-    resp_free(&r);
+    jt_curl_resp_free(&g);
+    jt_curl_resp_free(&r);
 }
 
 static void idempotency(void **state)
@@ -522,7 +406,7 @@ static void idempotency(void **state)
     fx_t *fx = *state;
     const char *hdrs[] = {"Idempotency-Key: retry-me-42", NULL};
     const char *other[] = {"Idempotency-Key: another", NULL};
-    resp_t a, b, c;
+    jt_curl_resp_t a, b, c;
     put_heartbeat(fx, "w1", true, "rapl-perf");
     post_accepted(fx, hdrs, &a);
     assert_int_equal(http(fx, "POST", MEASURE, GOOD_JOB, -1, hdrs, &b), 0);
@@ -534,15 +418,15 @@ static void idempotency(void **state)
     assert_int_equal(c.status, 202);
     assert_string_not_equal(jstr(a.json, "task_id"), jstr(c.json, "task_id"));
     assert_int_equal(stream_msgs(fx), 2);
-    resp_free(&a);
-    resp_free(&b);
-    resp_free(&c);
+    jt_curl_resp_free(&a);
+    jt_curl_resp_free(&b);
+    jt_curl_resp_free(&c);
 }
 
 static void cancel_queued(void **state)
 {
     fx_t *fx = *state;
-    resp_t r, d, g;
+    jt_curl_resp_t r, d, g;
     char path[128];
     kvEntry *e = NULL;
     put_heartbeat(fx, "w1", true, "rapl-sysfs");
@@ -556,16 +440,16 @@ static void cancel_queued(void **state)
     assert_int_equal(http(fx, "GET", path, NULL, 0, NULL, &g), 0);
     assert_string_equal(jstr(g.json, "status"), "cancelled");
     assert_string_equal(jstr(g.json, "error_type"), "cancelled");
-    resp_free(&g);
+    jt_curl_resp_free(&g);
     assert_int_equal(kvStore_Get(&e, fx->bus.cancels, id), NATS_OK);
     assert_string_equal(kvEntry_ValueString(e), "1");
     kvEntry_Destroy(e);
-    resp_free(&d);
+    jt_curl_resp_free(&d);
     assert_int_equal(http(fx, "DELETE", path, NULL, 0, NULL, &d), 0);
     assert_int_equal(d.status, 409);
     check_envelope(&d, "task_already_final", "task_id");
-    resp_free(&d);
-    resp_free(&r);
+    jt_curl_resp_free(&d);
+    jt_curl_resp_free(&r);
 }
 
 /* Read from fd until needle appears in *acc (or timeout). */
@@ -589,7 +473,7 @@ static bool read_until(int fd, char *acc, size_t cap, size_t *len, const char *n
 static void sse_progress(void **state)
 {
     fx_t *fx = *state;
-    resp_t r;
+    jt_curl_resp_t r;
     char req[256];
     static char acc[65536];
     size_t len = 0;
@@ -627,19 +511,19 @@ static void sse_progress(void **state)
     assert_non_null(strstr(acc, "id: 3\nevent: result\n"));
     json_decref(rec);
     close(fd);
-    resp_free(&r);
+    jt_curl_resp_free(&r);
 }
 
 static void metrics_counts(void **state)
 {
     fx_t *fx = *state;
-    resp_t r;
+    jt_curl_resp_t r;
     for (int i = 0; i < 3; i++) {
         assert_int_equal(http(fx, "GET", "/ping", NULL, 0, NULL, &r), 0);
-        resp_free(&r);
+        jt_curl_resp_free(&r);
     }
     assert_int_equal(http(fx, "GET", "/nope", NULL, 0, NULL, &r), 0);
-    resp_free(&r);
+    jt_curl_resp_free(&r);
     json_t *rec = jt_task_record_new("t1", JT_TASK_COMPLETED);
     json_object_set_new(rec, "trials", json_pack("[{s:f},{s:f}]", "seconds", 0.5, "seconds", 1.0));
     publish_record(fx, JT_SUBJECT_RESULT_PREFIX, "t1", rec);
@@ -655,13 +539,13 @@ static void metrics_counts(void **state)
     assert_non_null(strstr(r.body, "jouletrace_measurement_seconds_total 1.5"));
     assert_non_null(strstr(r.body, "jouletrace_live_workers 0\n"));
     assert_non_null(strstr(r.body, "jouletrace_pending_jobs 0\n"));
-    resp_free(&r);
+    jt_curl_resp_free(&r);
 }
 
 static void ping(void **state)
 {
     fx_t *fx = *state;
-    resp_t r;
+    jt_curl_resp_t r;
     const char *hdrs[] = {"X-Request-Id: client-id-1", NULL};
     assert_int_equal(http(fx, "GET", "/ping", NULL, 0, hdrs, &r), 0);
     assert_int_equal(r.status, 200);
@@ -670,85 +554,85 @@ static void ping(void **state)
     assert_non_null(strcasestr(r.headers, "X-Request-Id: client-id-1"));
     assert_null(strcasestr(r.headers, "Access-Control-Allow-Origin")); /* never "*" by default */
     assert_non_null(strcasestr(r.headers, "Connection: keep-alive"));
-    resp_free(&r);
+    jt_curl_resp_free(&r);
 }
 
 static void health_degraded(void **state)
 {
     fx_t *fx = *state;
-    resp_t r;
+    jt_curl_resp_t r;
     assert_int_equal(http(fx, "GET", "/api/v1/health", NULL, 0, NULL, &r), 0);
     assert_int_equal(r.status, 200);
     assert_string_equal(jstr(r.json, "status"), "degraded");
     assert_true(json_array_size(json_object_get(r.json, "reasons")) >= 1);
-    resp_free(&r);
+    jt_curl_resp_free(&r);
     put_heartbeat(fx, "w1", true, "rapl-sysfs");
     double deadline = jt_nats_now() + 5.0;
     for (;;) {
         assert_int_equal(http(fx, "GET", "/api/v1/health", NULL, 0, NULL, &r), 0);
         if (strcmp(jstr(r.json, "status"), "healthy") == 0 || jt_nats_now() > deadline)
             break;
-        resp_free(&r);
+        jt_curl_resp_free(&r);
         jt_nats_sleep_ms(50);
     }
     assert_string_equal(jstr(r.json, "status"), "healthy");
-    resp_free(&r);
+    jt_curl_resp_free(&r);
 }
 
 static void nats_down(void **state)
 {
     fx_t *fx = *state;
-    resp_t r;
+    jt_curl_resp_t r;
     put_heartbeat(fx, "w1", true, "rapl-sysfs");
     post_accepted(fx, NULL, &r);
-    resp_free(&r);
+    jt_curl_resp_free(&r);
     jt_nats_server_kill(&fx->nats);
     double deadline = jt_nats_now() + 10.0;
     for (;;) {
         assert_int_equal(http(fx, "POST", MEASURE, GOOD_JOB, -1, NULL, &r), 0);
         if (r.status == 503 || jt_nats_now() > deadline)
             break;
-        resp_free(&r);
+        jt_curl_resp_free(&r);
         jt_nats_sleep_ms(50);
     }
     assert_int_equal(r.status, 503);
     check_envelope(&r, "nats_unavailable", NULL);
-    resp_free(&r);
+    jt_curl_resp_free(&r);
     assert_int_equal(http(fx, "GET", "/api/v1/health", NULL, 0, NULL, &r), 0);
     assert_int_equal(r.status, 503);
     assert_string_equal(jstr(r.json, "status"), "unhealthy");
-    resp_free(&r);
+    jt_curl_resp_free(&r);
     /* Bad input stays 4xx even now. */
     assert_int_equal(http(fx, "POST", MEASURE, "{bad", -1, NULL, &r), 0);
     assert_int_equal(r.status, 400);
-    resp_free(&r);
+    jt_curl_resp_free(&r);
 }
 
 static void queue_full(void **state)
 {
     fx_t *fx = *state;
-    resp_t r;
+    jt_curl_resp_t r;
     put_heartbeat(fx, "w1", true, "rapl-sysfs");
     post_accepted(fx, NULL, &r); /* pending 0 -> 1 */
-    resp_free(&r);
+    jt_curl_resp_free(&r);
     assert_int_equal(http(fx, "POST", MEASURE, GOOD_JOB, -1, NULL, &r), 0); /* 1, not above 1 */
     assert_int_equal(r.status, 202);
-    resp_free(&r);
+    jt_curl_resp_free(&r);
     assert_int_equal(http(fx, "POST", MEASURE, GOOD_JOB, -1, NULL, &r), 0);
     assert_int_equal(r.status, 429);
     check_envelope(&r, "queue_full", NULL);
-    resp_free(&r);
+    jt_curl_resp_free(&r);
     assert_int_equal(stream_msgs(fx), 2);
 }
 
 static void validate_no_workers(void **state)
 {
     fx_t *fx = *state;
-    resp_t r;
+    jt_curl_resp_t r;
     assert_int_equal(http(fx, "POST", "/api/v1/validate", GOOD_JOB, -1, NULL, &r), 0);
     assert_int_equal(r.status, 503);
     check_envelope(&r, "no_workers", NULL);
-    resp_free(&r);
+    jt_curl_resp_free(&r);
 }
 
 static void on_validate(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
@@ -765,7 +649,7 @@ static void validate_relay(void **state)
 {
     fx_t *fx = *state;
     natsSubscription *sub = NULL;
-    resp_t r;
+    jt_curl_resp_t r;
     assert_int_equal(natsConnection_QueueSubscribe(&sub, fx->bus.nc, JT_SUBJECT_VALIDATE,
                                                    JT_QUEUE_WORKERS, on_validate, NULL),
                      NATS_OK);
@@ -774,7 +658,7 @@ static void validate_relay(void **state)
     assert_int_equal(r.status, 200);
     assert_true(json_is_true(json_object_get(json_object_get(r.json, "validation"), "is_correct")));
     assert_non_null(jstr(r.json, "request_id"));
-    resp_free(&r);
+    jt_curl_resp_free(&r);
     natsSubscription_Unsubscribe(sub);
     natsSubscription_Destroy(sub);
 }
@@ -782,7 +666,7 @@ static void validate_relay(void **state)
 static void socket0_status(void **state)
 {
     fx_t *fx = *state;
-    resp_t r;
+    jt_curl_resp_t r;
     uint64_t rev;
     put_heartbeat(fx, "w1", true, "rapl-sysfs");
     assert_int_equal(kvStore_PutString(&rev, fx->bus.leases, "testhost.socket0",
@@ -793,7 +677,7 @@ static void socket0_status(void **state)
         assert_int_equal(http(fx, "GET", "/api/v1/socket0/status", NULL, 0, NULL, &r), 0);
         if (json_is_true(json_object_get(r.json, "calibrated")) || jt_nats_now() > deadline)
             break;
-        resp_free(&r);
+        jt_curl_resp_free(&r);
         jt_nats_sleep_ms(50);
     }
     assert_int_equal(r.status, 200);
@@ -807,64 +691,39 @@ static void socket0_status(void **state)
     json_t *local = json_object_get(json_object_get(r.json, "calibration"), "local_file");
     assert_true(json_is_false(json_object_get(local, "fresh")));
     assert_true(json_is_true(json_object_get(json_object_get(r.json, "nats"), "connected")));
-    resp_free(&r);
+    jt_curl_resp_free(&r);
 }
 
 static void capabilities(void **state)
 {
     fx_t *fx = *state;
-    resp_t r;
+    jt_curl_resp_t r;
     assert_int_equal(http(fx, "GET", "/api/v1/capabilities", NULL, 0, NULL, &r), 0);
     assert_int_equal(r.status, 200);
     json_t *limits = json_object_get(r.json, "limits");
     assert_int_equal(json_integer_value(json_object_get(limits, "max_body_bytes")), 4194304);
     assert_true(json_array_size(json_object_get(r.json, "routes")) >= 11);
     assert_string_equal(jstr(json_object_get(r.json, "nats"), "jobs_subject"), JT_SUBJECT_JOBS);
-    resp_free(&r);
+    jt_curl_resp_free(&r);
 }
 
 /* n POSTs at once on n connections (curl multi), each with hdr (may be NULL);
  * the task ids of the 202 answers into ids[] (caller frees). Returns the 202 count. */
 static int post_concurrently(fx_t *fx, int n, const char *hdr, char **ids)
 {
-    char url[128];
-    CURLM *m = curl_multi_init();
-    CURL *e[64];
-    resp_t r[64];
-    struct curl_slist *list = curl_slist_append(NULL, "Content-Type: application/json");
-    if (hdr != NULL)
-        list = curl_slist_append(list, hdr);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", fx->port, MEASURE);
-    for (int i = 0; i < n; i++) {
-        memset(&r[i], 0, sizeof r[i]);
-        e[i] = curl_easy_init();
-        curl_easy_setopt(e[i], CURLOPT_URL, url);
-        curl_easy_setopt(e[i], CURLOPT_POSTFIELDS, GOOD_JOB);
-        curl_easy_setopt(e[i], CURLOPT_HTTPHEADER, list);
-        curl_easy_setopt(e[i], CURLOPT_WRITEFUNCTION, on_body);
-        curl_easy_setopt(e[i], CURLOPT_WRITEDATA, &r[i]);
-        curl_easy_setopt(e[i], CURLOPT_TIMEOUT, 20L);
-        curl_multi_add_handle(m, e[i]);
-    }
-    int running = 1;
-    while (running > 0) {
-        curl_multi_perform(m, &running);
-        curl_multi_poll(m, NULL, 0, 100, NULL);
-    }
+    const char *bodies[64];
+    jt_curl_resp_t r[64];
+    assert_true(n <= 64);
+    for (int i = 0; i < n; i++)
+        bodies[i] = GOOD_JOB;
+    assert_int_equal(jt_curl_post_all(fx->port, MEASURE, n, bodies, hdr, 20, r), 0);
     int accepted = 0;
     for (int i = 0; i < n; i++) {
-        long code = 0;
-        curl_easy_getinfo(e[i], CURLINFO_RESPONSE_CODE, &code);
-        json_t *j = r[i].body != NULL ? json_loads(r[i].body, 0, NULL) : NULL;
-        ids[i] = code == 202 && jstr(j, "task_id") != NULL ? strdup(jstr(j, "task_id")) : NULL;
+        const char *id = jstr(r[i].json, "task_id");
+        ids[i] = r[i].status == 202 && id != NULL ? strdup(id) : NULL;
         accepted += ids[i] != NULL;
-        json_decref(j);
-        free(r[i].body);
-        curl_multi_remove_handle(m, e[i]);
-        curl_easy_cleanup(e[i]);
+        jt_curl_resp_free(&r[i]);
     }
-    curl_slist_free_all(list);
-    curl_multi_cleanup(m);
     return accepted;
 }
 
@@ -873,10 +732,10 @@ static void concurrent_posts(void **state)
 {
     fx_t *fx = *state;
     char *ids[64];
-    resp_t r;
+    jt_curl_resp_t r;
     put_heartbeat(fx, "w1", true, "rapl-sysfs");
     post_accepted(fx, NULL, &r);
-    resp_free(&r);
+    jt_curl_resp_free(&r);
     assert_int_equal(post_concurrently(fx, 48, NULL, ids), 48);
     assert_int_equal(stream_msgs(fx), 49);
     for (int i = 0; i < 48; i++) {
@@ -904,7 +763,7 @@ static void cancel_running(void **state)
     fx_t *fx = *state;
     natsSubscription *sub = NULL;
     natsMsg *m = NULL;
-    resp_t d;
+    jt_curl_resp_t d;
     const char *id = "running-task-1";
     json_t *rec = jt_task_record_new(id, JT_TASK_MEASURING);
     assert_int_equal(jt_task_put(fx->bus.tasks, id, rec, 0, NULL, NULL), JT_OK);
@@ -915,7 +774,7 @@ static void cancel_running(void **state)
     assert_int_equal(http(fx, "DELETE", "/api/v1/tasks/running-task-1", NULL, 0, NULL, &d), 0);
     assert_int_equal(d.status, 202);
     assert_string_equal(jstr(d.json, "status"), "cancelling");
-    resp_free(&d);
+    jt_curl_resp_free(&d);
     assert_int_equal(natsSubscription_NextMsg(&m, sub, 5000), NATS_OK);
     assert_string_equal(natsMsg_GetSubject(m), JT_SUBJECT_CANCEL_PREFIX "running-task-1");
     natsMsg_Destroy(m);

@@ -147,8 +147,8 @@ static void seed_example_completes(void **state)
     pl_t *pl = *state;
     pl_boot(pl);
     char *body = read_text(pl, JT_SOURCE_DIR "/examples/square.json");
-    pl_resp_t r;
-    PL_CHECK(pl, pl_http(pl, "POST", PL_MEASURE, body, -1, NULL, 30, &r) == 0);
+    jt_curl_resp_t r;
+    PL_CHECK(pl, jt_curl_request(pl->port, "POST", PL_MEASURE, body, -1, NULL, 30, &r) == 0);
     free(body);
     if (r.status != 202)
         pl_fail(pl, "POST gave %ld: %s", r.status, r.body ? r.body : "");
@@ -161,23 +161,23 @@ static void seed_example_completes(void **state)
     snprintf(id, sizeof id, "%s", pl_str(r.json, "task_id"));
     snprintf(poll, sizeof poll, "%s", pl_str(r.json, "poll_url"));
     PL_CHECK(pl, strstr(poll, id) != NULL);
-    pl_resp_free(&r);
+    jt_curl_resp_free(&r);
 
     /* poll the poll_url as the README says, until the task ends */
     double until = jt_nats_now() + PL_WAIT_S;
     long pause = 100;
     json_t *rec = NULL;
     for (;;) {
-        PL_CHECK(pl, pl_http(pl, "GET", poll, NULL, 0, NULL, 20, &r) == 0);
+        PL_CHECK(pl, jt_curl_request(pl->port, "GET", poll, NULL, 0, NULL, 20, &r) == 0);
         PL_CHECK(pl, r.status == 200);
         const char *st = pl_str(r.json, "status");
         PL_CHECK(pl, pl_status_rank(st) >= 0);
         if (pl_final(st)) {
             rec = json_incref(r.json);
-            pl_resp_free(&r);
+            jt_curl_resp_free(&r);
             break;
         }
-        pl_resp_free(&r);
+        jt_curl_resp_free(&r);
         if (jt_nats_now() > until)
             pl_fail(pl, "the seed example did not finish within %.0f s", PL_WAIT_S);
         jt_nats_sleep_ms(pause);
@@ -259,48 +259,21 @@ static int by_start(const void *a, const void *b)
 /* n POSTs of bodies[i] at once on n connections; task ids into ids[i]. */
 static void post_all_at_once(pl_t *pl, int n, char *const *bodies, char ids[][128])
 {
-    char url[128];
-    CURLM *m = curl_multi_init();
-    CURL *e[BURST];
-    pl_resp_t r[BURST];
-    struct curl_slist *list = curl_slist_append(NULL, "Content-Type: application/json");
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", pl->port, PL_MEASURE);
-    for (int i = 0; i < n; i++) {
-        memset(&r[i], 0, sizeof r[i]);
-        e[i] = curl_easy_init();
-        curl_easy_setopt(e[i], CURLOPT_URL, url);
-        curl_easy_setopt(e[i], CURLOPT_POSTFIELDS, bodies[i]);
-        curl_easy_setopt(e[i], CURLOPT_HTTPHEADER, list);
-        curl_easy_setopt(e[i], CURLOPT_WRITEFUNCTION, pl_on_body);
-        curl_easy_setopt(e[i], CURLOPT_WRITEDATA, &r[i]);
-        curl_easy_setopt(e[i], CURLOPT_TIMEOUT, 60L);
-        curl_easy_setopt(e[i], CURLOPT_NOSIGNAL, 1L);
-        curl_multi_add_handle(m, e[i]);
-    }
-    int running = 1;
-    while (running > 0) {
-        curl_multi_perform(m, &running);
-        curl_multi_poll(m, NULL, 0, 100, NULL);
-    }
+    jt_curl_resp_t r[BURST];
+    PL_CHECK(pl, n <= BURST);
+    PL_CHECK(pl, jt_curl_post_all(pl->port, PL_MEASURE, n, (const char *const *)bodies, NULL, 60,
+                                  r) == 0);
     int accepted = 0;
     for (int i = 0; i < n; i++) {
-        long code = 0;
-        curl_easy_getinfo(e[i], CURLINFO_RESPONSE_CODE, &code);
-        json_t *j = r[i].body != NULL ? json_loads(r[i].body, 0, NULL) : NULL;
         ids[i][0] = '\0';
-        if (code == 202 && json_is_string(json_object_get(j, "task_id"))) {
-            snprintf(ids[i], 128, "%s", pl_str(j, "task_id"));
+        if (r[i].status == 202 && json_is_string(json_object_get(r[i].json, "task_id"))) {
+            snprintf(ids[i], 128, "%s", pl_str(r[i].json, "task_id"));
             accepted++;
         } else {
-            fprintf(stderr, "POST %d -> %ld: %.500s\n", i, code, r[i].body ? r[i].body : "");
+            fprintf(stderr, "POST %d -> %ld: %.500s\n", i, r[i].status, r[i].body ? r[i].body : "");
         }
-        json_decref(j);
-        free(r[i].body);
-        curl_multi_remove_handle(m, e[i]);
-        curl_easy_cleanup(e[i]);
+        jt_curl_resp_free(&r[i]);
     }
-    curl_slist_free_all(list);
-    curl_multi_cleanup(m);
     PL_CHECK(pl, accepted == n);
 }
 
@@ -364,13 +337,13 @@ static void twenty_jobs_no_overlap(void **state)
 static void delete_task(pl_t *pl, const char *id, const char *want_status)
 {
     char path[256];
-    pl_resp_t r;
+    jt_curl_resp_t r;
     snprintf(path, sizeof path, "/api/v1/tasks/%s", id);
-    PL_CHECK(pl, pl_http(pl, "DELETE", path, NULL, 0, NULL, 20, &r) == 0);
+    PL_CHECK(pl, jt_curl_request(pl->port, "DELETE", path, NULL, 0, NULL, 20, &r) == 0);
     if (r.status != 202 || strcmp(pl_str(r.json, "status"), want_status) != 0)
         pl_fail(pl, "DELETE %s -> %ld %s, want 202 %s", id, r.status, r.body ? r.body : "",
                 want_status);
-    pl_resp_free(&r);
+    jt_curl_resp_free(&r);
 }
 
 static void cancel_queued_and_running(void **state)
@@ -480,7 +453,7 @@ static void kill9_measuring_worker(void **state)
     natsSubscription_Destroy(results);
     if (mine != 1)
         pl_fail(pl, "%d results were published for task %s, want exactly 1", mine, id);
-    PL_CHECK(pl, pl_alive(&pl->w[survivor]));
+    PL_CHECK(pl, jt_proc_alive(pl->w[survivor].pid));
     /* the victim's runner and sandbox died with it */
     pl_check_no_sandbox_left(pl, 15.0);
 }
@@ -512,7 +485,7 @@ static void gateway_restart_keeps_state(void **state)
     for (;;) {
         pl_start_gateway(pl, port);
         jt_nats_sleep_ms(500);
-        if (pl_alive(&pl->gw))
+        if (jt_proc_alive(pl->gw.pid))
             break;
         waitpid(pl->gw.pid, NULL, 0);
         pl->gw.pid = 0;
@@ -706,15 +679,15 @@ static void sse_events_in_order(void **state)
     pl_post(pl, body, id, sizeof id);
     free(body);
     snprintf(path, sizeof path, "/api/v1/tasks/%s/events", id);
-    pl_resp_t r;
+    jt_curl_resp_t r;
     /* the stream ends by itself with the result event */
-    int rc = pl_http(pl, "GET", path, NULL, 0, NULL, (long)PL_WAIT_S, &r);
+    int rc = jt_curl_request(pl->port, "GET", path, NULL, 0, NULL, (long)PL_WAIT_S, &r);
     if (rc != 0 || r.status != 200)
         pl_fail(pl, "GET %s: rc %d, status %ld", path, rc, r.status);
     PL_CHECK(pl, strcasestr(r.headers, "Content-Type: text/event-stream") != NULL);
     static sse_event_t ev[512];
     int n = parse_events(r.body, ev, 512);
-    pl_resp_free(&r);
+    jt_curl_resp_free(&r);
     PL_CHECK(pl, n >= 3);
     int last_rank = -1, last_trial = -1, trials_seen = 0, stages = 0;
     char stages_text[512] = "";
@@ -842,8 +815,8 @@ static void bad_http_requests(void **state)
     for (size_t i = 0; i < n; i++) {
         const bad_t *b = &table[i];
         const char *hdrs[] = {b->header, NULL};
-        pl_resp_t r;
-        PL_CHECK(pl, pl_http(pl, b->method, b->path, b->body, -1, hdrs, 20, &r) == 0);
+        jt_curl_resp_t r;
+        PL_CHECK(pl, jt_curl_request(pl->port, b->method, b->path, b->body, -1, hdrs, 20, &r) == 0);
         json_t *details = json_object_get(r.json, "details");
         bool ok = r.status == b->status && strcmp(pl_str(r.json, "error"), b->error) == 0 &&
                   json_is_string(json_object_get(r.json, "message")) &&
@@ -853,7 +826,7 @@ static void bad_http_requests(void **state)
             pl_fail(pl, "case %zu: %s %.60s -> %ld %s; want %ld %s field %s", i, b->method, b->path,
                     r.status, r.body ? r.body : "(no body)", b->status, b->error,
                     b->field ? b->field : "(any)");
-        pl_resp_free(&r);
+        jt_curl_resp_free(&r);
     }
     /* over 4 MiB: 413, with the envelope */
     size_t big = (4u << 20) + 100;
@@ -864,17 +837,18 @@ static void bad_http_requests(void **state)
     memset(huge + 19, 'x', big - 21);
     memcpy(huge + big - 2, "\"}", 2);
     huge[big] = '\0';
-    pl_resp_t r;
-    PL_CHECK(pl, pl_http(pl, "POST", PL_MEASURE, huge, (long)big, NULL, 60, &r) == 0);
+    jt_curl_resp_t r;
+    PL_CHECK(pl, jt_curl_request(pl->port, "POST", PL_MEASURE, huge, (long)big, NULL, 60, &r) == 0);
     free(huge);
     if (r.status != 413 || strcmp(pl_str(r.json, "error"), "payload_too_large") != 0)
         pl_fail(pl, "a %zu-byte body gave %ld %s", big, r.status, r.body ? r.body : "");
-    pl_resp_free(&r);
+    jt_curl_resp_free(&r);
     print_message("%zu bad requests answered 4xx with the envelope\n", n + 1);
 
     /* nothing reached the queue, nothing broke: a good job still completes */
     PL_CHECK(pl, pl_jobs_last_seq(pl) == 0);
-    PL_CHECK(pl, pl_alive(&pl->gw) && pl_alive(&pl->w[0]) && pl_alive(&pl->w[1]));
+    PL_CHECK(pl, jt_proc_alive(pl->gw.pid) && jt_proc_alive(pl->w[0].pid) &&
+                     jt_proc_alive(pl->w[1].pid));
     char good[128];
     char *body = pl_small_job(1);
     pl_post(pl, body, good, sizeof good);
@@ -923,7 +897,7 @@ static void bad_msgpack_on_bus(void **state)
     json_decref(rec);
 
     /* the workers are unharmed: both alive, a good job completes, the queue drains */
-    PL_CHECK(pl, pl_alive(&pl->w[0]) && pl_alive(&pl->w[1]));
+    PL_CHECK(pl, jt_proc_alive(pl->w[0].pid) && jt_proc_alive(pl->w[1].pid));
     char *body = pl_small_job(1);
     pl_post(pl, body, good, sizeof good);
     free(body);
