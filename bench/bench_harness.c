@@ -13,8 +13,11 @@
 #include "job_json.h"
 #include "measurer.h"
 #include "platform_floor.h"
+#include "python_floor.h"
 #include "runner_client.h"
 #include "stats.h"
+
+#define PYTHON_FLOOR_RUNS 200
 
 static const char job_fmt[] =
     "{\"candidate_code\": \"def solve(x):\\n  return x\\n\","
@@ -85,8 +88,11 @@ int main(void)
            "null_*: per-run time of the candidate trials (the candidate is a null function).\n"
            "target: fresh_process harness cost <= 1000 us per run\n");
     jt_floor_print(8);
-    printf("# a fresh_process run is one fork of the sandbox child (about 8 MiB private),\n"
-           "# its copy-on-write faults, an exit and a wait.\n");
+    jt_python_floor_t py;
+    if (jt_python_floor_measure(PYTHON_FLOOR_RUNS, &py) == 0)
+        printf("# a bare Python run (fork of an initialised interpreter, trivial module, one call,"
+               " exit; no sandbox): %.2f ms median, %ld copy-on-write faults\n",
+               py.median_ms, py.median_faults);
     jt_measurer_close(ms);
     return rc ? 1 : 0;
 }
