@@ -36,6 +36,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proc_scan.h"
+
 #define MEASURE_CORE 1
 #define QUIET_BUDGET_S 30.0 /* per attempt, waiting for a quiet measurement core */
 #define MAX_PROBES 64
@@ -211,28 +213,6 @@ static bool scan_foreign(core_watch_t *w)
     return seen;
 }
 
-/* Busy ticks (user..steal, USER_HZ) of the measurement core, -1 on error. */
-static long long busy_ticks(void)
-{
-    char prefix[16], line[512];
-    snprintf(prefix, sizeof prefix, "cpu%d ", MEASURE_CORE);
-    FILE *f = fopen("/proc/stat", "r");
-    if (f == NULL)
-        return -1;
-    long long busy = -1;
-    while (fgets(line, sizeof line, f) != NULL) {
-        unsigned long long v[8];
-        if (strncmp(line, prefix, strlen(prefix)) != 0)
-            continue;
-        if (sscanf(line + strlen(prefix), "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
-                   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 8)
-            busy = (long long)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]);
-        break;
-    }
-    fclose(f);
-    return busy;
-}
-
 /* Before each command: wait until the measurement core has had at most one
  * busy tick in each of two half-seconds, up to QUIET_BUDGET_S per attempt;
  * then go on regardless (the command's scans will show the load). */
@@ -241,9 +221,9 @@ static void wait_for_quiet_core(core_watch_t *w)
     double start = now();
     int quiet = 0;
     while (quiet < 2 && w->quiet_waited + (now() - start) < QUIET_BUDGET_S) {
-        long long a = busy_ticks();
+        long long a = jt_scan_busy_ticks(MEASURE_CORE);
         sleep_s(0.5);
-        long long b = busy_ticks();
+        long long b = jt_scan_busy_ticks(MEASURE_CORE);
         quiet = (a >= 0 && b >= 0 && b - a <= 1) ? quiet + 1 : 0;
     }
     double waited = now() - start;

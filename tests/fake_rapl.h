@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "process_harness.h"
+
 #define JT_FAKE_MAX_ZONES 8
 
 /* Options of one fake_rapl process: start from jt_fake_rapl_defaults(). */
@@ -207,20 +209,8 @@ static inline int jt_fake_rapl_stop(jt_fake_rapl_t *f)
 {
     if (f->pid <= 0)
         return 0;
-    kill(f->pid, SIGTERM);
-    int st = 0;
-    for (int i = 0; i < 500; i++) {
-        if (waitpid(f->pid, &st, WNOHANG) == f->pid) {
-            f->pid = 0;
-            return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
-        }
-        struct timespec ts = {0, 10 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    kill(f->pid, SIGKILL);
-    waitpid(f->pid, NULL, 0);
-    f->pid = 0;
-    return -1;
+    int st = jt_proc_stop(&f->pid, SIGTERM, 5.0, false);
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }
 
 /* Read root/truth. */

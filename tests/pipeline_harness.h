@@ -6,8 +6,9 @@
  * 127.0.0.1 port and two `jouletrace-worker run` processes (rapl-sysfs meter,
  * the same host, so they share one measurement lease), each started with
  * process_harness.h in a process group of its own. The test talks HTTP with
- * libcurl (curl_client.h) and NATS with nats.c. The test process and
- * everything it starts live on core 0; only sandboxed trials run on core 1.
+ * libcurl (curl_client.h) and NATS with nats.c, and looks for leftover
+ * sandbox processes with proc_scan.h. The test process and everything it
+ * starts live on core 0; only sandboxed trials run on core 1.
  *
  * Include once, after unit_main.h (static functions, cmocka asserts). Every
  * function runs on the test's main thread. Waits are generous and poll with
@@ -16,9 +17,7 @@
 #ifndef JT_TESTS_PIPELINE_HARNESS_H
 #define JT_TESTS_PIPELINE_HARNESS_H
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <msgpack.h>
 #include <sched.h>
@@ -41,6 +40,7 @@
 #include "job_json.h"
 #include "job_msgpack.h"
 #include "nats_server.h"
+#include "proc_scan.h"
 #include "process_harness.h"
 #include "task_state.h"
 #include "value.h"
@@ -185,28 +185,6 @@ static int pl_stop(jt_proc_t *p, double seconds)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-/* Busy ticks of `core` from /proc/stat, -1 on error. */
-static long long pl_busy_ticks(int core)
-{
-    char prefix[16], line[512];
-    snprintf(prefix, sizeof prefix, "cpu%d ", core);
-    FILE *f = fopen("/proc/stat", "r");
-    if (f == NULL)
-        return -1;
-    long long busy = -1;
-    while (fgets(line, sizeof line, f) != NULL) {
-        unsigned long long v[8] = {0};
-        if (strncmp(line, prefix, strlen(prefix)) != 0)
-            continue;
-        if (sscanf(line + strlen(prefix), "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
-                   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 8)
-            busy = (long long)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]);
-        break;
-    }
-    fclose(f);
-    return busy;
-}
-
 /* Wait (at most `budget` s) until the measurement core was quiet for a second:
  * calibrate refuses a busy core, and other programs of this machine may use it. */
 static void pl_wait_quiet_core(double budget)
@@ -214,9 +192,9 @@ static void pl_wait_quiet_core(double budget)
     double until = jt_nats_now() + budget;
     int quiet = 0;
     while (quiet < 2 && jt_nats_now() < until) {
-        long long a = pl_busy_ticks(PL_MEASURE_CORE);
+        long long a = jt_scan_busy_ticks(PL_MEASURE_CORE);
         jt_nats_sleep_ms(500);
-        long long b = pl_busy_ticks(PL_MEASURE_CORE);
+        long long b = jt_scan_busy_ticks(PL_MEASURE_CORE);
         quiet = (a >= 0 && b >= 0 && b - a <= 1) ? quiet + 1 : 0;
     }
 }
@@ -520,132 +498,19 @@ static uint64_t pl_jobs_last_seq(pl_t *pl)
 
 /* ---- sandbox processes --------------------------------------------------------------------- */
 
-typedef struct {
-    pid_t pid, ppid;
-    long ticks; /* user + system CPU time so far */
-    int depth;  /* below a live worker (worker 0, runner 1, ...), -1: no live worker above */
-} pl_pinfo_t;
-
-/* Whether /proc/<pid>/environ holds exactly the entry `want`. */
-static bool pl_environ_has(pid_t pid, const char *want)
-{
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    static char buf[256 * 1024];
-    size_t got = 0;
-    ssize_t k;
-    while (got < sizeof buf - 1 && (k = read(fd, buf + got, sizeof buf - 1 - got)) > 0)
-        got += (size_t)k;
-    close(fd);
-    buf[got] = '\0';
-    size_t wl = strlen(want);
-    for (size_t i = 0; i < got;) {
-        size_t l = strnlen(buf + i, got - i);
-        if (l == wl && memcmp(buf + i, want, wl) == 0)
-            return true;
-        i += l + 1;
-    }
-    return false;
-}
-
-/* Parent and CPU ticks of pid; false when it is gone or a zombie (it runs nothing). */
-static bool pl_stat(pid_t pid, pid_t *ppid, long *ticks)
-{
-    char path[64], line[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return false;
-    size_t n = fread(line, 1, sizeof line - 1, f);
-    fclose(f);
-    line[n] = '\0';
-    const char *p = strrchr(line, ')');
-    int pp = -1;
-    char st;
-    unsigned long ut = 0, stt = 0;
-    if (p == NULL ||
-        sscanf(p + 1, " %c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &st, &pp, &ut, &stt) !=
-            4 ||
-        st == 'Z')
-        return false;
-    *ppid = (pid_t)pp;
-    *ticks = (long)(ut + stt);
-    return true;
-}
-
-/* Whether pid is one of the running workers. */
-static bool pl_is_worker(const pl_t *pl, pid_t pid)
-{
-    for (int i = 0; i < PL_WORKERS; i++)
-        if (pl->w[i].pid > 0 && pl->w[i].pid == pid)
-            return true;
-    return false;
-}
-
 /* Live processes whose environment names this case's sandbox directory (the
  * workers, their sandbox runners, the runners' ready sandbox children and
  * anything forked for a job), with their depth below a live worker. */
-static size_t pl_sandbox_procs(const pl_t *pl, pl_pinfo_t *out, size_t max)
+static size_t pl_sandbox_procs(const pl_t *pl, jt_scan_proc_t *out, size_t max)
 {
-    size_t n = 0;
-    DIR *d = opendir("/proc");
-    if (d == NULL)
-        return 0;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL && n < max) {
-        if (de->d_name[0] < '1' || de->d_name[0] > '9')
-            continue;
-        pid_t pid = (pid_t)atoi(de->d_name);
-        if (!pl_environ_has(pid, pl->sandbox_env) || !pl_stat(pid, &out[n].ppid, &out[n].ticks))
-            continue;
-        out[n].pid = pid;
-        n++;
-    }
-    closedir(d);
-    for (size_t i = 0; i < n; i++) {
-        pid_t cur = out[i].pid;
-        int depth = 0;
-        out[i].depth = -1;
-        while (depth <= 16) {
-            if (pl_is_worker(pl, cur)) {
-                out[i].depth = depth;
-                break;
-            }
-            size_t k = 0;
-            while (k < n && out[k].pid != cur)
-                k++;
-            if (k == n)
-                break; /* above it is no process of this case: an orphan */
-            cur = out[k].ppid;
-            depth++;
-        }
-    }
+    pid_t workers[PL_WORKERS];
+    size_t nw = 0;
+    for (int i = 0; i < PL_WORKERS; i++)
+        if (pl->w[i].pid > 0)
+            workers[nw++] = pl->w[i].pid;
+    size_t n = jt_scan_env_procs(pl->sandbox_env, out, max);
+    jt_scan_set_depths(out, n, workers, nw);
     return n;
-}
-
-/* Processes of procs[0..n) that do not belong to an idle system: orphans,
- * anything deeper than a runner's one ready child, a runner with more than
- * one child, or a ready child that used CPU since `before` (same pids). */
-static size_t pl_strays(const pl_pinfo_t *procs, size_t n, const pl_pinfo_t *before, size_t nb,
-                        bool *stray)
-{
-    size_t count = 0;
-    for (size_t i = 0; i < n; i++) {
-        size_t siblings = 0;
-        for (size_t k = 0; k < n; k++)
-            siblings += procs[k].ppid == procs[i].ppid && procs[k].depth == 2;
-        long used = 0;
-        for (size_t k = 0; k < nb; k++)
-            if (before[k].pid == procs[i].pid)
-                used = procs[i].ticks - before[k].ticks;
-        stray[i] = procs[i].depth < 0 || procs[i].depth > 2 ||
-                   (procs[i].depth == 2 && (siblings > 1 || used > 2));
-        count += stray[i];
-    }
-    return count;
 }
 
 /* Wait up to `seconds` until no process forked for a job is left: beside the
@@ -653,7 +518,7 @@ static size_t pl_strays(const pl_pinfo_t *procs, size_t n, const pl_pinfo_t *bef
  * remain (a runner keeps a confined child waiting for the next job). */
 static void pl_check_no_sandbox_left(pl_t *pl, double seconds)
 {
-    static pl_pinfo_t procs[PL_MAX_PROCS], before[PL_MAX_PROCS];
+    static jt_scan_proc_t procs[PL_MAX_PROCS], before[PL_MAX_PROCS];
     static bool stray[PL_MAX_PROCS];
     double until = jt_nats_now() + seconds;
     size_t strays, n;
@@ -661,7 +526,7 @@ static void pl_check_no_sandbox_left(pl_t *pl, double seconds)
         size_t nb = pl_sandbox_procs(pl, before, PL_MAX_PROCS);
         jt_nats_sleep_ms(1000);
         n = pl_sandbox_procs(pl, procs, PL_MAX_PROCS);
-        strays = pl_strays(procs, n, before, nb, stray);
+        strays = jt_scan_strays(procs, n, before, nb, stray);
         if (strays == 0 || jt_nats_now() > until)
             break;
     }
@@ -677,7 +542,7 @@ static void pl_check_no_sandbox_left(pl_t *pl, double seconds)
  * directory (after the workers were stopped). */
 static void pl_check_no_process_left(pl_t *pl, double seconds)
 {
-    static pl_pinfo_t procs[PL_MAX_PROCS];
+    static jt_scan_proc_t procs[PL_MAX_PROCS];
     double until = jt_nats_now() + seconds;
     size_t n;
     while ((n = pl_sandbox_procs(pl, procs, PL_MAX_PROCS)) != 0 && jt_nats_now() < until)

@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proc_scan.h"
+
 /* One process runs one case (argv[1]); exit 0 passed, 1 failed, 77 skipped.
  * Paths come from tests/hostile.cmake. */
 
@@ -146,58 +148,30 @@ static const char *candidates(void)
     return buf;
 }
 
-/* Whether /proc/PID/environ holds the whole entry "NAME=value" (given as "\0NAME=value\0"). */
-static bool environ_has(long pid, const char *entry, size_t entry_len)
-{
-    static char buf[(256 << 10) + 2];
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%ld/environ", pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    size_t len = 1;
-    ssize_t r;
-    buf[0] = '\0';
-    while (len < sizeof buf - 1 && (r = read(fd, buf + len, sizeof buf - 1 - len)) > 0)
-        len += (size_t)r;
-    close(fd);
-    buf[len++] = '\0';
-    return memmem(buf, len, entry, entry_len) != NULL;
-}
-
-/* Fill pids with the processes (other than this one) whose environment holds
+/* Fill procs with the processes (other than this one) whose environment holds
  * ENV_NAME=sandbox, describe them into desc; return how many. */
-static size_t scan_leftovers(const char *sandbox, pid_t *pids, size_t max, char *desc, size_t cap)
+static size_t scan_leftovers(const char *sandbox, jt_scan_proc_t *procs, size_t max, char *desc,
+                             size_t cap)
 {
     char entry[PATH_MAX + 32], runner[PATH_MAX];
-    int entry_len = snprintf(entry, sizeof entry, "%c" ENV_NAME "=%s%c", 0, sandbox, 0);
+    snprintf(entry, sizeof entry, ENV_NAME "=%s", sandbox);
     if (!realpath(JT_RUNNER_BIN, runner))
         snprintf(runner, sizeof runner, "%s", JT_RUNNER_BIN);
-    size_t n = 0, used = 0;
+    size_t n = jt_scan_env_procs(entry, procs, max), used = 0;
     desc[0] = '\0';
-    DIR *d = opendir("/proc");
-    if (!d)
-        return 0;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL && n < max) {
-        char *end;
-        long pid = strtol(de->d_name, &end, 10);
-        if (*end != '\0' || pid <= 0 || pid == (long)getpid() ||
-            !environ_has(pid, entry, (size_t)entry_len))
-            continue;
+    for (size_t i = 0; i < n; i++) {
         char link[64], exe[PATH_MAX] = "?";
-        snprintf(link, sizeof link, "/proc/%ld/exe", pid);
+        snprintf(link, sizeof link, "/proc/%ld/exe", (long)procs[i].pid);
         ssize_t l = readlink(link, exe, sizeof exe - 1);
         exe[l > 0 ? l : 1] = '\0';
         char *deleted = strstr(exe, " (deleted)");
         if (deleted)
             *deleted = '\0';
-        pids[n++] = (pid_t)pid;
         if (used < cap)
-            used += (size_t)snprintf(desc + used, cap - used, " pid %ld (exe %s%s);", pid, exe,
+            used += (size_t)snprintf(desc + used, cap - used, " pid %ld (exe %s%s);",
+                                     (long)procs[i].pid, exe,
                                      strcmp(exe, runner) == 0 ? " = the runner" : "");
     }
-    closedir(d);
     return n;
 }
 
@@ -235,7 +209,7 @@ static int list_dir(const char *dir, char *desc, size_t cap)
 static void sweep(ctx_t *c, const char *who)
 {
     char desc[4096];
-    pid_t pids[256];
+    jt_scan_proc_t procs[256];
     int entries = list_dir(c->sandbox, desc, sizeof desc);
     if (who && entries != 0)
         fail(c, who, "sandbox directory %s %s:%s", c->sandbox,
@@ -244,13 +218,13 @@ static void sweep(ctx_t *c, const char *who)
         nftw(c->sandbox, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     double until = now() + (who ? VANISH_S : 0);
     size_t n;
-    while ((n = scan_leftovers(c->sandbox, pids, 256, desc, sizeof desc)) > 0 && now() < until)
+    while ((n = scan_leftovers(c->sandbox, procs, 256, desc, sizeof desc)) > 0 && now() < until)
         usleep(20000);
     if (who && n > 0)
         fail(c, who, "%zu process(es) of the job still alive %.0f s after the command:%s", n,
              VANISH_S, desc);
     for (size_t i = 0; i < n; i++)
-        kill(pids[i], SIGKILL);
+        kill(procs[i].pid, SIGKILL);
 }
 
 static void keep(stream_t *s, const char *data, size_t n)
