@@ -1,7 +1,9 @@
 # pipeline.cmake -- end-to-end tests of the whole system: nats-server, gateway, two workers, fake RAPL.
-# One ctest entry per case of tests/test_pipeline.c; each starts every process
-# afresh on free 127.0.0.1 ports and measures on core 1 of the fake tree, so
-# the cases run one at a time, alone (RUN_SERIAL) with generous timeouts.
+# One ctest entry per case of tests/test_pipeline.c (the life of a job) and
+# tests/test_pipeline_faults.c (cancels, kill -9, gateway restart, bad input);
+# each starts every process afresh on free 127.0.0.1 ports and measures on
+# core 1 of the fake tree, so the cases run one at a time, alone (RUN_SERIAL)
+# with generous timeouts.
 if(NOT TARGET PkgConfig::CURL)
   pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
 endif()
@@ -12,42 +14,49 @@ set(JT_PIPELINE_CASES
     seed_example_completes:360
     incorrect_solution_fails:300
     twenty_jobs_no_overlap:720
+    idempotency_one_task:360
+    direct_nats_job:360
+    sse_events_in_order:360)
+set(JT_PIPELINE_FAULTS_CASES
     cancel_queued_and_running:420
     kill9_measuring_worker:420
     gateway_restart_keeps_state:420
-    idempotency_one_task:360
-    direct_nats_job:360
-    sse_events_in_order:360
     bad_http_requests:360
     bad_msgpack_on_bus:360)
 
-set(_jt_pipeline_names "")
-foreach(entry ${JT_PIPELINE_CASES})
-  string(REPLACE ":" ";" parts ${entry})
-  list(GET parts 0 c)
-  list(APPEND _jt_pipeline_names ${c})
-endforeach()
+# One program: its cases ("name:timeout"), built against the real daemons.
+function(jt_add_pipeline_test p)
+  set(names "")
+  foreach(entry ${ARGN})
+    string(REPLACE ":" ";" parts ${entry})
+    list(GET parts 0 c)
+    list(APPEND names ${c})
+  endforeach()
 
-jt_add_cmocka_test(test_pipeline
-  SOURCES test_pipeline.c
-  CASES ${_jt_pipeline_names}
-  LIBS PkgConfig::CURL PkgConfig::NATS PkgConfig::JANSSON PkgConfig::MSGPACK m)
-target_compile_definitions(test_pipeline PRIVATE
-    JT_WORKER_BIN="${CMAKE_BINARY_DIR}/bin/jouletrace-worker"
-    JT_GATEWAY_BIN="$<TARGET_FILE:jouletrace-gateway>"
-    JT_FAKE_RAPL_BIN="$<TARGET_FILE:fake_rapl>"
-    JT_BROKER_CONF="${PROJECT_SOURCE_DIR}/broker/nats-server.conf"
-    JT_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
-foreach(t fake_rapl jouletrace-gateway jouletrace-worker jouletrace-runner)
-  if(TARGET ${t})
-    add_dependencies(test_pipeline ${t})
-  endif()
-endforeach()
+  jt_add_cmocka_test(${p}
+    SOURCES ${p}.c
+    CASES ${names}
+    LIBS PkgConfig::CURL PkgConfig::NATS PkgConfig::JANSSON PkgConfig::MSGPACK m)
+  target_compile_definitions(${p} PRIVATE
+      JT_WORKER_BIN="${CMAKE_BINARY_DIR}/bin/jouletrace-worker"
+      JT_GATEWAY_BIN="$<TARGET_FILE:jouletrace-gateway>"
+      JT_FAKE_RAPL_BIN="$<TARGET_FILE:fake_rapl>"
+      JT_BROKER_CONF="${PROJECT_SOURCE_DIR}/broker/nats-server.conf"
+      JT_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  foreach(t fake_rapl jouletrace-gateway jouletrace-worker jouletrace-runner)
+    if(TARGET ${t})
+      add_dependencies(${p} ${t})
+    endif()
+  endforeach()
 
-foreach(entry ${JT_PIPELINE_CASES})
-  string(REPLACE ":" ";" parts ${entry})
-  list(GET parts 0 c)
-  list(GET parts 1 secs)
-  set_tests_properties(test_pipeline.${c} PROPERTIES
-      TIMEOUT ${secs} RUN_SERIAL TRUE RESOURCE_LOCK measurement_core LABELS pipeline)
-endforeach()
+  foreach(entry ${ARGN})
+    string(REPLACE ":" ";" parts ${entry})
+    list(GET parts 0 c)
+    list(GET parts 1 secs)
+    set_tests_properties(${p}.${c} PROPERTIES
+        TIMEOUT ${secs} RUN_SERIAL TRUE RESOURCE_LOCK measurement_core LABELS pipeline)
+  endforeach()
+endfunction()
+
+jt_add_pipeline_test(test_pipeline ${JT_PIPELINE_CASES})
+jt_add_pipeline_test(test_pipeline_faults ${JT_PIPELINE_FAULTS_CASES})

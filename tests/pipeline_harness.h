@@ -1,4 +1,4 @@
-/* pipeline_harness.h -- test helper for test_pipeline.c: the whole system as real processes.
+/* pipeline_harness.h -- test helper for the pipeline tests: the whole system as real processes.
  *
  * One case = one fixture: fake_rapl on a fresh tmpfs tree (driven by the busy
  * time of core 1), a calibration made against it, nats-server started from
@@ -6,19 +6,23 @@
  * 127.0.0.1 port and two `jouletrace-worker run` processes (rapl-sysfs meter,
  * the same host, so they share one measurement lease), each started with
  * process_harness.h in a process group of its own. The test talks HTTP with
- * libcurl (curl_client.h) and NATS with nats.c, and looks for leftover
- * sandbox processes with proc_scan.h. The test process and everything it
- * starts live on core 0; only sandboxed trials run on core 1.
+ * libcurl (curl_client.h) and NATS with nats.c, and reads /proc with
+ * proc_scan.h. The test process and everything it starts live on core 0;
+ * only sandboxed trials run on core 1.
  *
- * Include once, after unit_main.h (static functions, cmocka asserts). Every
- * function runs on the test's main thread. Waits are generous and poll with
- * backoff: outcomes are judged, not speed.
+ * Shared by test_pipeline.c and test_pipeline_faults.c. Include once, after
+ * unit_main.h (static functions, cmocka asserts). Each function here is used
+ * by both programs (an unused static function is an error under JT_WERROR); a
+ * helper that only one program needs lives in that program. Every function
+ * runs on the test's main thread. Waits are generous and poll with backoff:
+ * outcomes are judged, not speed.
  */
 #ifndef JT_TESTS_PIPELINE_HARNESS_H
 #define JT_TESTS_PIPELINE_HARNESS_H
 
 #include <errno.h>
 #include <jansson.h>
+#include <math.h>
 #include <msgpack.h>
 #include <sched.h>
 #include <signal.h>
@@ -145,23 +149,6 @@ static void pl_require_keys(const pl_t *pl, const json_t *obj, const char *where
             pl_show(where, obj);
             pl_fail(pl, "%s lacks \"%s\"", where, *k);
         }
-}
-
-static int pl_status_rank(const char *status)
-{
-    static const char *const order[] = {"queued",    "validating", "waiting_for_socket",
-                                        "measuring", "completed",  "failed",
-                                        "cancelled"};
-    for (int i = 0; i < (int)(sizeof order / sizeof order[0]); i++)
-        if (strcmp(status, order[i]) == 0)
-            return i < 4 ? i : 4; /* the three ends share the last rank */
-    return -1;
-}
-
-static bool pl_final(const char *status)
-{
-    return strcmp(status, "completed") == 0 || strcmp(status, "failed") == 0 ||
-           strcmp(status, "cancelled") == 0;
 }
 
 static uint32_t pl_burn_expected(long n)
@@ -442,34 +429,15 @@ static char *pl_burn_job(int trials, double min_trial_seconds)
 
 /* ---- NATS -------------------------------------------------------------------------------- */
 
-static natsSubscription *pl_subscribe(pl_t *pl, const char *prefix, const char *id)
+/* Subscribe to the result subject of every task, flushed: nothing published
+ * after the return is missed. The caller destroys the subscription. */
+static natsSubscription *pl_subscribe_results(pl_t *pl)
 {
-    char subject[320];
-    natsSubscription *sub = NULL;
-    PL_CHECK(pl, jt_bus_task_subject(subject, sizeof subject, prefix, id));
-    PL_CHECK(pl, natsConnection_SubscribeSync(&sub, pl->bus.nc, subject) == NATS_OK);
+    natsSubscription *results = NULL;
+    PL_CHECK(pl, natsConnection_SubscribeSync(&results, pl->bus.nc, JT_SUBJECT_RESULT_PREFIX "*") ==
+                     NATS_OK);
     PL_CHECK(pl, natsConnection_Flush(pl->bus.nc) == NATS_OK);
-    return sub;
-}
-
-/* Next msgpack record on sub as JSON (new reference); NULL on timeout. A
- * message that is not a msgpack record gives a JSON string "undecodable". */
-static json_t *pl_next_record(natsSubscription *sub, double seconds)
-{
-    natsMsg *msg = NULL;
-    if (natsSubscription_NextMsg(&msg, sub, (int64_t)(seconds * 1000)) != NATS_OK)
-        return NULL;
-    msgpack_unpacked u;
-    msgpack_unpacked_init(&u);
-    size_t off = 0;
-    json_t *j = NULL;
-    jt_error_t err;
-    if (msgpack_unpack_next(&u, natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg), &off) ==
-        MSGPACK_UNPACK_SUCCESS)
-        j = jt_value_to_json(&u.data, &err);
-    msgpack_unpacked_destroy(&u);
-    natsMsg_Destroy(msg);
-    return j != NULL ? j : json_string("undecodable");
+    return results;
 }
 
 /* Publish raw bytes as a job with Nats-Msg-Id = id (JetStream, acknowledged). */
@@ -496,62 +464,125 @@ static uint64_t pl_jobs_last_seq(pl_t *pl)
     return n;
 }
 
-/* ---- sandbox processes --------------------------------------------------------------------- */
+/* ---- result records ------------------------------------------------------------------- */
 
-/* Live processes whose environment names this case's sandbox directory (the
- * workers, their sandbox runners, the runners' ready sandbox children and
- * anything forked for a job), with their depth below a live worker. */
-static size_t pl_sandbox_procs(const pl_t *pl, jt_scan_proc_t *out, size_t max)
+/* The fields required below are those of DESIGN.md "Result" and the task record of
+ * README.md. */
+static const char *const RECORD_KEYS[] = {
+    "task_id",      "status",       "stage",           "progress",   "trial",
+    "trials_total", "cv_percent",   "elapsed_seconds", "created_at", "updated_at",
+    "worker",       "candidate_id", "problem_name",    "request_id", NULL};
+static const char *const VALIDATION_KEYS[] = {"is_correct", "passed_tests",  "total_tests",
+                                              "pass_rate",  "error_summary", "test_results",
+                                              NULL};
+static const char *const TEST_RESULT_KEYS[] = {"test_id", "passed", "status", "message", NULL};
+static const char *const ENERGY_KEYS[] = {
+    "median_package_energy_joules", "median_ram_energy_joules",
+    "median_total_energy_joules",   "median_execution_time_seconds",
+    "energy_per_test_case_joules",  "power_consumption_watts",
+    "energy_efficiency_score",      NULL};
+static const char *const ENVIRONMENT_KEYS[] = {
+    "meter_type",         "energy_is_estimated", "measurement_core", "socket", "cpu_model",
+    "thermal_controlled", "calibration",         "timestamp",        NULL};
+static const char *const STATISTICS_KEYS[] = {
+    "trials",   "repeats_per_trial", "mean", "stddev", "cv_percent", "mad", "ci95_low", "ci95_high",
+    "outliers", "early_stop_reason", NULL};
+static const char *const TRIAL_KEYS[] = {"gross_joules", "net_joules", "seconds", "repeats",
+                                         "started_at",   "ended_at",   NULL};
+
+/* A number at path in rec; fails when absent or not a number. */
+static double num_at(const pl_t *pl, const json_t *rec, const char *path)
 {
-    pid_t workers[PL_WORKERS];
-    size_t nw = 0;
-    for (int i = 0; i < PL_WORKERS; i++)
-        if (pl->w[i].pid > 0)
-            workers[nw++] = pl->w[i].pid;
-    size_t n = jt_scan_env_procs(pl->sandbox_env, out, max);
-    jt_scan_set_depths(out, n, workers, nw);
-    return n;
+    json_t *v = pl_at(rec, path);
+    if (!json_is_number(v)) {
+        pl_show("record", rec);
+        pl_fail(pl, "%s is not a number", path);
+    }
+    return json_number_value(v);
 }
 
-/* Wait up to `seconds` until no process forked for a job is left: beside the
- * live workers only their runners and each runner's one idle ready child
- * remain (a runner keeps a confined child waiting for the next job). */
-static void pl_check_no_sandbox_left(pl_t *pl, double seconds)
+/* The validation block of rec: every field, counts as given. */
+static void check_validation(const pl_t *pl, const json_t *rec, bool correct, long passed,
+                             long total)
 {
-    static jt_scan_proc_t procs[PL_MAX_PROCS], before[PL_MAX_PROCS];
-    static bool stray[PL_MAX_PROCS];
-    double until = jt_nats_now() + seconds;
-    size_t strays, n;
-    for (;;) {
-        size_t nb = pl_sandbox_procs(pl, before, PL_MAX_PROCS);
-        jt_nats_sleep_ms(1000);
-        n = pl_sandbox_procs(pl, procs, PL_MAX_PROCS);
-        strays = jt_scan_strays(procs, n, before, nb, stray);
-        if (strays == 0 || jt_nats_now() > until)
-            break;
+    json_t *v = json_object_get(rec, "validation");
+    PL_CHECK(pl, json_is_object(v));
+    pl_require_keys(pl, v, "validation", VALIDATION_KEYS);
+    PL_CHECK(pl, json_is_boolean(json_object_get(v, "is_correct")));
+    PL_CHECK(pl, json_is_true(json_object_get(v, "is_correct")) == correct);
+    PL_CHECK(pl, json_integer_value(json_object_get(v, "passed_tests")) == passed);
+    PL_CHECK(pl, json_integer_value(json_object_get(v, "total_tests")) == total);
+    double rate = num_at(pl, v, "pass_rate"); /* a percentage (README) */
+    PL_CHECK(pl, fabs(rate - 100.0 * (double)passed / (double)total) < 0.01);
+    json_t *es = json_object_get(v, "error_summary");
+    PL_CHECK(pl, correct ? (json_is_null(es) || json_is_string(es))
+                         : (json_is_string(es) && json_string_length(es) > 0));
+    json_t *tr = json_object_get(v, "test_results");
+    PL_CHECK(pl, json_is_array(tr) && (long)json_array_size(tr) == total);
+    size_t i;
+    json_t *t;
+    long ok = 0;
+    json_array_foreach(tr, i, t)
+    {
+        pl_require_keys(pl, t, "test_results[]", TEST_RESULT_KEYS);
+        ok += json_is_true(json_object_get(t, "passed"));
     }
-    if (strays != 0) {
-        for (size_t i = 0; i < n; i++)
-            fprintf(stderr, "process %d (parent %d, depth %d, %ld ticks)%s\n", (int)procs[i].pid,
-                    (int)procs[i].ppid, procs[i].depth, procs[i].ticks, stray[i] ? " STRAY" : "");
-        pl_fail(pl, "%zu sandbox processes of this case are left over", strays);
-    }
+    PL_CHECK(pl, ok == passed);
 }
 
-/* Wait up to `seconds` until no process at all carries this case's sandbox
- * directory (after the workers were stopped). */
-static void pl_check_no_process_left(pl_t *pl, double seconds)
+/* Every field of a completed result (DESIGN.md "Result"), measured with the
+ * rapl-sysfs meter on core 1 of socket 0 with a calibration. */
+static void check_completed(const pl_t *pl, const json_t *rec, long tests)
 {
-    static jt_scan_proc_t procs[PL_MAX_PROCS];
-    double until = jt_nats_now() + seconds;
-    size_t n;
-    while ((n = pl_sandbox_procs(pl, procs, PL_MAX_PROCS)) != 0 && jt_nats_now() < until)
-        jt_nats_sleep_ms(200);
-    if (n != 0) {
-        for (size_t i = 0; i < n; i++)
-            fprintf(stderr, "left: process %d (parent %d)\n", (int)procs[i].pid,
-                    (int)procs[i].ppid);
-        pl_fail(pl, "%zu processes of this case outlived the workers", n);
+    if (strcmp(pl_str(rec, "status"), "completed") != 0) {
+        pl_show("record", rec);
+        pl_fail(pl, "task %s is %s, not completed", pl_str(rec, "task_id"), pl_str(rec, "status"));
+    }
+    pl_require_keys(pl, rec, "record", RECORD_KEYS);
+    PL_CHECK(pl, num_at(pl, rec, "progress") == 1.0);
+    PL_CHECK(pl, pl_worker_index(pl, pl_str(rec, "worker")) >= 0);
+    check_validation(pl, rec, true, tests, tests);
+
+    json_t *em = json_object_get(rec, "energy_metrics");
+    PL_CHECK(pl, json_is_object(em));
+    pl_require_keys(pl, em, "energy_metrics", ENERGY_KEYS);
+    for (const char *const *k = ENERGY_KEYS; *k != NULL; k++)
+        PL_CHECK(pl, json_is_number(json_object_get(em, *k)));
+
+    json_t *env = json_object_get(rec, "measurement_environment");
+    PL_CHECK(pl, json_is_object(env));
+    pl_require_keys(pl, env, "measurement_environment", ENVIRONMENT_KEYS);
+    PL_CHECK(pl, strcmp(pl_str(env, "meter_type"), "rapl-sysfs") == 0);
+    PL_CHECK(pl, json_is_false(json_object_get(env, "energy_is_estimated")));
+    PL_CHECK(pl, json_integer_value(json_object_get(env, "measurement_core")) == PL_MEASURE_CORE);
+    PL_CHECK(pl, json_integer_value(json_object_get(env, "socket")) == 0);
+    PL_CHECK(pl, json_is_string(json_object_get(env, "cpu_model")));
+    PL_CHECK(pl, json_is_boolean(json_object_get(env, "thermal_controlled")));
+    PL_CHECK(pl, json_is_object(json_object_get(env, "calibration")));
+    PL_CHECK(pl, json_is_true(pl_at(env, "calibration.calibrated")));
+    PL_CHECK(pl, num_at(pl, env, "calibration.idle_power_watts") > 0);
+    PL_CHECK(pl, num_at(pl, env, "timestamp") > 1.6e9);
+
+    json_t *st = json_object_get(rec, "statistics");
+    PL_CHECK(pl, json_is_object(st));
+    pl_require_keys(pl, st, "statistics", STATISTICS_KEYS);
+    PL_CHECK(pl, json_is_array(json_object_get(st, "outliers")));
+    PL_CHECK(pl, json_is_string(json_object_get(st, "early_stop_reason")));
+    PL_CHECK(pl, num_at(pl, st, "repeats_per_trial") >= 1);
+
+    json_t *trials = json_object_get(rec, "trials");
+    PL_CHECK(pl, json_is_array(trials) && json_array_size(trials) >= 1);
+    PL_CHECK(pl, (double)json_array_size(trials) == num_at(pl, st, "trials"));
+    size_t i;
+    json_t *t;
+    json_array_foreach(trials, i, t)
+    {
+        pl_require_keys(pl, t, "trials[]", TRIAL_KEYS);
+        PL_CHECK(pl, num_at(pl, t, "gross_joules.package") > 0);
+        PL_CHECK(pl, json_is_number(pl_at(t, "net_joules.package")));
+        PL_CHECK(pl, num_at(pl, t, "seconds") > 0);
+        PL_CHECK(pl, num_at(pl, t, "repeats") >= 1);
+        PL_CHECK(pl, num_at(pl, t, "ended_at") > num_at(pl, t, "started_at"));
     }
 }
 
