@@ -39,3 +39,12 @@ set_tests_properties(
   test_sampler.read_rate test_sampler.timeline_bounded test_sampler.timeline_power
   test_fake_rapl.tree_and_truth test_fake_rapl.meter_matches_truth test_fake_rapl.busy_core_power
   PROPERTIES RESOURCE_LOCK measurement_core)
+
+# The measurement environment's package temperature (worker/host_info.c) on fake /sys/class trees.
+jt_add_cmocka_test(test_host_info
+  SOURCES test_host_info.c ${PROJECT_SOURCE_DIR}/worker/host_info.c
+  CASES package_zone_wins_over_lower_numbers without_package_zone_smallest_number_readable
+        hwmon_by_name_past_number_64 no_sensor_is_nan
+  TIMEOUT 30
+  LIBS m)
+target_include_directories(test_host_info PRIVATE ${PROJECT_SOURCE_DIR}/worker)

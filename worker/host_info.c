@@ -90,48 +90,65 @@ static double read_millidegrees(const char *path)
     return v / 1000.0;
 }
 
-static double thermal_zone_temperature(void)
+/* The temperature of the sensor class under dir (entries prefix<N>): the
+ * first entry whose label file names one of `preferred`, else the readable
+ * entry with the smallest N. Every entry is looked at, whatever its number
+ * (servers with many drives number hwmon devices past 100). */
+static double class_temperature(const char *dir, const char *prefix, const char *label_file,
+                                const char *temp_file, const char *const *preferred,
+                                size_t n_preferred)
 {
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return NAN;
     double fallback = NAN;
-    for (int i = 0; i < 64; i++) {
-        char path[128], type[64];
-        snprintf(path, sizeof path, "/sys/class/thermal/thermal_zone%d/type", i);
-        if (jt_host_read_line(path, type, sizeof type) < 0)
+    long fallback_index = -1;
+    size_t plen = strlen(prefix);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (strncmp(de->d_name, prefix, plen) != 0 || de->d_name[plen] < '0' ||
+            de->d_name[plen] > '9')
             continue;
-        snprintf(path, sizeof path, "/sys/class/thermal/thermal_zone%d/temp", i);
+        long index = strtol(de->d_name + plen, NULL, 10);
+        char path[320], label[64];
+        snprintf(path, sizeof path, "%s/%.200s/%s", dir, de->d_name, label_file);
+        if (jt_host_read_line(path, label, sizeof label) < 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%.200s/%s", dir, de->d_name, temp_file);
         double t = read_millidegrees(path);
-        if (strcmp(type, "x86_pkg_temp") == 0 && !isnan(t))
-            return t;
-        if (isnan(fallback))
+        if (isnan(t))
+            continue;
+        for (size_t k = 0; k < n_preferred; k++)
+            if (strcmp(label, preferred[k]) == 0) {
+                closedir(d);
+                return t;
+            }
+        if (fallback_index < 0 || index < fallback_index) {
             fallback = t;
+            fallback_index = index;
+        }
     }
+    closedir(d);
     return fallback;
 }
 
-static double hwmon_temperature(void)
+double jt_host_temperature_in(const char *sys_class)
 {
-    static const char *const preferred[] = {"coretemp", "k10temp", "zenpower"};
-    double fallback = NAN;
-    for (int i = 0; i < 64; i++) {
-        char path[128], name[64];
-        snprintf(path, sizeof path, "/sys/class/hwmon/hwmon%d/name", i);
-        if (jt_host_read_line(path, name, sizeof name) < 0)
-            continue;
-        snprintf(path, sizeof path, "/sys/class/hwmon/hwmon%d/temp1_input", i);
-        double t = read_millidegrees(path);
-        for (size_t k = 0; k < sizeof preferred / sizeof preferred[0]; k++)
-            if (strcmp(name, preferred[k]) == 0 && !isnan(t))
-                return t;
-        if (isnan(fallback))
-            fallback = t;
+    static const char *const package_zone[] = {"x86_pkg_temp"};
+    static const char *const cpu_hwmon[] = {"coretemp", "k10temp", "zenpower"};
+    char dir[256];
+    snprintf(dir, sizeof dir, "%.200s/thermal", sys_class);
+    double t = class_temperature(dir, "thermal_zone", "type", "temp", package_zone, 1);
+    if (isnan(t)) {
+        snprintf(dir, sizeof dir, "%.200s/hwmon", sys_class);
+        t = class_temperature(dir, "hwmon", "name", "temp1_input", cpu_hwmon, 3);
     }
-    return fallback;
+    return t;
 }
 
 double jt_host_temperature_c(void)
 {
-    double t = thermal_zone_temperature();
-    return isnan(t) ? hwmon_temperature() : t;
+    return jt_host_temperature_in("/sys/class");
 }
 
 int jt_host_thermal_wait(double max_seconds)

@@ -13,10 +13,15 @@ void jt_host_governor(int core, char *buf, size_t len);
 /* Current frequency of a core in MHz (cpufreq, else /proc/cpuinfo), 0 when unknown. */
 double jt_host_frequency_mhz(int core);
 
-/* Package temperature in °C from thermal zones / hwmon (x86_pkg_temp,
- * coretemp, k10temp, zenpower, first readable otherwise), NaN when no sensor
- * is readable. */
+/* Package temperature in °C: the thermal zone of type x86_pkg_temp, else
+ * the readable zone with the smallest number; without any readable zone the
+ * hwmon device named coretemp, k10temp or zenpower (temp1_input), else the
+ * readable one with the smallest number. NaN when no sensor is readable. */
 double jt_host_temperature_c(void);
+
+/* The same, under sys_class instead of /sys/class (tests point it at a
+ * fake tree). */
+double jt_host_temperature_in(const char *sys_class);
 
 /* Wait up to max_seconds for the temperature to settle (less than 0.5 °C of
  * change over one second). Returns 1 when it settled, 0 when the time ran
