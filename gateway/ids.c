@@ -55,18 +55,6 @@ static bool id_char(char c)
            c == '-';
 }
 
-bool jt_ids_valid_task_id(const char *s)
-{
-    size_t n = 0;
-    if (s == NULL)
-        return false;
-    for (; s[n] != '\0'; n++) {
-        if (n >= JT_TASK_ID_MAX || !id_char(s[n]))
-            return false;
-    }
-    return n > 0;
-}
-
 bool jt_ids_valid_request_id(const char *s)
 {
     size_t n = 0;

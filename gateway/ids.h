@@ -8,7 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define JT_TASK_ID_MAX 128         /* longest task id accepted anywhere */
+#include "task_state.h" /* JT_TASK_ID_MAX, jt_task_id_valid: the one task id rule */
+
 #define JT_TASK_ID_HEX_LEN 32      /* ids generated here: 32 lowercase hex chars */
 #define JT_REQUEST_ID_MAX 64       /* longest client X-Request-Id taken over */
 #define JT_IDEMPOTENCY_KEY_MAX 256 /* longest Idempotency-Key header accepted */
@@ -20,9 +21,6 @@ void jt_ids_task_id(char out[JT_TASK_ID_HEX_LEN + 1]);
 
 /* A new request id: 16 lowercase hex chars (64 random bits) into out. */
 void jt_ids_request_id(char out[17]);
-
-/* Whether s is a task id: 1..JT_TASK_ID_MAX chars of [A-Za-z0-9_-]. */
-bool jt_ids_valid_task_id(const char *s);
 
 /* Whether a client-supplied X-Request-Id may be echoed: 1..JT_REQUEST_ID_MAX
  * chars of [A-Za-z0-9._:-]. */

@@ -82,14 +82,11 @@ static void route_task(jt_gw_t *gw, jt_req_t *req, const char *rest)
     }
     if (is_delete)
         req->route = JT_ROUTE_TASK_CANCEL;
-    if (id_len == 0 || id_len > JT_TASK_ID_MAX) {
-        jt_http_reply_error(req, 404, "task_not_found", "task_id", NULL,
-                            "no task has this id (ids are 1..128 characters of [A-Za-z0-9_-])");
-        return;
+    if (id_len <= JT_TASK_ID_MAX) { /* longer ones do not fit id and are invalid anyway */
+        memcpy(id, rest, id_len);
+        id[id_len] = '\0';
     }
-    memcpy(id, rest, id_len);
-    id[id_len] = '\0';
-    if (!jt_ids_valid_task_id(id)) {
+    if (id_len > JT_TASK_ID_MAX || !jt_task_id_valid(id)) {
         jt_http_reply_error(req, 404, "task_not_found", "task_id", NULL,
                             "no task has this id (ids are 1..128 characters of [A-Za-z0-9_-])");
         return;

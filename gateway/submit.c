@@ -117,7 +117,7 @@ static int idempotent_lookup(kvStore *kv, const char *hash, char *out, size_t le
     if (n > 0 && (size_t)n < len) {
         memcpy(out, kvEntry_Value(e), (size_t)n);
         out[n] = '\0';
-        rc = jt_ids_valid_task_id(out) ? 1 : 0;
+        rc = jt_task_id_valid(out) ? 1 : 0;
     }
     kvEntry_Destroy(e);
     return rc;

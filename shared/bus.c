@@ -10,6 +10,7 @@
 
 #include "bus_names.h"
 #include "log.h"
+#include "task_state.h"
 
 #define CONNECT_TIMEOUT_MS 2000 /* one TCP connect + INFO/CONNECT handshake */
 #define RECONNECT_WAIT_MS 250
@@ -446,15 +447,8 @@ int64_t jt_bus_pending_jobs(jt_bus_t *bus)
 
 bool jt_bus_task_subject(char *buf, size_t len, const char *prefix, const char *task_id)
 {
-    if (buf == NULL || len == 0 || prefix == NULL || task_id == NULL || task_id[0] == '\0')
+    if (buf == NULL || len == 0 || prefix == NULL || !jt_task_id_valid(task_id))
         return false;
-    for (const char *p = task_id; *p != '\0'; p++) {
-        char c = *p;
-        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                  c == '_' || c == '-';
-        if (!ok)
-            return false;
-    }
     int n = snprintf(buf, len, "%s%s", prefix, task_id);
     return n > 0 && (size_t)n < len;
 }

@@ -53,7 +53,7 @@ void jt_bus_close(jt_bus_t *bus);
 int64_t jt_bus_pending_jobs(jt_bus_t *bus);
 
 /* "subject prefix" + task id into buf. Returns false when it does not fit or
- * the id has characters outside [A-Za-z0-9_-]. */
+ * the id is not a task id (jt_task_id_valid). */
 bool jt_bus_task_subject(char *buf, size_t len, const char *prefix, const char *task_id);
 
 #endif

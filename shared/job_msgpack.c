@@ -14,6 +14,7 @@
 
 #include <msgpack.h>
 
+#include "task_state.h"
 #include "unpack.h"
 
 /* ---- schema walker -------------------------------------------------------------- */
@@ -223,19 +224,6 @@ static bool is_identifier(const char *s)
     return true;
 }
 
-/* task_id becomes a NATS subject token: no dots, wildcards, spaces or controls. */
-static bool is_token(const char *s)
-{
-    if (s[0] == '\0')
-        return false;
-    for (const char *p = s; *p; p++) {
-        if (!(*p == '_' || *p == '-' || (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-              (*p >= '0' && *p <= '9')))
-            return false;
-    }
-    return true;
-}
-
 enum { TC_ID, TC_INPUTS, TC_EXPECTED, TC_METADATA, TC_COUNT };
 static const char *const tc_fields[TC_COUNT] = {"test_id", "inputs", "expected_output", "metadata"};
 
@@ -395,10 +383,10 @@ static jt_status_t parse_field(int f, const msgpack_object *v, jt_job_t *job, ms
     jt_status_t st;
     switch (f) {
     case F_TASK_ID:
-        st = get_string(v, path, JT_MAX_NAME_BYTES, &job->task_id, NULL, err);
-        if (st == JT_OK && !is_token(job->task_id))
-            st = jt_error_set(err, JT_ERR_INVALID, path,
-                              "must be 1 or more of A-Z a-z 0-9 _ - (it names NATS subjects)");
+        st = get_string(v, path, JT_TASK_ID_MAX, &job->task_id, NULL, err);
+        if (st == JT_OK && !jt_task_id_valid(job->task_id)) /* it names KV keys and subjects */
+            st = jt_error_set(err, JT_ERR_INVALID, path, "must be 1..%d of A-Z a-z 0-9 _ -",
+                              JT_TASK_ID_MAX);
         return st;
     case F_CANDIDATE_CODE:
         return get_string(v, path, JT_MAX_CODE_BYTES, &job->candidate_code,

@@ -10,7 +10,6 @@
 /* A stored record travels as one NATS message: stay under the broker's
  * max_payload (8 MB in the broker/ configs) with room for the subject and headers. */
 #define TASK_RECORD_MAX_BYTES (8 * 1024 * 1024 - 4096)
-#define TASK_ID_MAX 128
 
 static const char *const status_names[JT_TASK_STATUS_COUNT] = {
     [JT_TASK_QUEUED] = "queued",
@@ -44,8 +43,7 @@ bool jt_task_status_final(jt_task_status_t s)
     return s == JT_TASK_COMPLETED || s == JT_TASK_FAILED || s == JT_TASK_CANCELLED;
 }
 
-/* Task ids are KV keys and subject tokens: [A-Za-z0-9_-]{1,TASK_ID_MAX}. */
-static bool valid_task_id(const char *id)
+bool jt_task_id_valid(const char *id)
 {
     if (id == NULL || id[0] == '\0')
         return false;
@@ -56,7 +54,7 @@ static bool valid_task_id(const char *id)
               c == '_' || c == '-'))
             return false;
     }
-    return n <= TASK_ID_MAX;
+    return n <= JT_TASK_ID_MAX;
 }
 
 static void nats_describe(natsStatus s, char *buf, size_t len)
@@ -80,9 +78,9 @@ jt_status_t jt_task_put(kvStore *tasks, const char *task_id, const json_t *recor
 
     if (tasks == NULL)
         return jt_error_set(err, JT_ERR_INVALID, "tasks", "no tasks bucket");
-    if (!valid_task_id(task_id))
+    if (!jt_task_id_valid(task_id))
         return jt_error_set(err, JT_ERR_INVALID, "task_id",
-                            "task id must be 1..%d characters of [A-Za-z0-9_-]", TASK_ID_MAX);
+                            "task id must be 1..%d characters of [A-Za-z0-9_-]", JT_TASK_ID_MAX);
     if (!json_is_object(record))
         return jt_error_set(err, JT_ERR_INVALID, "record", "task record must be a JSON object");
 
@@ -132,9 +130,9 @@ jt_status_t jt_task_get(kvStore *tasks, const char *task_id, json_t **record, ui
 
     if (tasks == NULL || record == NULL)
         return jt_error_set(err, JT_ERR_INVALID, "tasks", "no tasks bucket or output");
-    if (!valid_task_id(task_id))
+    if (!jt_task_id_valid(task_id))
         return jt_error_set(err, JT_ERR_INVALID, "task_id",
-                            "task id must be 1..%d characters of [A-Za-z0-9_-]", TASK_ID_MAX);
+                            "task id must be 1..%d characters of [A-Za-z0-9_-]", JT_TASK_ID_MAX);
 
     natsStatus s = kvStore_Get(&e, tasks, task_id);
     if (s == NATS_NOT_FOUND)

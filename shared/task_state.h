@@ -17,6 +17,13 @@
 
 #include "status.h"
 
+/* Task ids name KV keys and subject tokens: 1..JT_TASK_ID_MAX characters of
+ * [A-Za-z0-9_-], the same rule for the gateway, the job schema and workers. */
+#define JT_TASK_ID_MAX 128
+
+/* Whether id is a valid task id (NULL is not). */
+bool jt_task_id_valid(const char *id);
+
 typedef enum {
     JT_TASK_QUEUED = 0,
     JT_TASK_VALIDATING,

@@ -1,6 +1,7 @@
 /* test_job_json.c -- unit tests of jt_job_from_json: accepted bodies, types, fields, syntax, names.
  */
 #include "job_json_helpers.h"
+#include "task_state.h"
 
 /* ---- accepted bodies -------------------------------------------------------------- */
 
@@ -331,12 +332,13 @@ static void bad_task_id(void **state)
     jt_job_cleanup(&job);
     free(b);
 
-    char *name = long_name(JT_MAX_NAME_BYTES);
+    /* task ids name KV keys and subjects: JT_TASK_ID_MAX (128) for everyone */
+    char *name = long_name(JT_TASK_ID_MAX);
     char *extra = fmt(",\"task_id\":\"%s\"", name);
     expect_ok_free(body_with(extra));
     free(extra);
     free(name);
-    name = long_name(JT_MAX_NAME_BYTES + 1);
+    name = long_name(JT_TASK_ID_MAX + 1);
     extra = fmt(",\"task_id\":\"%s\"", name);
     expect_error_free(body_with(extra), JT_ERR_TOO_LARGE, "task_id");
     free(extra);

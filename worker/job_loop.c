@@ -21,7 +21,6 @@
 
 #define FETCH_TIMEOUT_MS 1000
 #define FETCH_ERROR_PAUSE_MS 500
-#define TASK_ID_MAX 128 /* task ids are KV keys: shared/task_state.c's bound */
 
 /* Nak unfinished work, except on its last allowed delivery. */
 static void settle_requeue(jt_job_run_t *run, natsMsg *msg);
@@ -131,15 +130,8 @@ static void process(jt_job_loop_t *j, natsMsg *msg)
     else
         ds = jt_job_from_msgpack(&run.job, (const uint8_t *)natsMsg_GetData(msg), (size_t)len,
                                  &derr);
-    if (ds == JT_OK && run.job.task_id != NULL && strlen(run.job.task_id) > TASK_ID_MAX) {
-        ds = jt_error_set(&derr, JT_ERR_TOO_LARGE, "task_id", "longer than %d characters",
-                          TASK_ID_MAX);
-        jt_job_cleanup(&run.job); /* the task is then named by Nats-Msg-Id */
-    }
     pick_task_id(ds == JT_OK ? &run.job : NULL, msg, seq, run.task_id, sizeof run.task_id);
-    char subject[JT_MAX_NAME_BYTES + 64];
-    if (strlen(run.task_id) > TASK_ID_MAX ||
-        !jt_bus_task_subject(subject, sizeof subject, JT_SUBJECT_RESULT_PREFIX, run.task_id)) {
+    if (!jt_task_id_valid(run.task_id)) {
         jt_log_error("job at stream sequence %llu has an unusable task id; terminated",
                      (unsigned long long)seq);
         natsMsg_Term(msg, NULL);

@@ -19,7 +19,6 @@
 #define ADVISORY_SUBJECT                                                                           \
     "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." JT_STREAM_JOBS "." JT_CONSUMER_WORKERS
 #define ADVISORY_MAX_BYTES 8192
-#define TASK_ID_MAX 128
 
 struct jt_poison {
     jt_bus_t *bus;
@@ -29,13 +28,6 @@ struct jt_poison {
     pthread_cond_t cond;
     bool done; /* the subscription delivers nothing more */
 };
-
-static bool usable_id(const char *id)
-{
-    char subject[TASK_ID_MAX + 64];
-    return id != NULL && strlen(id) <= TASK_ID_MAX &&
-           jt_bus_task_subject(subject, sizeof subject, JT_SUBJECT_RESULT_PREFIX, id);
-}
 
 /* Task id of the stored job: its own, else Nats-Msg-Id, else "seq-<n>". */
 static void task_id_of(natsMsg *m, uint64_t seq, char *buf, size_t len)
@@ -47,9 +39,9 @@ static void task_id_of(natsMsg *m, uint64_t seq, char *buf, size_t len)
     const char *hdr = NULL;
     if (n > 0 && (size_t)n <= JT_MAX_BODY_BYTES &&
         jt_job_from_msgpack(&job, (const uint8_t *)natsMsg_GetData(m), (size_t)n, &err) == JT_OK &&
-        usable_id(job.task_id))
+        jt_task_id_valid(job.task_id))
         snprintf(buf, len, "%s", job.task_id);
-    else if (natsMsgHeader_Get(m, "Nats-Msg-Id", &hdr) == NATS_OK && usable_id(hdr))
+    else if (natsMsgHeader_Get(m, "Nats-Msg-Id", &hdr) == NATS_OK && jt_task_id_valid(hdr))
         snprintf(buf, len, "%s", hdr);
     else
         snprintf(buf, len, "seq-%llu", (unsigned long long)seq);
@@ -62,7 +54,7 @@ static void give_up(jt_poison_t *p, uint64_t seq, long long deliveries)
     jsErrCode jerr = 0;
     if (js_GetMsg(&m, p->bus->js, JT_STREAM_JOBS, seq, NULL, &jerr) != NATS_OK)
         return; /* already gone: acked or deleted by another worker */
-    char task_id[TASK_ID_MAX + 1];
+    char task_id[JT_TASK_ID_MAX + 1];
     task_id_of(m, seq, task_id, sizeof task_id);
     natsMsg_Destroy(m);
     jt_report_t rep;
