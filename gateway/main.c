@@ -142,6 +142,7 @@ int main(void)
         jt_log_error("cannot listen on %s (JOULETRACE_HTTP_ADDR): address in use or invalid",
                      gw.cfg.http_addr);
         jt_view_stop(gw.view);
+        jt_view_destroy(gw.view);
         mg_exit_library();
         return 1;
     }
@@ -156,6 +157,7 @@ int main(void)
     jt_view_stop(gw.view); /* joins the view thread: the publisher pointer is final */
     jt_publisher_destroy(atomic_load(&gw.publisher));
     jt_metrics_cleanup(&gw.metrics);
+    jt_view_destroy(gw.view); /* the bus outlives the publisher and the metrics subscription */
     mg_exit_library();
     nats_Close();
     jt_log_info("gateway stopped");

@@ -40,11 +40,6 @@ static const int status_codes[JT_METRICS_STATUS_SLOTS - 1] = {
 
 static const char *const outcome_names[JT_OUTCOME_COUNT] = {"completed", "failed", "cancelled"};
 
-const char *jt_route_name(jt_route_t r)
-{
-    return (unsigned)r < JT_ROUTE_COUNT ? route_names[r] : "unknown";
-}
-
 void jt_metrics_init(jt_metrics_t *m)
 {
     memset(m, 0, sizeof *m);

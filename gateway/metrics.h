@@ -61,9 +61,6 @@ typedef struct {
     int sse_streams;
 } jt_metrics_gauges_t;
 
-/* Label of a route ("measure", "task_get", ...). */
-const char *jt_route_name(jt_route_t r);
-
 /* Zero every counter. Never fails. */
 void jt_metrics_init(jt_metrics_t *m);
 

@@ -36,16 +36,8 @@ struct jt_view {
     atomic_int_fast64_t published_since;
     atomic_int live_workers;
     atomic_int calibrated_workers;
-    atomic_int_fast64_t refreshed_at_ms; /* CLOCK_MONOTONIC ms, 0 never */
     json_t *workers;                     /* array of heartbeats, replaced whole */
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Sleep ms on the condition variable; returns true when asked to stop. */
 static bool wait_or_stop(jt_view_t *v, long ms)
@@ -139,7 +131,6 @@ static void refresh(jt_view_t *v)
     json_decref(old);
     atomic_store(&v->live_workers, live);
     atomic_store(&v->calibrated_workers, calibrated);
-    atomic_store(&v->refreshed_at_ms, now_ms());
 }
 
 static void *view_main(void *arg)
@@ -194,7 +185,6 @@ jt_status_t jt_view_start(jt_view_t **out, const char *url, int max_ack_pending,
     atomic_init(&v->published_since, 0);
     atomic_init(&v->live_workers, 0);
     atomic_init(&v->calibrated_workers, 0);
-    atomic_init(&v->refreshed_at_ms, 0);
     pthread_mutex_init(&v->lock, NULL);
     pthread_cond_init(&v->cond, NULL);
     if (pthread_create(&v->thread, NULL, view_main, v) != 0) {
@@ -218,6 +208,12 @@ void jt_view_stop(jt_view_t *v)
     pthread_cond_broadcast(&v->cond);
     pthread_mutex_unlock(&v->lock);
     pthread_join(v->thread, NULL);
+}
+
+void jt_view_destroy(jt_view_t *v)
+{
+    if (v == NULL)
+        return;
     jt_bus_close(&v->bus);
     pthread_cond_destroy(&v->cond);
     pthread_mutex_destroy(&v->lock);
@@ -251,8 +247,6 @@ void jt_view_summary(jt_view_t *v, jt_view_summary_t *out)
     out->pending_jobs = base < 0 ? -1 : base + atomic_load(&v->published_since);
     out->live_workers = atomic_load(&v->live_workers);
     out->calibrated_workers = atomic_load(&v->calibrated_workers);
-    int64_t at = atomic_load(&v->refreshed_at_ms);
-    out->refreshed_ago_s = at == 0 ? -1.0 : (double)(now_ms() - at) / 1000.0;
 }
 
 json_t *jt_view_workers(jt_view_t *v)

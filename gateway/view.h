@@ -33,7 +33,6 @@ typedef struct {
     int64_t pending_jobs; /* last count + jobs published since; -1 unknown */
     int live_workers;
     int calibrated_workers; /* live workers with calibrated == true or meter "estimate" */
-    double refreshed_ago_s; /* age of the worker/queue snapshot; -1 never refreshed */
 } jt_view_summary_t;
 
 /* Start the view thread for the NATS URL `url` (copied). on_connected may be
@@ -41,11 +40,16 @@ typedef struct {
 jt_status_t jt_view_start(jt_view_t **out, const char *url, int max_ack_pending,
                           jt_view_connected_fn on_connected, void *arg);
 
-/* Stop the thread, close the bus, free everything. Safe on NULL. */
+/* Stop and join the thread; the bus stays open for the publisher and the
+ * metrics subscription until jt_view_destroy. Safe on NULL. */
 void jt_view_stop(jt_view_t *v);
 
+/* Close the bus and free everything (after jt_view_stop, once nothing uses
+ * the bus any more). Safe on NULL. */
+void jt_view_destroy(jt_view_t *v);
+
 /* The connected bus, or NULL until the first successful connect. The bus
- * stays valid until jt_view_stop; its nats.c objects are thread-safe. */
+ * stays valid until jt_view_destroy; its nats.c objects are thread-safe. */
 jt_bus_t *jt_view_bus(jt_view_t *v);
 
 /* The bus when it is connected right now, else NULL. */
