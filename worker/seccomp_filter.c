@@ -159,12 +159,13 @@ int jt_filter_prepare(char *err, size_t errlen)
     return 0;
 }
 
-static int load_program(const struct sock_filter *insns, unsigned short len, char *err,
-                        size_t errlen, const char *what)
+/* Install a ready program; no_new_privs must already be set (it is: the
+ * sandbox child sets it before its base filter, and runs inherit it). */
+static int load_program(struct sock_filter *insns, unsigned short len, char *err, size_t errlen,
+                        const char *what)
 {
-    struct sock_fprog prog = {.len = len, .filter = (struct sock_filter *)insns};
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
-        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0) {
+    struct sock_fprog prog = {.len = len, .filter = insns};
+    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0) {
         snprintf(err, errlen, "%s: %s", what, strerror(errno));
         return -1;
     }
@@ -199,10 +200,9 @@ int jt_filter_load_run(char *err, size_t errlen)
     unsigned int self = (unsigned int)getpid();
     if (run_program.insns == NULL)
         return load_ctx(build_run(self), err, errlen, "seccomp_load (run filter)");
-    struct sock_filter insns[PROGRAM_MAX_INSNS];
-    memcpy(insns, run_program.insns, run_program.len * sizeof insns[0]);
+    /* This run's own (copy-on-write) copy of the program: patched in place. */
     for (unsigned short i = 0; i < run_program.len; i++)
-        if (is_pid_compare(&insns[i]))
-            insns[i].k = self;
-    return load_program(insns, run_program.len, err, errlen, "seccomp (run filter)");
+        if (is_pid_compare(&run_program.insns[i]))
+            run_program.insns[i].k = self;
+    return load_program(run_program.insns, run_program.len, err, errlen, "seccomp (run filter)");
 }

@@ -17,7 +17,8 @@
  * compile on the spot instead (same filters, only slower). */
 int jt_filter_prepare(char *err, size_t errlen);
 
-/* Install the base filter on the calling process (sets no_new_privs): these
+/* Install the base filter on the calling process, which has set
+ * no_new_privs (PR_SET_NO_NEW_PRIVS); these
  * syscalls fail with EPERM: ptrace, process_vm_*, mount family, chroot,
  * pivot_root, unshare, setns, kexec, reboot, modules, bpf, perf_event_open,
  * userfaultfd, keyrings, socket, socketpair, io_uring, swap, acct, clock
@@ -25,7 +26,9 @@ int jt_filter_prepare(char *err, size_t errlen);
  * personality, pidfd_*, mknod. Returns 0, or -1 with a reason in err. */
 int jt_filter_load_base(char *err, size_t errlen);
 
-/* Install the run filter on the calling process (a run: sets no_new_privs):
+/* Install the run filter on the calling process (a run of a confined
+ * sandbox child: no_new_privs inherited; once per process, as it patches
+ * the process's copy of the precompiled program with its pid):
  * fork, vfork, clone, execve, execveat fail with EPERM and clone3 with
  * ENOSYS (so libc falls back to clone); kill, tkill, tgkill,
  * rt_sigqueueinfo and rt_tgsigqueueinfo to any pid but its own, setpgid,

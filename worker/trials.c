@@ -19,7 +19,7 @@
  * rarely makes a measured trial shorter than asked. */
 #define AUTORANGE_MARGIN 1.25
 #define SLACK_MS 30000
-#define OUTLIER_MIN_SPREAD 0.01  /* of the gross energy per run: see outlier_min_spread */
+#define OUTLIER_MIN_SPREAD 0.01  /* of the median gross energy per run: the MAD floor */
 #define STALLED_METER_SECONDS 0.05 /* a window this long moves every real counter */
 
 typedef struct {
@@ -336,23 +336,6 @@ static void compute_nets(ctx_t *c, const window_t *cand, const window_t *nulls, 
     free(x);
 }
 
-/* The smallest spread of net energies per run that the outlier rule takes
- * seriously: OUTLIER_MIN_SPREAD of the median gross (package + dram) energy
- * per run. Trials that agree more closely than the meter and the harness can
- * resolve are not told apart. */
-static double outlier_min_spread(ctx_t *c, const window_t *cand, size_t n)
-{
-    const jt_measurement_t *m = c->m;
-    int pkg = jt_measurement_domain_index(m, JT_DOMAIN_PACKAGE);
-    int ram = jt_measurement_domain_index(m, JT_DOMAIN_DRAM);
-    double gross[JT_MAX_TRIALS];
-    for (size_t k = 0; k < n && k < JT_MAX_TRIALS; k++) {
-        double total = (pkg >= 0 ? cand[k].gross[pkg] : 0) + (ram >= 0 ? cand[k].gross[ram] : 0);
-        gross[k] = total / (double)(m->repeats_per_trial ? m->repeats_per_trial : 1);
-    }
-    return OUTLIER_MIN_SPREAD * fabs(jt_stats_median(gross, n < JT_MAX_TRIALS ? n : JT_MAX_TRIALS));
-}
-
 static jt_status_t measure_loop(ctx_t *c, jt_error_t *err)
 {
     const jt_job_t *job = c->job;
@@ -418,12 +401,21 @@ static jt_status_t measure_loop(ctx_t *c, jt_error_t *err)
     }
     if (n > 0 && s == JT_OK) {
         compute_nets(c, cand, nulls, (size_t)n, null_runs);
+        /* The outlier rule does not tell apart trials that agree more
+         * closely than OUTLIER_MIN_SPREAD of the gross energy per run. */
+        int pkg = jt_measurement_domain_index(m, JT_DOMAIN_PACKAGE);
+        int ram = jt_measurement_domain_index(m, JT_DOMAIN_DRAM);
         bool flags[JT_MAX_TRIALS];
-        double x[JT_MAX_TRIALS];
-        for (int k = 0; k < n; k++)
-            x[k] = m->trials[k].net_total_joules_per_run;
-        m->outliers =
-            jt_stats_outliers(x, (size_t)n, outlier_min_spread(c, cand, (size_t)n), flags);
+        double x[JT_MAX_TRIALS], gross[JT_MAX_TRIALS];
+        for (int k = 0; k < n; k++) {
+            const jt_trial_t *t = &m->trials[k];
+            x[k] = t->net_total_joules_per_run;
+            double g = pkg >= 0 ? t->gross_joules[pkg] : 0;
+            g += ram >= 0 ? t->gross_joules[ram] : 0;
+            gross[k] = g / (double)t->repeats;
+        }
+        double min_spread = OUTLIER_MIN_SPREAD * fabs(jt_stats_median(gross, (size_t)n));
+        m->outliers = jt_stats_outliers(x, (size_t)n, min_spread, flags);
         for (int k = 0; k < n; k++)
             m->trials[k].outlier = flags[k];
     }
