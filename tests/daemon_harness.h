@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "bus.h"
+#include "bus_record.h"
 #include "bus_names.h"
 #include "job.h"
 #include "job_json.h"
@@ -216,25 +217,6 @@ static natsSubscription *subscribe(fixture_t *f, const char *prefix, const char 
     assert_int_equal(natsConnection_SubscribeSync(&sub, f->bus.nc, subject), NATS_OK);
     assert_int_equal(natsConnection_Flush(f->bus.nc), NATS_OK);
     return sub;
-}
-
-/* Next msgpack record on sub as JSON (new reference), NULL on timeout. */
-static json_t *next_record(natsSubscription *sub, double seconds)
-{
-    natsMsg *msg = NULL;
-    if (natsSubscription_NextMsg(&msg, sub, (int64_t)(seconds * 1000)) != NATS_OK)
-        return NULL;
-    msgpack_unpacked u;
-    msgpack_unpacked_init(&u);
-    size_t off = 0;
-    json_t *j = NULL;
-    jt_error_t err;
-    if (msgpack_unpack_next(&u, natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg), &off) ==
-        MSGPACK_UNPACK_SUCCESS)
-        j = jt_value_to_json(&u.data, &err);
-    msgpack_unpacked_destroy(&u);
-    natsMsg_Destroy(msg);
-    return j;
 }
 
 static const char *str(const json_t *o, const char *key)

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "proc_scan.h"
+#include "process_harness.h"
 
 #define MEASURE_CORE 1
 #define QUIET_BUDGET_S 30.0 /* per attempt, waiting for a quiet measurement core */
@@ -77,14 +78,6 @@ static void core_watch_init(core_watch_t *w)
     w->last_probe = 0;
     w->quiet_waited = 0;
     w->spread = 1.0;
-}
-
-/* Seconds on the monotonic clock. */
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* Sleep s seconds, through signals. */
@@ -218,15 +211,15 @@ static bool scan_foreign(core_watch_t *w)
  * then go on regardless (the command's scans will show the load). */
 static void wait_for_quiet_core(core_watch_t *w)
 {
-    double start = now();
+    double start = jt_proc_now();
     int quiet = 0;
-    while (quiet < 2 && w->quiet_waited + (now() - start) < QUIET_BUDGET_S) {
+    while (quiet < 2 && w->quiet_waited + (jt_proc_now() - start) < QUIET_BUDGET_S) {
         long long a = jt_scan_busy_ticks(MEASURE_CORE);
         sleep_s(0.5);
         long long b = jt_scan_busy_ticks(MEASURE_CORE);
         quiet = (a >= 0 && b >= 0 && b - a <= 1) ? quiet + 1 : 0;
     }
-    double waited = now() - start;
+    double waited = jt_proc_now() - start;
     w->quiet_waited += waited;
     if (waited > 1.5)
         fprintf(stderr, "waited %.1f s for core %d to be quiet%s\n", waited, MEASURE_CORE,
@@ -255,7 +248,7 @@ static const char PROBE_SRC[] = BURN_SRC "import time\n"
 static void probe_speed(core_watch_t *w)
 {
     int fds[2];
-    w->last_probe = now();
+    w->last_probe = jt_proc_now();
     if (JT_PROBE_PYTHON[0] == '\0' || w->n_probes == MAX_PROBES || pipe2(fds, O_CLOEXEC) != 0)
         return;
     pid_t pid = fork();
@@ -287,7 +280,7 @@ static void probe_speed(core_watch_t *w)
     double secs = strtod(buf, NULL);
     if (secs > 0)
         w->probes[w->n_probes++] = secs;
-    w->last_probe = now();
+    w->last_probe = jt_proc_now();
 }
 
 /* Slowest / fastest probe of the attempt (1 when fewer than two). */
@@ -304,7 +297,7 @@ static double speed_drift(const core_watch_t *w)
 /* Before a command: a speed probe (unless one just ran), then a quiet core. */
 static void before_command(core_watch_t *w)
 {
-    if (now() - w->last_probe > 2.0)
+    if (jt_proc_now() - w->last_probe > 2.0)
         probe_speed(w);
     wait_for_quiet_core(w);
 }

@@ -315,7 +315,7 @@ static outcome_t *run_worker(env_t *e, const char *label, const char *const *arg
         flunk(e, "pipe: %s", strerror(errno));
         return NULL;
     }
-    double t0 = now();
+    double t0 = jt_proc_now();
     pid_t pid = fork();
     if (pid < 0) {
         for (int i = 0; i < 2; i++) {
@@ -343,21 +343,21 @@ static outcome_t *run_worker(env_t *e, const char *label, const char *const *arg
     int fds[2] = {op[0], ep[0]};
     int st = 0;
     bool exited = false, killed = false;
-    double next_scan = now();
+    double next_scan = jt_proc_now();
     while (!exited || fds[0] >= 0 || fds[1] >= 0) {
         if (!exited && waitpid(pid, &st, WNOHANG) == pid) {
             exited = true;
-            o->wall = now() - t0;
+            o->wall = jt_proc_now() - t0;
         }
-        if (!exited && !killed && now() - t0 > COMMAND_DEADLINE_S) {
+        if (!exited && !killed && jt_proc_now() - t0 > COMMAND_DEADLINE_S) {
             kill(-pid, SIGKILL);
             kill(pid, SIGKILL);
             killed = true;
         }
-        if (!exited && now() >= next_scan) {
+        if (!exited && jt_proc_now() >= next_scan) {
             o->samples++;
             o->foreign += scan_foreign(&e->watch);
-            next_scan = now() + SCAN_INTERVAL_S;
+            next_scan = jt_proc_now() + SCAN_INTERVAL_S;
         }
         struct pollfd p[2] = {{.fd = fds[0], .events = POLLIN}, {.fd = fds[1], .events = POLLIN}};
         int r = poll(p, 2, 20);

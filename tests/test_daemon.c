@@ -43,7 +43,7 @@ static void direct_job_completes(void **state)
     job_json(body, sizeof body, NULL, ADD_SRC, ADD_CASES, 2, 0.05);
     publish_job(f, id, body);
 
-    json_t *rec = next_record(res, WAIT_S);
+    json_t *rec = jt_bus_record_next(res, WAIT_S);
     CHECK(f, rec != NULL);
     CHECK(f, strcmp(str(rec, "status"), "completed") == 0);
     CHECK(f, strcmp(str(rec, "task_id"), id) == 0);
@@ -66,7 +66,7 @@ static void direct_job_completes(void **state)
     /* progress came first, in order: validating .. measuring .. completed */
     bool validating = false, measuring = false, completed = false;
     json_t *p;
-    while ((p = next_record(prog, 3.0)) != NULL) {
+    while ((p = jt_bus_record_next(prog, 3.0)) != NULL) {
         const char *st = str(p, "status");
         CHECK(f, !completed); /* nothing after the final record */
         check_fields(f, p, RECORD_KEYS);
@@ -104,7 +104,7 @@ static void incorrect_solution_fails(void **state)
     char body[4096];
     job_json(body, sizeof body, id, WRONG_SRC, ADD_CASES, 2, 0.05);
     publish_job(f, id, body);
-    json_t *rec = next_record(res, WAIT_S);
+    json_t *rec = jt_bus_record_next(res, WAIT_S);
     CHECK(f, rec != NULL);
     CHECK(f, strcmp(str(rec, "status"), "failed") == 0);
     CHECK(f, strcmp(str(rec, "error_type"), "incorrect") == 0);
@@ -194,7 +194,7 @@ static void wait_measuring(fixture_t *f, natsSubscription *sub)
 {
     double until = jt_nats_now() + WAIT_S;
     while (jt_nats_now() < until) {
-        json_t *p = next_record(sub, 1.0);
+        json_t *p = jt_bus_record_next(sub, 1.0);
         bool measuring = p != NULL && strcmp(str(p, "status"), "measuring") == 0;
         json_decref(p);
         if (measuring)

@@ -311,7 +311,7 @@ static void run_worker(ctx_t *c, const char *who, bool via_stdin)
             ssize_t r = read(fds[i], buf, sizeof buf);
             if (r > 0) {
                 keep(i == 0 ? &c->out : &c->err, buf, (size_t)r);
-            } else if (r == 0 || errno != EAGAIN) {
+            } else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
                 close(fds[i]);
                 fds[i] = -1;
             }

@@ -2,6 +2,7 @@
  * clients. The life of a job: submitted, validated, measured, reported. */
 #include "unit_main.h"
 
+#include "bus_record.h"
 #include "pipeline_harness.h"
 
 /* Every case (argv[1]) is one ctest entry (tests/pipeline.cmake) and starts
@@ -35,26 +36,6 @@ static natsSubscription *pl_subscribe(pl_t *pl, const char *prefix, const char *
     PL_CHECK(pl, natsConnection_SubscribeSync(&sub, pl->bus.nc, subject) == NATS_OK);
     PL_CHECK(pl, natsConnection_Flush(pl->bus.nc) == NATS_OK);
     return sub;
-}
-
-/* Next msgpack record on sub as JSON (new reference); NULL on timeout. A
- * message that is not a msgpack record gives a JSON string "undecodable". */
-static json_t *pl_next_record(natsSubscription *sub, double seconds)
-{
-    natsMsg *msg = NULL;
-    if (natsSubscription_NextMsg(&msg, sub, (int64_t)(seconds * 1000)) != NATS_OK)
-        return NULL;
-    msgpack_unpacked u;
-    msgpack_unpacked_init(&u);
-    size_t off = 0;
-    json_t *j = NULL;
-    jt_error_t err;
-    if (msgpack_unpack_next(&u, natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg), &off) ==
-        MSGPACK_UNPACK_SUCCESS)
-        j = jt_value_to_json(&u.data, &err);
-    msgpack_unpacked_destroy(&u);
-    natsMsg_Destroy(msg);
-    return j != NULL ? j : json_string("undecodable");
 }
 
 /* ---- 1. the seed README example -------------------------------------------------------- */
@@ -335,13 +316,13 @@ static void direct_nats_job(void **state)
     pl_publish_job(pl, id, data, len);
     free(data);
 
-    json_t *rec = pl_next_record(res, PL_WAIT_S);
+    json_t *rec = jt_bus_record_next(res, PL_WAIT_S);
     if (rec == NULL)
         pl_fail(pl, "no result on %s%s within %.0f s", JT_SUBJECT_RESULT_PREFIX, id, PL_WAIT_S);
     check_completed(pl, rec, 1);
     PL_CHECK(pl, strcmp(pl_str(rec, "task_id"), id) == 0);
     PL_CHECK(pl, strcmp(pl_str(rec, "candidate_id"), "pipeline-candidate") == 0);
-    json_t *more = pl_next_record(res, 2.0);
+    json_t *more = jt_bus_record_next(res, 2.0);
     PL_CHECK(pl, more == NULL); /* one result */
     /* the gateway serves the same record from the task state */
     json_t *got = pl_get(pl, id, NULL);
@@ -354,7 +335,7 @@ static void direct_nats_job(void **state)
     int last_rank = -1, last_trial = -1, n = 0, measuring_trials = 0;
     bool validating = false, ended = false;
     json_t *p;
-    while ((p = pl_next_record(prog, 2.0)) != NULL) {
+    while ((p = jt_bus_record_next(prog, 2.0)) != NULL) {
         const char *st = pl_str(p, "status");
         int rank = pl_status_rank(st);
         int trial = (int)json_integer_value(json_object_get(p, "trial"));
