@@ -35,8 +35,10 @@ static int init_python(void)
 {
     PyConfig config;
     PyConfig_InitIsolatedConfig(&config);
-    config.site_import = 0;
+    config.site_import = 0; /* the runner's settings (worker/runner_main.c init_python) */
     config.install_signal_handlers = 0;
+    config.write_bytecode = 0;
+    config.buffered_stdio = 1;
     PyStatus st = PyConfig_SetBytesString(&config, &config.home, JT_PYTHON_HOME);
     if (!PyStatus_Exception(st))
         st = Py_InitializeFromConfig(&config);
