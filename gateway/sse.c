@@ -20,6 +20,7 @@
 #include <msgpack.h>
 
 #include "bus_names.h"
+#include "clock.h"
 #include "gateway.h"
 #include "task_state.h"
 #include "unpack.h"
@@ -34,13 +35,6 @@ typedef struct {
     json_t *last;      /* last record sent (owned) */
     double last_write; /* monotonic seconds */
 } stream_t;
-
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static bool record_final(const json_t *rec)
 {
@@ -84,7 +78,7 @@ static int send_record(stream_t *s, json_t *rec)
     }
     free(data);
     s->next_id++;
-    s->last_write = mono_now();
+    s->last_write = jt_clock_now();
     json_decref(s->last);
     s->last = rec;
     return rc;
@@ -129,14 +123,14 @@ static void send_headers(jt_req_t *req)
 static void follow(jt_gw_t *gw, stream_t *s, jt_bus_t *bus, natsSubscription *sub,
                    const char *task_id, uint64_t rev)
 {
-    double quiet_since = mono_now();
+    double quiet_since = jt_clock_now();
     while (!atomic_load(&gw->stopping)) {
         natsMsg *msg = NULL;
         natsStatus ns = natsSubscription_NextMsg(&msg, sub, NEXT_MSG_WAIT_MS);
         if (ns == NATS_OK) {
             json_t *rec = decode_record(msg);
             natsMsg_Destroy(msg);
-            quiet_since = mono_now();
+            quiet_since = jt_clock_now();
             if (rec == NULL || record_stale(s, rec)) {
                 json_decref(rec);
                 continue;
@@ -148,7 +142,7 @@ static void follow(jt_gw_t *gw, stream_t *s, jt_bus_t *bus, natsSubscription *su
         }
         if (ns != NATS_TIMEOUT && ns != NATS_SLOW_CONSUMER)
             return; /* subscription or connection closed */
-        double now = mono_now();
+        double now = jt_clock_now();
         if (now - quiet_since >= KV_RECHECK_SECONDS) {
             json_t *rec = NULL;
             uint64_t r = 0;

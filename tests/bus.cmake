@@ -6,14 +6,16 @@ jt_add_cmocka_test(test_bus
         connect_dead_url connect_silent_server reconnects_after_broker_restart
         task_round_trip task_get_unknown task_cas_stale
         task_status_names lease_primitives lease_expires
-  TIMEOUT 60)
+  TIMEOUT 60
+  LIBS jt-bus)
 
 jt_add_cmocka_test(test_broker
   SOURCES test_broker.c
   CASES config_single_node config_auth config_cluster_1 config_cluster_2 config_cluster_3
         single_node_config_serves auth_roles_work auth_denials cli_init_then_status
         cli_status_unreachable cli_usage
-  TIMEOUT 60)
+  TIMEOUT 60
+  LIBS jt-bus)
 target_compile_definitions(test_broker PRIVATE
   JT_BROKER_DIR="${PROJECT_SOURCE_DIR}/broker"
   JT_BROKER_BIN="$<TARGET_FILE:jouletrace-broker>")

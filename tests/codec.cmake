@@ -4,7 +4,8 @@ jt_add_cmocka_test(test_value
   CASES from_json_scalars from_json_containers from_json_depth from_json_string_too_large
         to_json_scalars to_json_rejects to_json_depth roundtrip_json check_accepts
         check_rejects check_limits path_truncation_utf8 unpack_value
-  TIMEOUT 30)
+  TIMEOUT 30
+  LIBS jt-wire)
 
 jt_add_cmocka_test(test_job_json
   SOURCES test_job_json.c
@@ -12,14 +13,16 @@ jt_add_cmocka_test(test_job_json
         wrong_type_each_field missing_required unknown_field_top unknown_field_test_case
         unknown_field_comparison duplicate_keys invalid_utf8 invalid_json not_an_object
         nul_in_strings bad_task_id bad_function_name names_too_long
-  TIMEOUT 30)
+  TIMEOUT 30
+  LIBS jt-wire)
 
 jt_add_cmocka_test(test_job_json_limits
   SOURCES test_job_json_limits.c
   CASES empty_test_cases too_many_test_cases code_too_large body_too_large string_too_large
         depth_64_accepted depth_65_rejected depth_100000 number_bounds float_for_integer_field
         bool_for_number_field big_integer
-  TIMEOUT 60)
+  TIMEOUT 60
+  LIBS jt-wire)
 
 jt_add_cmocka_test(test_job_msgpack
   SOURCES test_job_msgpack.c
@@ -29,12 +32,13 @@ jt_add_cmocka_test(test_job_msgpack
         float_for_integer_field int_for_float_field bool_for_number_field
         integer_out_of_range non_finite_numbers duplicate_field root_not_map unknown_fields
         missing_required blobs_canonical nul_in_code
-  TIMEOUT 60)
+  TIMEOUT 60
+  LIBS jt-wire)
 
 # The fuzz entry points, replayed over the seed corpus by a plain driver in every build.
 foreach(target job_json job_msgpack)
   add_executable(fuzz_replay_${target} fuzz/replay_main.c fuzz/fuzz_${target}.c)
-  target_link_libraries(fuzz_replay_${target} PRIVATE jouletrace)
+  target_link_libraries(fuzz_replay_${target} PRIVATE jt-wire)
   set_target_properties(fuzz_replay_${target} PROPERTIES
     RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
   add_test(NAME fuzz_replay.${target}
@@ -50,11 +54,13 @@ if(JT_FUZZ)
   if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
     message(FATAL_ERROR "JT_FUZZ=ON needs clang: configure with CC=clang")
   endif()
-  set(codec_sources status.c job.c value.c unpack.c job_json.c job_msgpack.c)
+  set(codec_sources wire/job.c wire/value.c wire/unpack.c wire/job_json.c wire/job_msgpack.c
+      wire/task_id.c base/status.c)
   list(TRANSFORM codec_sources PREPEND ${PROJECT_SOURCE_DIR}/shared/)
   foreach(target job_json job_msgpack)
     add_executable(fuzz_${target} fuzz/fuzz_${target}.c ${codec_sources})
-    target_include_directories(fuzz_${target} PRIVATE ${PROJECT_SOURCE_DIR}/shared)
+    target_include_directories(fuzz_${target} PRIVATE ${PROJECT_SOURCE_DIR}/shared/wire/include
+                               ${PROJECT_SOURCE_DIR}/shared/base/include)
     target_compile_options(fuzz_${target} PRIVATE -fsanitize=fuzzer,address,undefined)
     target_link_options(fuzz_${target} PRIVATE -fsanitize=fuzzer,address,undefined)
     target_link_libraries(fuzz_${target} PRIVATE PkgConfig::MSGPACK PkgConfig::JANSSON m)

@@ -15,12 +15,12 @@ jt_add_cmocka_test(test_gateway
   SOURCES test_gateway.c
   CASES ${JT_GATEWAY_CASES}
   TIMEOUT 60
-  LIBS PkgConfig::CURL PkgConfig::NATS PkgConfig::JANSSON)
+  LIBS jt-bus PkgConfig::CURL PkgConfig::NATS PkgConfig::JANSSON)
 jt_add_cmocka_test(test_gateway_service
   SOURCES test_gateway_service.c
   CASES ${JT_GATEWAY_SERVICE_CASES}
   TIMEOUT 60
-  LIBS PkgConfig::CURL PkgConfig::NATS PkgConfig::JANSSON)
+  LIBS jt-bus PkgConfig::CURL PkgConfig::NATS PkgConfig::JANSSON)
 foreach(p test_gateway test_gateway_service)
   target_compile_definitions(${p} PRIVATE
       JT_GATEWAY_BIN="$<TARGET_FILE:jouletrace-gateway>")

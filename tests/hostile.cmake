@@ -32,9 +32,8 @@ set_tests_properties(hostile.module_loop hostile.call_loop PROPERTIES RUN_SERIAL
 
 # The seccomp filters themselves, compiled on the spot and precompiled.
 jt_add_cmocka_test(test_seccomp_filter
-  SOURCES test_seccomp_filter.c ${PROJECT_SOURCE_DIR}/worker/seccomp_filter.c
+  SOURCES test_seccomp_filter.c
   CASES base_filter_compiled_on_the_spot base_filter_precompiled
         run_filter_compiled_on_the_spot run_filter_precompiled_each_run_own_pid
   TIMEOUT 30
-  LIBS PkgConfig::SECCOMP)
-target_include_directories(test_seccomp_filter PRIVATE ${PROJECT_SOURCE_DIR}/worker)
+  LIBS jt-sandbox PkgConfig::SECCOMP)

@@ -1,6 +1,6 @@
 # meter.cmake -- energy meters, the sampler, and fake_rapl (the moving fake powercap tree they run against).
 add_executable(fake_rapl fake_rapl.c)
-target_link_libraries(fake_rapl PRIVATE jouletrace)
+target_link_libraries(fake_rapl PRIVATE jt-energy)
 set_target_properties(fake_rapl PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
 
 jt_add_cmocka_test(test_meter
@@ -8,23 +8,27 @@ jt_add_cmocka_test(test_meter
   CASES names_and_kinds single_wrap wrap_on_dram_only consecutive_wraps_sampled
         discovery_intel_two_socket discovery_amd_no_dram discovery_unrelated_zones
         discovery_shuffled_indices missing_tree_message permission_message read_during_rewrites
-  TIMEOUT 60)
+  TIMEOUT 60
+  LIBS jt-energy)
 
 jt_add_cmocka_test(test_meter_backends
   SOURCES test_meter_backends.c
   CASES cpu_busy_sources estimate_model_exact estimate_real_busy_core estimate_bad_config
         perf_discovery perf_open_failure_message auto_never_estimates
-  TIMEOUT 60)
+  TIMEOUT 60
+  LIBS jt-energy)
 
 jt_add_cmocka_test(test_sampler
   SOURCES test_sampler.c
   CASES invalid_rate read_rate stop_is_prompt empty_recording timeline_bounded timeline_power
-  TIMEOUT 90)
+  TIMEOUT 90
+  LIBS jt-energy)
 
 jt_add_cmocka_test(test_fake_rapl
   SOURCES test_fake_rapl.c
   CASES tree_and_truth meter_matches_truth busy_core_power
-  TIMEOUT 60)
+  TIMEOUT 60
+  LIBS jt-energy)
 
 foreach(t test_meter test_meter_backends test_sampler test_fake_rapl)
   target_compile_definitions(${t} PRIVATE JT_FAKE_RAPL_BIN="$<TARGET_FILE:fake_rapl>")
@@ -42,9 +46,8 @@ set_tests_properties(
 
 # The measurement environment's package temperature (worker/host_info.c) on fake /sys/class trees.
 jt_add_cmocka_test(test_host_info
-  SOURCES test_host_info.c ${PROJECT_SOURCE_DIR}/worker/host_info.c
+  SOURCES test_host_info.c
   CASES package_zone_wins_over_lower_numbers without_package_zone_smallest_number_readable
         hwmon_by_name_past_number_64 no_sensor_is_nan
   TIMEOUT 30
-  LIBS m)
-target_include_directories(test_host_info PRIVATE ${PROJECT_SOURCE_DIR}/worker)
+  LIBS jt-measure m)

@@ -36,7 +36,7 @@ function(jt_add_pipeline_test p)
   jt_add_cmocka_test(${p}
     SOURCES ${p}.c
     CASES ${names}
-    LIBS PkgConfig::CURL PkgConfig::NATS PkgConfig::JANSSON PkgConfig::MSGPACK m)
+    LIBS jt-bus jt-energy PkgConfig::CURL PkgConfig::NATS PkgConfig::JANSSON PkgConfig::MSGPACK m)
   target_compile_definitions(${p} PRIVATE
       JT_WORKER_BIN="${CMAKE_BINARY_DIR}/bin/jouletrace-worker"
       JT_GATEWAY_BIN="$<TARGET_FILE:jouletrace-gateway>"

@@ -466,7 +466,7 @@ static uint64_t pl_jobs_last_seq(pl_t *pl)
 
 /* ---- result records ------------------------------------------------------------------- */
 
-/* The fields required below are those of DESIGN.md "Result" and the task record of
+/* The fields required below are those of docs/measurement.md "The result" and the task record of
  * README.md. */
 static const char *const RECORD_KEYS[] = {
     "task_id",      "status",       "stage",           "progress",   "trial",
@@ -530,7 +530,7 @@ static void check_validation(const pl_t *pl, const json_t *rec, bool correct, lo
     PL_CHECK(pl, ok == passed);
 }
 
-/* Every field of a completed result (DESIGN.md "Result"), measured with the
+/* Every field of a completed result (docs/measurement.md "The result"), measured with the
  * rapl-sysfs meter on core 1 of socket 0 with a calibration. */
 static void check_completed(const pl_t *pl, const json_t *rec, long tests)
 {

@@ -4,7 +4,8 @@ jt_add_cmocka_test(test_stats
   CASES median_odd median_even median_large_uses_heap mean_stddev_cv mad_values ci95_n2 ci95_n5
         ci95_n10 outlier_clear outlier_borderline outlier_mad_zero outlier_spread_floor n_zero n_one
         nan_free_degenerate t975_table t975_large_df
-  TIMEOUT 30)
+  TIMEOUT 30
+  LIBS jt-energy)
 
 jt_add_cmocka_test(test_calibration
   SOURCES test_calibration.c
@@ -13,4 +14,5 @@ jt_add_cmocka_test(test_calibration
         malformed_json each_missing_field wrong_types bad_values_and_unknown_fields foreign_host
         host_null_uses_gethostname file_too_large missing_file fractional_timestamp
         non_utc_rejected timezone_independent failure_leaves_out_untouched
-  TIMEOUT 30)
+  TIMEOUT 30
+  LIBS jt-energy)

@@ -1,7 +1,7 @@
 /* test_job_json.c -- unit tests of jt_job_from_json: accepted bodies, types, fields, syntax, names.
  */
 #include "job_json_helpers.h"
-#include "task_state.h"
+#include "task_id.h"
 
 /* ---- accepted bodies -------------------------------------------------------------- */
 

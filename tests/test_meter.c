@@ -6,7 +6,7 @@
 
 #include "fake_rapl.h"
 #include "meter.h"
-#include "meter_backend.h"
+#include "meter_detail.h"
 #include "sampler.h"
 
 #define BIG 1000000000000ull /* a range that never wraps in these tests */

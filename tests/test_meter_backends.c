@@ -7,7 +7,7 @@
 #include "cpu_busy.h"
 #include "fake_rapl.h"
 #include "meter.h"
-#include "meter_backend.h"
+#include "meter_detail.h"
 
 static double now_s(void)
 {

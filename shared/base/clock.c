@@ -1,0 +1,59 @@
+/* clock.c -- monotonic, Unix and UTC clock readings, and the clamped seconds-to-milliseconds rule. */
+#include "clock.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <time.h>
+
+static struct timespec read_clock(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return ts;
+}
+
+double jt_clock_now(void)
+{
+    struct timespec ts = read_clock(CLOCK_MONOTONIC);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int64_t jt_clock_now_ns(void)
+{
+    struct timespec ts = read_clock(CLOCK_MONOTONIC);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t jt_clock_now_ms(void)
+{
+    struct timespec ts = read_clock(CLOCK_MONOTONIC);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+double jt_clock_unix(void)
+{
+    struct timespec ts = read_clock(CLOCK_REALTIME);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void jt_clock_utc_iso(char *buf, size_t len)
+{
+    struct timespec ts = read_clock(CLOCK_REALTIME);
+    struct tm tm;
+    char date[24];
+    if (len == 0)
+        return;
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, len, "%.20s.%03dZ", date, (int)(ts.tv_nsec / 1000000) % 1000);
+}
+
+int jt_clock_ms(double seconds)
+{
+    if (isnan(seconds) || seconds <= 0.0)
+        return 0;
+    if (seconds >= (double)JT_CLOCK_MS_MAX / 1000.0)
+        return JT_CLOCK_MS_MAX;
+    double ms = ceil(seconds * 1000.0);
+    return ms >= (double)JT_CLOCK_MS_MAX ? JT_CLOCK_MS_MAX : (int)ms;
+}

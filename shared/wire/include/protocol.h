@@ -1,0 +1,53 @@
+/* protocol.h -- small msgpack helpers for the frames between worker, runner, sandbox child and runs. */
+#ifndef JT_PROTOCOL_H
+#define JT_PROTOCOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <msgpack.h>
+
+#include "status.h"
+
+/* Value of key in a msgpack map, or NULL when o is not a map or lacks it. */
+const msgpack_object *jt_mp_find(const msgpack_object *map, const char *key);
+
+/* Whether o is a str equal to s. */
+bool jt_mp_str_eq(const msgpack_object *o, const char *s);
+
+/* Copy a str value into a new NUL-terminated string (NULL if o is not a str
+ * or on no memory). */
+char *jt_mp_strdup(const msgpack_object *o);
+
+/* Numeric value of an int or float object into *out; false if o is neither. */
+bool jt_mp_number(const msgpack_object *o, double *out);
+
+/* Integer value of an int object into *out; false otherwise. */
+bool jt_mp_int(const msgpack_object *o, long long *out);
+
+/* Pack a NUL-terminated string (or nil when s is NULL). */
+int jt_mp_pack_cstr(msgpack_packer *pk, const char *s);
+
+/* Unpack exactly one msgpack object from data (no trailing bytes), with the
+ * checks of jt_unpack_value (str keys, valid UTF-8, depth <= JT_MAX_DEPTH, no
+ * bin/ext). Returns
+ * true with *result holding it (caller calls msgpack_unpacked_destroy).
+ * Strings in the result point into data: keep data alive until then. */
+bool jt_mp_unpack_one(msgpack_unpacked *result, const void *data, size_t len);
+
+/* A frame being built: one msgpack map, usually typed by its first key "t". */
+typedef struct {
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+} jt_mp_frame_t;
+
+/* Start a map of n_keys entries; when type is not NULL the first entry is
+ * "t": type (and counts among n_keys). Pack the other entries with f->pk. */
+void jt_mp_frame_begin(jt_mp_frame_t *f, size_t n_keys, const char *type);
+
+/* Write the frame to fd (jt_frame_write) and free it. */
+jt_status_t jt_mp_frame_send(jt_mp_frame_t *f, int fd);
+
+/* Free a frame without sending it. */
+void jt_mp_frame_discard(jt_mp_frame_t *f);
+
+#endif

@@ -1,0 +1,50 @@
+/* heartbeat.c -- builds and stores the worker heartbeat record; removes it on shutdown. */
+#include "heartbeat.h"
+#include "clock.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+json_t *jt_heartbeat_record(const jt_heartbeat_info_t *info, const char *task_id)
+{
+    char now[40];
+    jt_clock_utc_iso(now, sizeof now);
+    return json_pack("{s:s, s:s, s:I, s:s, s:s?, s:s, s:b, s:b, s:s?, s:f, s:i, s:i, s:s}",
+                     "worker_id", info->worker_id, "host", info->host ? info->host : "", "pid",
+                     (json_int_t)info->pid, "state", task_id ? "busy" : "idle", "task_id", task_id,
+                     "meter_type", info->meter_type ? info->meter_type : "", "energy_is_estimated",
+                     (int)info->energy_is_estimated, "calibrated", (int)info->calibrated,
+                     "calibration_reason", info->calibration_reason, "calibration_idle_watts",
+                     info->calibration_idle_watts, "measurement_core", info->measurement_core,
+                     "socket", info->socket, "updated_at", now);
+}
+
+static jt_status_t nats_error(jt_error_t *err, natsStatus s, const char *what, const char *key)
+{
+    natsStatus last_status = NATS_OK;
+    const char *last = nats_GetLastError(&last_status);
+    return jt_error_set(err, s == NATS_TIMEOUT ? JT_ERR_TIMEOUT : JT_ERR_IO, "heartbeat",
+                        "cannot %s heartbeat %s: %s%s%s", what, key, natsStatus_GetText(s),
+                        last && last_status == s ? ": " : "", last && last_status == s ? last : "");
+}
+
+jt_status_t jt_heartbeat_put(kvStore *kv, const jt_heartbeat_info_t *info, const char *task_id,
+                             jt_error_t *err)
+{
+    json_t *rec = jt_heartbeat_record(info, task_id);
+    char *text = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
+    json_decref(rec);
+    if (text == NULL)
+        return jt_error_set(err, JT_ERR_NOMEM, "heartbeat", "out of memory");
+    natsStatus s = kvStore_PutString(NULL, kv, info->worker_id, text);
+    free(text);
+    return s == NATS_OK ? JT_OK : nats_error(err, s, "store", info->worker_id);
+}
+
+jt_status_t jt_heartbeat_remove(kvStore *kv, const char *worker_id, jt_error_t *err)
+{
+    natsStatus s = kvStore_Purge(kv, worker_id, NULL);
+    return s == NATS_OK ? JT_OK : nats_error(err, s, "remove", worker_id);
+}

@@ -1,0 +1,387 @@
+/* job_consumer.c -- the job thread: fetch, decode, skip, hand to job_run, then ack / nak / term.
+ *
+ * job_main runs on its own thread; on_cancel on a nats.c thread; the public
+ * functions as job_loop.h says. `lock` guards the job in flight (task id,
+ * message, runner pointer) so that cancel, keepalive and lease loss act on
+ * the right job and never on the next one.
+ */
+#include "job_consumer.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bus_names.h"
+#include "job_msgpack.h"
+#include "job_execution.h"
+#include "log.h"
+
+#define FETCH_TIMEOUT_MS 1000
+#define FETCH_ERROR_PAUSE_MS 500
+
+/* Nak unfinished work, except on its last allowed delivery. */
+static void settle_requeue(jt_job_run_t *run, natsMsg *msg);
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int stop_requested(void *ctx)
+{
+    jt_job_loop_t *j = ctx;
+    return atomic_load(&j->stopping) || atomic_load(&j->abort) != 0;
+}
+
+/* Make msg the job in flight (or none when task_id is NULL). */
+static void set_current(jt_job_loop_t *j, const char *task_id, natsMsg *msg)
+{
+    pthread_mutex_lock(&j->lock);
+    snprintf(j->current, sizeof j->current, "%s", task_id ? task_id : "");
+    j->msg = msg;
+    atomic_store(&j->abort, 0);
+    if (task_id != NULL && atomic_load(&j->stopping))
+        atomic_fetch_or(&j->abort, JT_ABORT_SHUTDOWN);
+    pthread_mutex_unlock(&j->lock);
+}
+
+void jt_job_loop_abort_runner(jt_job_loop_t *j, int reason, const char *task_id)
+{
+    pthread_mutex_lock(&j->lock);
+    if (j->current[0] != '\0' && (task_id == NULL || strcmp(task_id, j->current) == 0)) {
+        atomic_fetch_or(&j->abort, reason);
+        if (j->runner != NULL)
+            jt_runner_cancel(j->runner); /* ignored by the runner when it is idle */
+    }
+    pthread_mutex_unlock(&j->lock);
+}
+
+void jt_job_loop_swap_runner(jt_job_loop_t *j, jt_runner_t *fresh)
+{
+    pthread_mutex_lock(&j->lock);
+    jt_runner_t *old = j->runner;
+    j->runner = fresh;
+    pthread_mutex_unlock(&j->lock);
+    jt_runner_destroy(old);
+}
+
+/* Ack (synchronously: the job must not come back once its result is stored). */
+static void settle(jt_job_loop_t *j, natsMsg *msg, jt_settle_t how, const char *task_id)
+{
+    pthread_mutex_lock(&j->lock);
+    j->msg = NULL; /* keepalive must not touch it any more */
+    pthread_mutex_unlock(&j->lock);
+    natsStatus s = NATS_OK;
+    jsErrCode jerr = 0;
+    switch (how) {
+    case JT_SETTLE_ACK:
+        s = natsMsg_AckSync(msg, NULL, &jerr);
+        break;
+    case JT_SETTLE_NAK:
+    case JT_SETTLE_REQUEUE:
+        s = natsMsg_Nak(msg, NULL);
+        break;
+    case JT_SETTLE_TERM:
+        s = natsMsg_Term(msg, NULL);
+        break;
+    }
+    if (s != NATS_OK)
+        jt_log(JT_LOG_WARN, task_id, "settling the job failed (%s); JetStream will redeliver it",
+               natsStatus_GetText(s));
+}
+
+/* Task id: the job's own, else Nats-Msg-Id, else "seq-<stream sequence>". */
+static void pick_task_id(const jt_job_t *job, natsMsg *msg, uint64_t seq, char *buf, size_t len)
+{
+    const char *hdr = NULL;
+    if (job != NULL && job->task_id != NULL)
+        snprintf(buf, len, "%s", job->task_id);
+    else if (natsMsgHeader_Get(msg, "Nats-Msg-Id", &hdr) == NATS_OK && hdr != NULL && hdr[0])
+        snprintf(buf, len, "%s", hdr);
+    else
+        snprintf(buf, len, "seq-%llu", (unsigned long long)seq);
+}
+
+static void process(jt_job_loop_t *j, natsMsg *msg)
+{
+    jt_job_run_t run;
+    memset(&run, 0, sizeof run);
+    run.loop = j;
+    jt_job_init(&run.job);
+    run.delivered = 1;
+    uint64_t seq = 0;
+    jsMsgMetaData *meta = NULL;
+    if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
+        run.delivered = meta->NumDelivered;
+        seq = meta->Sequence.Stream;
+        jsMsgMetaData_Destroy(meta);
+    }
+    int len = natsMsg_GetDataLength(msg);
+    jt_error_t derr;
+    jt_status_t ds;
+    if (len <= 0)
+        ds = jt_error_set(&derr, JT_ERR_INVALID, "", "empty message: expected a msgpack job");
+    else if ((size_t)len > JT_MAX_BODY_BYTES)
+        ds = jt_error_set(&derr, JT_ERR_TOO_LARGE, "", "job exceeds %u bytes", JT_MAX_BODY_BYTES);
+    else
+        ds = jt_job_from_msgpack(&run.job, (const uint8_t *)natsMsg_GetData(msg), (size_t)len,
+                                 &derr);
+    pick_task_id(ds == JT_OK ? &run.job : NULL, msg, seq, run.task_id, sizeof run.task_id);
+    if (!jt_task_id_valid(run.task_id)) {
+        jt_log_error("job at stream sequence %llu has an unusable task id; terminated",
+                     (unsigned long long)seq);
+        natsMsg_Term(msg, NULL);
+        jt_job_cleanup(&run.job);
+        return;
+    }
+    if (ds == JT_OK && run.job.task_id == NULL && (run.job.task_id = strdup(run.task_id)) == NULL) {
+        natsMsg_Nak(msg, NULL);
+        jt_job_cleanup(&run.job);
+        return;
+    }
+    set_current(j, run.task_id, msg);
+    jt_log(JT_LOG_INFO, run.task_id, "job picked (delivery %llu)",
+           (unsigned long long)run.delivered);
+
+    jt_settle_t how;
+    jt_error_t err;
+    bool final = false;
+    if (jt_report_begin(&run.report, j->bus, run.task_id, j->worker_id,
+                        ds == JT_OK ? &run.job : NULL, &final, &err) != JT_OK) {
+        jt_log(JT_LOG_WARN, run.task_id, "task state unreadable (%s); job nak'ed", err.message);
+        how = JT_SETTLE_NAK;
+    } else if (final) {
+        jt_log(JT_LOG_INFO, run.task_id, "task already final; acking the redelivery");
+        how = JT_SETTLE_ACK;
+    } else if (ds != JT_OK) {
+        char message[900];
+        snprintf(message, sizeof message, "invalid job on the bus: %s%s%s", derr.path,
+                 derr.path[0] ? ": " : "", derr.message);
+        jt_log(JT_LOG_WARN, run.task_id, "%s", message);
+        how = jt_report_final(&run.report, JT_TASK_FAILED, NULL, "invalid_job", message, &err) ==
+                      JT_OK
+                  ? JT_SETTLE_TERM
+                  : JT_SETTLE_NAK;
+    } else {
+        how = jt_job_run(&run);
+    }
+    if (how == JT_SETTLE_REQUEUE)
+        settle_requeue(&run, msg);
+    else
+        settle(j, msg, how, run.task_id);
+    set_current(j, NULL, NULL);
+    jt_report_cleanup(&run.report);
+    jt_job_cleanup(&run.job);
+}
+
+static void settle_requeue(jt_job_run_t *run, natsMsg *msg)
+{
+    jt_job_loop_t *j = run->loop;
+    jt_error_t err;
+    const char *why = run->requeue_why[0] ? run->requeue_why : "interrupted";
+    if (run->delivered >= JT_JOBS_MAX_DELIVER) {
+        jt_log(JT_LOG_WARN, run->task_id, "last allowed delivery failed: %s", why);
+        char message[700];
+        snprintf(message, sizeof message, "the job failed on its last allowed delivery (%d): %s",
+                 JT_JOBS_MAX_DELIVER, why);
+        if (jt_report_final(&run->report, JT_TASK_FAILED, NULL,
+                            run->requeue_type[0] ? run->requeue_type : "infrastructure", message,
+                            &err) == JT_OK) {
+            settle(j, msg, JT_SETTLE_ACK, run->task_id);
+            return;
+        }
+    } else {
+        jt_log(JT_LOG_INFO, run->task_id, "job nak'ed for another attempt: %s", why);
+        jt_report_progress(&run->report, JT_TASK_QUEUED, "queued", 0, 0,
+                           run->job.energy_measurement_trials, NAN, &err);
+    }
+    settle(j, msg, JT_SETTLE_NAK, run->task_id);
+}
+
+static void *job_main(void *arg)
+{
+    jt_job_loop_t *j = arg;
+    bool reported = false;
+    while (!atomic_load(&j->stopping)) {
+        natsMsgList list = {0};
+        jsErrCode jerr = 0;
+        natsStatus s = natsSubscription_Fetch(&list, j->jobs, 1, FETCH_TIMEOUT_MS, &jerr);
+        if (s == NATS_TIMEOUT)
+            continue; /* empty queue */
+        if (s != NATS_OK) {
+            if (!reported)
+                jt_log_warn("fetching jobs failed: %s (retrying)", natsStatus_GetText(s));
+            reported = true;
+            sleep_ms(FETCH_ERROR_PAUSE_MS);
+            continue;
+        }
+        reported = false;
+        for (int i = 0; i < list.Count; i++) {
+            natsMsg *msg = list.Msgs[i];
+            list.Msgs[i] = NULL;
+            if (atomic_load(&j->stopping))
+                natsMsg_Nak(msg, NULL); /* fetched as we stop: give it straight back */
+            else
+                process(j, msg);
+            natsMsg_Destroy(msg);
+        }
+        natsMsgList_Destroy(&list);
+    }
+    if (j->on_exit != NULL)
+        j->on_exit(j->ctx);
+    return NULL;
+}
+
+static void on_cancel(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+    (void)nc;
+    (void)sub;
+    jt_job_loop_t *j = closure;
+    const char *subject = natsMsg_GetSubject(msg);
+    size_t plen = strlen(JT_SUBJECT_CANCEL_PREFIX);
+    if (subject != NULL && strncmp(subject, JT_SUBJECT_CANCEL_PREFIX, plen) == 0 &&
+        subject[plen] != '\0') {
+        char id[JT_MAX_NAME_BYTES + 1];
+        snprintf(id, sizeof id, "%s", subject + plen);
+        pthread_mutex_lock(&j->lock);
+        bool mine = strcmp(id, j->current) == 0;
+        pthread_mutex_unlock(&j->lock);
+        if (mine) {
+            jt_log(JT_LOG_INFO, id, "cancellation requested; aborting");
+            jt_job_loop_abort_runner(j, JT_ABORT_CANCELLED, id);
+        }
+    }
+    natsMsg_Destroy(msg);
+}
+
+static void on_cancel_complete(void *closure)
+{
+    jt_job_loop_t *j = closure;
+    pthread_mutex_lock(&j->lock);
+    j->cancel_done = true;
+    pthread_cond_broadcast(&j->cancel_cond);
+    pthread_mutex_unlock(&j->lock);
+}
+
+static void free_loop(jt_job_loop_t *j)
+{
+    natsSubscription_Destroy(j->jobs);
+    jt_runner_destroy(j->runner);
+    pthread_mutex_destroy(&j->lock);
+    pthread_cond_destroy(&j->cancel_cond);
+    free(j);
+}
+
+jt_status_t jt_job_loop_start(const jt_job_loop_opts_t *o, jt_runner_t *runner, jt_job_loop_t **out,
+                              jt_error_t *err)
+{
+    jt_job_loop_t *j = calloc(1, sizeof *j);
+    if (j == NULL) {
+        jt_runner_destroy(runner);
+        return jt_error_set(err, JT_ERR_NOMEM, "", "out of memory");
+    }
+    j->cfg = *o->cfg;
+    j->bus = o->bus;
+    j->ms = o->ms;
+    snprintf(j->not_measuring_why, sizeof j->not_measuring_why, "%s",
+             o->not_measuring_why ? o->not_measuring_why : "no meter");
+    j->lease = o->lease;
+    snprintf(j->worker_id, sizeof j->worker_id, "%s", o->worker_id);
+    j->on_exit = o->on_exit;
+    j->ctx = o->ctx;
+    j->runner = runner;
+    pthread_mutex_init(&j->lock, NULL);
+    pthread_cond_init(&j->cancel_cond, NULL);
+    atomic_init(&j->stopping, false);
+    atomic_init(&j->abort, 0);
+
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Stream = JT_STREAM_JOBS;
+    so.Consumer = JT_CONSUMER_WORKERS; /* bind: the topology made it; never delete it */
+    jsErrCode jerr = 0;
+    natsStatus s = js_PullSubscribe(&j->jobs, j->bus->js, JT_SUBJECT_JOBS, JT_CONSUMER_WORKERS,
+                                    NULL, &so, &jerr);
+    if (s != NATS_OK) {
+        free_loop(j);
+        return jt_error_set(err, JT_ERR_IO, JT_CONSUMER_WORKERS,
+                            "cannot bind consumer %s of stream %s: %s (jerr %d)",
+                            JT_CONSUMER_WORKERS, JT_STREAM_JOBS, natsStatus_GetText(s), (int)jerr);
+    }
+    s = natsConnection_Subscribe(&j->cancels, j->bus->nc, JT_SUBJECT_CANCEL_PREFIX "*", on_cancel,
+                                 j);
+    if (s == NATS_OK)
+        s = natsSubscription_SetOnCompleteCB(j->cancels, on_cancel_complete, j);
+    if (s != NATS_OK) {
+        natsSubscription_Destroy(j->cancels);
+        free_loop(j);
+        return jt_error_set(err, JT_ERR_IO, JT_SUBJECT_CANCEL_PREFIX,
+                            "cannot subscribe to cancellations: %s", natsStatus_GetText(s));
+    }
+    if (pthread_create(&j->thread, NULL, job_main, j) != 0) {
+        natsSubscription_Unsubscribe(j->cancels);
+        natsSubscription_Destroy(j->cancels);
+        free_loop(j);
+        return jt_error_set(err, JT_ERR_SYSTEM, "", "cannot start the job thread");
+    }
+    *out = j;
+    return JT_OK;
+}
+
+void jt_job_loop_stop(jt_job_loop_t *j)
+{
+    if (j == NULL || atomic_exchange(&j->stopping, true))
+        return;
+    jt_job_loop_abort_runner(j, JT_ABORT_SHUTDOWN, NULL);
+}
+
+void jt_job_loop_destroy(jt_job_loop_t *j)
+{
+    if (j == NULL)
+        return;
+    jt_job_loop_stop(j);
+    pthread_join(j->thread, NULL);
+    bool done = natsSubscription_Unsubscribe(j->cancels) != NATS_OK;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 5;
+    pthread_mutex_lock(&j->lock);
+    while (!done && !j->cancel_done)
+        if (pthread_cond_timedwait(&j->cancel_cond, &j->lock, &until) != 0)
+            break;
+    pthread_mutex_unlock(&j->lock);
+    natsSubscription_Destroy(j->cancels);
+    free_loop(j);
+}
+
+void jt_job_loop_keepalive(jt_job_loop_t *j)
+{
+    pthread_mutex_lock(&j->lock);
+    if (j->msg != NULL)
+        natsMsg_InProgress(j->msg, NULL);
+    pthread_mutex_unlock(&j->lock);
+}
+
+void jt_job_loop_lease_lost(jt_job_loop_t *j)
+{
+    jt_job_loop_abort_runner(j, JT_ABORT_LEASE_LOST, NULL);
+}
+
+bool jt_job_loop_current(jt_job_loop_t *j, char *buf, size_t len)
+{
+    pthread_mutex_lock(&j->lock);
+    bool busy = j->current[0] != '\0';
+    if (buf != NULL && len > 0)
+        snprintf(buf, len, "%s", j->current);
+    pthread_mutex_unlock(&j->lock);
+    return busy;
+}
+
+int jt_job_loop_should_stop(void *ctx)
+{
+    return stop_requested(ctx);
+}

@@ -1,0 +1,147 @@
+/* task_report.c -- keeps a task's record in KV and publishes it on its progress and result
+ * subjects. */
+#include "task_report.h"
+#include "clock.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bus_names.h"
+#include "log.h"
+#include "value.h"
+
+static void set_string_or_null(json_t *o, const char *key, const char *value)
+{
+    json_object_set_new(o, key, value ? json_string(value) : json_null());
+}
+
+jt_status_t jt_report_begin(jt_report_t *r, jt_bus_t *bus, const char *task_id,
+                            const char *worker_id, const jt_job_t *job, bool *final,
+                            jt_error_t *err)
+{
+    memset(r, 0, sizeof *r);
+    r->bus = bus;
+    r->started = jt_clock_now();
+    snprintf(r->task_id, sizeof r->task_id, "%s", task_id);
+    if (final != NULL)
+        *final = false;
+    json_t *rec = NULL;
+    uint64_t rev = 0;
+    jt_status_t s = jt_task_get(bus->tasks, task_id, &rec, &rev, err);
+    if (s == JT_ERR_MISSING) {
+        rec = jt_task_record_new(task_id, JT_TASK_QUEUED);
+        rev = 0;
+        s = rec ? JT_OK : jt_error_set(err, JT_ERR_NOMEM, "", "out of memory");
+    } else if (s == JT_ERR_PROTOCOL) { /* unreadable record: start afresh */
+        jt_log_warn("task %s: replacing an unreadable record", task_id);
+        rec = jt_task_record_new(task_id, JT_TASK_QUEUED);
+        s = rec ? JT_OK : jt_error_set(err, JT_ERR_NOMEM, "", "out of memory");
+    }
+    if (s != JT_OK)
+        return s;
+    int st = jt_task_status_parse(json_string_value(json_object_get(rec, "status")));
+    if (final != NULL)
+        *final = st >= 0 && jt_task_status_final((jt_task_status_t)st);
+    json_object_set_new(rec, "task_id", json_string(task_id));
+    set_string_or_null(rec, "worker", worker_id);
+    if (job != NULL) {
+        if (job->candidate_id != NULL || json_object_get(rec, "candidate_id") == NULL)
+            set_string_or_null(rec, "candidate_id", job->candidate_id);
+        if (job->problem_name != NULL || json_object_get(rec, "problem_name") == NULL)
+            set_string_or_null(rec, "problem_name", job->problem_name);
+    }
+    if (json_object_get(rec, "request_id") == NULL)
+        json_object_set_new(rec, "request_id", json_null());
+    r->record = rec;
+    r->expected_rev = rev;
+    return JT_OK;
+}
+
+/* Publish the record (msgpack) on prefix<task id>; best effort. */
+static void publish(jt_report_t *r, const char *prefix)
+{
+    char subject[JT_MAX_NAME_BYTES + 64];
+    if (!jt_bus_task_subject(subject, sizeof subject, prefix, r->task_id))
+        return;
+    jt_blob_t blob = {0};
+    jt_error_t err;
+    if (jt_value_from_json(r->record, "record", &blob, &err) != JT_OK) {
+        jt_log(JT_LOG_WARN, r->task_id, "cannot encode the task record: %s", err.message);
+        return;
+    }
+    natsStatus s = natsConnection_Publish(r->bus->nc, subject, blob.data, (int)blob.len);
+    if (s != NATS_OK)
+        jt_log(JT_LOG_WARN, r->task_id, "cannot publish on %s: %s", subject, natsStatus_GetText(s));
+    jt_blob_free(&blob);
+}
+
+/* Store the record: CAS against expected_rev once, then plain puts. */
+static jt_status_t store(jt_report_t *r, jt_error_t *err)
+{
+    jt_status_t s = jt_task_put(r->bus->tasks, r->task_id, r->record, r->expected_rev, NULL, err);
+    if (s == JT_OK)
+        r->expected_rev = 0;
+    return s;
+}
+
+static void set_common(jt_report_t *r, jt_task_status_t status, const char *stage)
+{
+    jt_task_record_set_status(r->record, status);
+    json_object_set_new(r->record, "stage",
+                        json_string(stage ? stage : jt_task_status_name(status)));
+    json_object_set_new(r->record, "elapsed_seconds", json_real(jt_clock_now() - r->started));
+}
+
+jt_status_t jt_report_progress(jt_report_t *r, jt_task_status_t status, const char *stage,
+                               double progress, int trial, int trials_total, double cv_percent,
+                               jt_error_t *err)
+{
+    set_common(r, status, stage);
+    json_object_set_new(r->record, "progress",
+                        json_real(progress < 0   ? 0
+                                  : progress > 1 ? 1
+                                                 : progress));
+    json_object_set_new(r->record, "trial", json_integer(trial));
+    json_object_set_new(r->record, "trials_total", json_integer(trials_total));
+    json_object_set_new(r->record, "cv_percent",
+                        isfinite(cv_percent) ? json_real(cv_percent) : json_null());
+    jt_status_t s = store(r, err);
+    if (s == JT_OK)
+        publish(r, JT_SUBJECT_PROGRESS_PREFIX);
+    return s;
+}
+
+jt_status_t jt_report_final(jt_report_t *r, jt_task_status_t status, json_t *result,
+                            const char *error_type, const char *error, jt_error_t *err)
+{
+    if (result != NULL)
+        json_object_update(r->record, result);
+    set_common(r, status, NULL);
+    json_object_set_new(r->record, "progress", json_real(1.0));
+    if (json_object_get(r->record, "cv_percent") == NULL)
+        json_object_set_new(r->record, "cv_percent", json_null());
+    if (json_object_get(r->record, "trial") == NULL)
+        json_object_set_new(r->record, "trial", json_integer(0));
+    if (json_object_get(r->record, "trials_total") == NULL)
+        json_object_set_new(r->record, "trials_total", json_integer(0));
+    if (error_type != NULL)
+        json_object_set_new(r->record, "error_type", json_string(error_type));
+    if (error != NULL)
+        json_object_set_new(r->record, "error", json_string(error));
+    r->expected_rev = 0; /* the end of a task is always ours to write */
+    jt_status_t s = store(r, err);
+    if (s != JT_OK)
+        return s;
+    publish(r, JT_SUBJECT_PROGRESS_PREFIX);
+    publish(r, JT_SUBJECT_RESULT_PREFIX);
+    return JT_OK;
+}
+
+void jt_report_cleanup(jt_report_t *r)
+{
+    json_decref(r->record);
+    r->record = NULL;
+}

@@ -1,0 +1,459 @@
+/* trials.c -- autorange, warmup, interleaved null/candidate trials around meter reads, statistics. */
+#include "trials.h"
+#include "clock.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "compare.h"
+#include "protocol.h"
+#include "stats.h"
+
+#define MAX_REPEATS 1000000UL
+#define AUTORANGE_STEPS 12
+#define MIN_TRIALS_FOR_EARLY_STOP 3
+/* Autorange aims this much above min_trial_seconds, so that run-to-run noise
+ * rarely makes a measured trial shorter than asked. */
+#define AUTORANGE_MARGIN 1.25
+#define SLACK_MS 30000
+#define OUTLIER_MIN_SPREAD 0.01  /* of the median gross energy per run: the MAD floor */
+#define STALLED_METER_SECONDS 0.05 /* a window this long moves every real counter */
+
+typedef struct {
+    jt_runner_t *r;
+    const jt_job_t *job;
+    const jt_trials_env_t *env;
+    jt_measurement_t *m;
+    long long next_id;
+    double run_limit; /* seconds one run may take */
+    jt_tolerance_t tol;
+    bool failed;      /* a candidate problem is recorded in m */
+    bool aborted;     /* on_progress asked to stop */
+} ctx_t;
+
+typedef struct {
+    double seconds;
+    double started_at, ended_at; /* UNIX time */
+    double gross[JT_METER_MAX_DOMAINS];
+    jt_power_point_t *timeline;
+    size_t n_timeline;
+} window_t;
+
+static void fail(ctx_t *c, const char *type, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void fail(ctx_t *c, const char *type, const char *fmt, ...)
+{
+    if (c->failed)
+        return;
+    c->failed = true;
+    c->m->completed = false;
+    snprintf(c->m->error_type, sizeof c->m->error_type, "%s", type);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->m->error_message, sizeof c->m->error_message, fmt, ap);
+    va_end(ap);
+}
+
+/* Receive the next frame of type `want` (other types are protocol errors,
+ * except "end", which means the sandbox child is gone). */
+static jt_status_t expect(ctx_t *c, const char *want, double timeout_s, uint8_t **data,
+                          msgpack_unpacked *msg, jt_error_t *err)
+{
+    jt_status_t s = jt_runner_recv(c->r, (int)(timeout_s * 1000) + SLACK_MS, data, msg);
+    if (s != JT_OK)
+        return jt_error_set(err, s, "", "waiting for %s from the sandbox: %s", want,
+                            jt_status_text(s));
+    const msgpack_object *t = jt_mp_find(&msg->data, "t");
+    if (jt_mp_str_eq(t, want))
+        return JT_OK;
+    char *why = jt_mp_strdup(jt_mp_find(&msg->data, "error"));
+    s = jt_error_set(err, JT_ERR_SANDBOX, "", "sandbox %s while waiting for %s%s%s",
+                     jt_mp_str_eq(t, "end") ? "ended" : "sent an unexpected frame", want,
+                     why ? ": " : "", why ? why : "");
+    free(why);
+    msgpack_unpacked_destroy(msg);
+    free(*data);
+    *data = NULL;
+    return s;
+}
+
+static jt_status_t send_command(ctx_t *c, const char *op, long long id, const char *which,
+                                unsigned long runs)
+{
+    jt_mp_frame_t f;
+    jt_mp_frame_begin(&f, which ? 4 : (id >= 0 ? 2 : 1), NULL);
+    jt_mp_pack_cstr(&f.pk, "op");
+    jt_mp_pack_cstr(&f.pk, op);
+    if (id >= 0) {
+        jt_mp_pack_cstr(&f.pk, "id");
+        msgpack_pack_int64(&f.pk, id);
+    }
+    if (which) {
+        jt_mp_pack_cstr(&f.pk, "which");
+        jt_mp_pack_cstr(&f.pk, which);
+        jt_mp_pack_cstr(&f.pk, "runs");
+        msgpack_pack_uint64(&f.pk, runs);
+    }
+    jt_status_t s = jt_runner_send(c->r, f.sb.data, f.sb.size);
+    jt_mp_frame_discard(&f);
+    return s;
+}
+
+/* Compare the outputs the sandbox reports after a window with the expected ones. */
+static void check_outputs(ctx_t *c, const msgpack_object *msg)
+{
+    const msgpack_object *results = jt_mp_find(msg, "results");
+    bool reference = jt_mp_str_eq(jt_mp_find(msg, "kind"), "reference");
+    if (results == NULL || results->type != MSGPACK_OBJECT_ARRAY) {
+        fail(c, "trial_failed", "the sandbox reported malformed outputs");
+        return;
+    }
+    for (uint32_t k = 0; k < results->via.array.size; k++) {
+        const msgpack_object *res = &results->via.array.ptr[k];
+        long long i = -1;
+        if (!jt_mp_int(jt_mp_find(res, "i"), &i) || i < 0 || (size_t)i >= c->job->n_test_cases) {
+            fail(c, "trial_failed", "the sandbox reported an output for an unknown test");
+            return;
+        }
+        const jt_test_case_t *tc = &c->job->test_cases[i];
+        msgpack_unpacked expected;
+        if (!jt_mp_unpack_one(&expected, tc->expected_output.data, tc->expected_output.len)) {
+            fail(c, "trial_failed", "expected_output of %s is corrupt", tc->test_id);
+            return;
+        }
+        const msgpack_object *out = jt_mp_find(res, "output");
+        bool equal = out != NULL && jt_values_equal(out, &expected.data, &c->tol);
+        msgpack_unpacked_destroy(&expected);
+        if (!equal) {
+            char *repr = jt_mp_strdup(jt_mp_find(res, "repr"));
+            fail(c, "nondeterministic_output",
+                 "test %s: a measured run returned %.900s, which differs from the expected "
+                 "output the correctness gate accepted (%s)",
+                 tc->test_id, repr ? repr : "?",
+                 reference ? "first measured run" : "a later run differed from the first");
+            free(repr);
+            return;
+        }
+    }
+}
+
+/* One trial of `runs` runs between two meter reads. On a candidate problem
+ * c->failed is set and JT_OK returned. */
+static jt_status_t window(ctx_t *c, bool candidate, unsigned long runs, bool record, window_t *w,
+                          jt_error_t *err)
+{
+    memset(w, 0, sizeof *w);
+    long long id = c->next_id++;
+    uint8_t *data = NULL;
+    msgpack_unpacked msg;
+    jt_status_t s = send_command(c, "trial", id, candidate ? "candidate" : "null", runs);
+    if (s != JT_OK)
+        return jt_error_set(err, s, "", "sending a trial to the sandbox failed");
+    s = expect(c, "trial_ready", c->run_limit, &data, &msg, err);
+    if (s != JT_OK)
+        return s;
+    msgpack_unpacked_destroy(&msg);
+    free(data);
+
+    jt_meter_reading_t a, b;
+    if (record && c->env->sampler)
+        jt_sampler_record_begin(c->env->sampler);
+    s = jt_meter_read(c->env->meter, &a, err);
+    double t0 = jt_clock_now();
+    w->started_at = jt_clock_unix();
+    if (s == JT_OK)
+        s = send_command(c, "go", id, NULL, 0);
+    if (s != JT_OK)
+        return s;
+    s = expect(c, "trial_end", c->run_limit * (double)runs, &data, &msg, err);
+    double t1 = jt_clock_now();
+    if (s != JT_OK)
+        return s;
+    s = jt_meter_read(c->env->meter, &b, err);
+    w->ended_at = jt_clock_unix();
+    if (record && c->env->sampler)
+        jt_sampler_record_end(c->env->sampler, &w->timeline, &w->n_timeline);
+    if (s != JT_OK) {
+        msgpack_unpacked_destroy(&msg);
+        free(data);
+        return s;
+    }
+    const msgpack_object *ok = jt_mp_find(&msg.data, "ok");
+    if (ok == NULL || ok->type != MSGPACK_OBJECT_BOOLEAN || !ok->via.boolean) {
+        char *status = jt_mp_strdup(jt_mp_find(&msg.data, "status"));
+        char *why = jt_mp_strdup(jt_mp_find(&msg.data, "message"));
+        fail(c, "trial_failed", "%s run failed during measurement (%s): %s",
+             candidate ? "a" : "a null-candidate", status ? status : "?", why ? why : "");
+        free(status);
+        free(why);
+    }
+    msgpack_unpacked_destroy(&msg);
+    free(data);
+    w->seconds = t1 - t0;
+    bool moved = false;
+    for (size_t d = 0; d < jt_meter_domain_count(c->env->meter); d++) {
+        w->gross[d] = jt_meter_joules(&a, &b, d);
+        moved |= w->gross[d] != 0.0;
+    }
+    /* Counters that did not move at all over a window this long are stuck
+     * (firmware, a dead writer of the powercap tree): their zero would pass
+     * for a measurement and yield negative net energies. */
+    if (!moved && w->seconds >= STALLED_METER_SECONDS)
+        fail(c, "meter_stalled",
+             "no counter of the %s meter advanced during a %.3f s trial: the meter is stuck "
+             "(see the worker's meter and its powercap tree)",
+             jt_meter_kind_name(jt_meter_kind(c->env->meter)), w->seconds);
+
+    /* After the window: the outputs, then the end of this trial. */
+    for (;;) {
+        jt_status_t rs = jt_runner_recv(c->r, SLACK_MS, &data, &msg);
+        if (rs != JT_OK)
+            return jt_error_set(err, rs, "", "waiting for the end of a trial: %s",
+                                jt_status_text(rs));
+        const msgpack_object *t = jt_mp_find(&msg.data, "t");
+        bool done = jt_mp_str_eq(t, "trial_done");
+        bool bad = !done && !jt_mp_str_eq(t, "outputs");
+        if (!done && !bad)
+            check_outputs(c, &msg.data);
+        msgpack_unpacked_destroy(&msg);
+        free(data);
+        if (done)
+            return JT_OK;
+        if (bad)
+            return jt_error_set(err, JT_ERR_PROTOCOL, "", "unexpected frame after a trial");
+    }
+}
+
+/* Runs per trial so that one trial lasts at least min_trial_seconds (like
+ * timeit's autorange), without a trial exceeding the job's timeout. */
+static jt_status_t autorange(ctx_t *c, bool candidate, double min_seconds, unsigned long *out,
+                             jt_error_t *err)
+{
+    unsigned long runs = 1;
+    /* min_trial_seconds 0 asks for single-run trials: nothing to find out. */
+    for (int step = 0; min_seconds > 0 && step < AUTORANGE_STEPS; step++) {
+        window_t w;
+        jt_status_t s = window(c, candidate, runs, false, &w, err);
+        free(w.timeline);
+        if (s != JT_OK || c->failed)
+            return s;
+        double per_run = w.seconds / (double)runs;
+        if (w.seconds >= min_seconds * AUTORANGE_MARGIN || per_run <= 0)
+            break;
+        double want = ceil(min_seconds * AUTORANGE_MARGIN * 1.05 / per_run);
+        double cap = floor(c->job->timeout_seconds / per_run);
+        if (want > cap)
+            want = cap;
+        if (want > (double)MAX_REPEATS)
+            want = (double)MAX_REPEATS;
+        if (want <= (double)runs)
+            break; /* the timeout caps the trial length */
+        runs = (unsigned long)want;
+    }
+    *out = runs;
+    return JT_OK;
+}
+
+/* Report progress; true when the caller asked to stop (the failure is recorded). */
+static bool progress(ctx_t *c, const char *stage, double fraction, int trial, double cv)
+{
+    if (c->env->on_progress == NULL)
+        return false;
+    jt_trial_progress_t p = {stage, fraction, trial, c->job->energy_measurement_trials, cv};
+    if (c->env->on_progress(c->env->ctx, &p) == 0)
+        return false;
+    c->aborted = true;
+    fail(c, "aborted", "the measurement was aborted (cancelled or lease lost)");
+    return true;
+}
+
+/* Net values of every trial from the windows and the current overhead. */
+static void compute_nets(ctx_t *c, const window_t *cand, const window_t *nulls, size_t n,
+                         unsigned long null_runs)
+{
+    jt_measurement_t *m = c->m;
+    size_t nd = m->n_domains;
+    double per_run[JT_METER_MAX_DOMAINS] = {0}, null_secs = 0;
+    double *x = malloc((n ? n : 1) * sizeof *x);
+    if (x == NULL)
+        return;
+    for (size_t d = 0; d < nd; d++) {
+        for (size_t k = 0; k < n; k++)
+            x[k] = (nulls[k].gross[d] - c->env->idle_watts[d] * nulls[k].seconds) /
+                   (double)null_runs;
+        per_run[d] = jt_stats_median(x, n);
+        m->harness_overhead_joules_per_run[d] = per_run[d];
+    }
+    for (size_t k = 0; k < n; k++)
+        x[k] = nulls[k].seconds / (double)null_runs;
+    null_secs = jt_stats_median(x, n);
+    m->harness_overhead_seconds_per_run = null_secs;
+    int pkg = jt_measurement_domain_index(m, JT_DOMAIN_PACKAGE);
+    int ram = jt_measurement_domain_index(m, JT_DOMAIN_DRAM);
+    for (size_t k = 0; k < n; k++) {
+        jt_trial_t *t = &m->trials[k];
+        t->repeats = m->repeats_per_trial;
+        t->seconds = cand[k].seconds;
+        t->started_at = cand[k].started_at;
+        t->ended_at = cand[k].ended_at;
+        double total = 0;
+        for (size_t d = 0; d < nd; d++) {
+            t->gross_joules[d] = cand[k].gross[d];
+            t->net_joules[d] = cand[k].gross[d] - c->env->idle_watts[d] * cand[k].seconds -
+                               per_run[d] * (double)t->repeats;
+            if ((int)d == pkg || (int)d == ram)
+                total += t->net_joules[d];
+        }
+        t->net_total_joules_per_run = total / (double)t->repeats;
+        t->net_seconds_per_run = cand[k].seconds / (double)t->repeats - null_secs;
+        /* the candidate's own power: its net energy over its own time, not
+         * over the window (which includes the harness's fork and wait) */
+        double own_seconds = t->net_seconds_per_run * (double)t->repeats;
+        t->net_power_watts = own_seconds > 0 ? total / own_seconds
+                             : cand[k].seconds > 0 ? total / cand[k].seconds : 0;
+        x[k] = t->net_total_joules_per_run;
+    }
+    m->n_trials = n;
+    jt_stats_compute(x, n, &m->stats);
+    free(x);
+}
+
+static jt_status_t measure_loop(ctx_t *c, jt_error_t *err)
+{
+    const jt_job_t *job = c->job;
+    jt_measurement_t *m = c->m;
+    int max_trials = job->energy_measurement_trials;
+    unsigned long runs = 1, null_runs = 1;
+    jt_status_t s;
+
+    if (progress(c, "autorange", 0.0, 0, 0))
+        return JT_OK;
+    s = autorange(c, true, job->min_trial_seconds, &runs, err);
+    if (s != JT_OK || c->failed)
+        return s;
+    s = autorange(c, false, job->min_trial_seconds, &null_runs, err);
+    if (s != JT_OK || c->failed)
+        return s;
+    m->repeats_per_trial = runs;
+    for (int k = 0; k < job->warmup_trials; k++) {
+        if (progress(c, "warmup", 0.05 * k / (job->warmup_trials ? job->warmup_trials : 1), 0, 0))
+            return JT_OK;
+        window_t w;
+        s = window(c, true, runs, false, &w, err);
+        free(w.timeline);
+        if (s != JT_OK || c->failed)
+            return s;
+    }
+    m->warmup_trials = job->warmup_trials;
+
+    window_t *cand = calloc((size_t)max_trials, sizeof *cand);
+    window_t *nulls = calloc((size_t)max_trials, sizeof *nulls);
+    m->trials = calloc((size_t)max_trials, sizeof *m->trials);
+    if (cand == NULL || nulls == NULL || m->trials == NULL) {
+        free(cand);
+        free(nulls);
+        return jt_error_set(err, JT_ERR_NOMEM, "", "out of memory");
+    }
+    snprintf(m->early_stop_reason, sizeof m->early_stop_reason,
+             "max_trials_reached (%d)", max_trials);
+    int n = 0;
+    while (n < max_trials) {
+        /* null and candidate interleaved, so drift affects both alike */
+        s = window(c, false, null_runs, false, &nulls[n], err);
+        free(nulls[n].timeline);
+        nulls[n].timeline = NULL;
+        if (s == JT_OK && !c->failed)
+            s = window(c, true, runs, true, &cand[n], err);
+        if (s != JT_OK || c->failed)
+            break;
+        m->trials[n].timeline = cand[n].timeline;
+        m->trials[n].n_timeline = cand[n].n_timeline;
+        cand[n].timeline = NULL;
+        n++;
+        compute_nets(c, cand, nulls, (size_t)n, null_runs);
+        double cv = n >= 2 ? m->stats.cv_percent : 0;
+        if (n >= MIN_TRIALS_FOR_EARLY_STOP && cv <= job->target_cv_percent) {
+            snprintf(m->early_stop_reason, sizeof m->early_stop_reason,
+                     "cv_target_reached (%.2f%% <= %g%%)", cv, job->target_cv_percent);
+            progress(c, "measuring", 1.0, n, cv);
+            break;
+        }
+        if (progress(c, "measuring", 0.05 + 0.95 * n / max_trials, n, cv))
+            break;
+    }
+    if (n > 0 && s == JT_OK) {
+        compute_nets(c, cand, nulls, (size_t)n, null_runs);
+        /* The outlier rule does not tell apart trials that agree more
+         * closely than OUTLIER_MIN_SPREAD of the gross energy per run. */
+        int pkg = jt_measurement_domain_index(m, JT_DOMAIN_PACKAGE);
+        int ram = jt_measurement_domain_index(m, JT_DOMAIN_DRAM);
+        bool flags[JT_MAX_TRIALS];
+        double x[JT_MAX_TRIALS], gross[JT_MAX_TRIALS];
+        for (int k = 0; k < n; k++) {
+            const jt_trial_t *t = &m->trials[k];
+            x[k] = t->net_total_joules_per_run;
+            double g = pkg >= 0 ? t->gross_joules[pkg] : 0;
+            g += ram >= 0 ? t->gross_joules[ram] : 0;
+            gross[k] = g / (double)t->repeats;
+        }
+        double min_spread = OUTLIER_MIN_SPREAD * fabs(jt_stats_median(gross, (size_t)n));
+        m->outliers = jt_stats_outliers(x, (size_t)n, min_spread, flags);
+        for (int k = 0; k < n; k++)
+            m->trials[k].outlier = flags[k];
+    }
+    free(cand);
+    free(nulls);
+    return s;
+}
+
+jt_status_t jt_trials_measure(jt_runner_t *r, const jt_job_t *job, const jt_trials_env_t *env,
+                              jt_measurement_t *m, jt_error_t *err)
+{
+    ctx_t c = {.r = r,
+               .job = job,
+               .env = env,
+               .m = m,
+               .run_limit = job->timeout_seconds * (double)(job->n_test_cases + 1),
+               .tol = {.abs_tol = job->abs_tol, .rel_tol = job->rel_tol}};
+    m->completed = true;
+    m->total_tests = job->n_test_cases;
+    m->repetition_mode = jt_repetition_mode_name(job->repetition_mode);
+    m->n_domains = jt_meter_domain_count(env->meter);
+    for (size_t d = 0; d < m->n_domains; d++)
+        m->domains[d] = jt_meter_domain(env->meter, d);
+
+    jt_status_t s = jt_runner_start_measure(r, job, env->measure_core, err);
+    uint8_t *data = NULL;
+    msgpack_unpacked msg;
+    if (s == JT_OK)
+        s = expect(&c, "trials_ready", c.run_limit, &data, &msg, err);
+    if (s != JT_OK)
+        return s;
+    msgpack_unpacked_destroy(&msg);
+    free(data);
+
+    s = measure_loop(&c, err);
+    if (s != JT_OK)
+        return s;
+    if (c.failed)
+        jt_runner_cancel(r); /* stop the sandbox child wherever it is */
+    else
+        send_command(&c, "done", -1, NULL, 0);
+    /* Drain to the runner's end frame so the runner is ready for the next job. */
+    for (;;) {
+        jt_status_t rs = jt_runner_recv(r, SLACK_MS, &data, &msg);
+        if (rs != JT_OK)
+            return jt_error_set(err, rs, "", "waiting for the sandbox to finish: %s",
+                                jt_status_text(rs));
+        bool end = jt_mp_str_eq(jt_mp_find(&msg.data, "t"), "end");
+        msgpack_unpacked_destroy(&msg);
+        free(data);
+        if (end)
+            return JT_OK;
+    }
+}

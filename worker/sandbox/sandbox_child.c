@@ -1,0 +1,162 @@
+/* sandbox_child.c -- fork a confined sandbox child that waits for its job, then runs it. */
+#include "sandbox_child.h"
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "frame.h"
+#include "runner_command.h"
+#include "log.h"
+#include "protocol.h"
+#include "sandbox_confine.h"
+#include "sandbox_trials.h"
+#include "sandbox_workdir.h"
+
+#define JOB_FRAME_MAX_BYTES (JT_MAX_BODY_BYTES + 64 * 1024)
+
+enum { CHILD_OK = 0, CHILD_SETUP_FAILED = 3, CHILD_PIPE_BROKEN = 4, CHILD_BAD_JOB = 5 };
+
+/* In the child: wait for the job, narrow the limits to it, run it. */
+_Noreturn static void child_main(const jt_sandbox_child_opts_t *o, const char *workdir,
+                                 int cmd_fd, int out_fd, pid_t runner)
+{
+    PyOS_AfterFork_Child();
+    close(o->runner_in_fd);
+    close(o->runner_out_fd);
+    int devnull = open("/dev/null", O_RDWR);
+    if (devnull >= 0) {
+        dup2(devnull, 0);
+        dup2(devnull, 1);
+    }
+    jt_sandbox_limits_t lim = {.workdir = workdir,
+                               .drop_privileges = o->drop_privileges,
+                               .uid = o->uid,
+                               .gid = o->gid};
+    char why[256];
+    if (jt_sandbox_enter_child(&lim, runner, why, sizeof why) < 0) {
+        jt_log_error("sandbox set-up failed: %s", why);
+        _exit(CHILD_SETUP_FAILED);
+    }
+
+    uint8_t *data;
+    size_t len;
+    if (jt_frame_read(cmd_fd, JOB_FRAME_MAX_BYTES, -1, &data, &len) != JT_OK)
+        _exit(CHILD_OK); /* the runner discarded us */
+    msgpack_unpacked msg;
+    jt_runner_command_t job;
+    if (!jt_mp_unpack_one(&msg, data, len) ||
+        jt_runner_command_decode(&msg.data, o->cfg, &job) != NULL)
+        _exit(CHILD_BAD_JOB); /* the runner checked it already */
+    long cpu = (long)(job.spec.timeout_seconds * (double)(job.spec.n_inputs + 1)) + 1;
+    if (cpu > (long)o->cfg->validation_budget_seconds + 1)
+        cpu = (long)o->cfg->validation_budget_seconds + 1;
+    if (job.measure) /* trials are bounded by the worker's own deadlines */
+        cpu = 24L * 3600;
+    if (jt_sandbox_apply_job((int)job.core, (long)job.memory_limit_mb * 1024 * 1024, cpu, why,
+                             sizeof why) < 0) {
+        jt_log(JT_LOG_ERROR, job.task_id, "sandbox set-up failed: %s", why);
+        _exit(CHILD_SETUP_FAILED);
+    }
+    /* From here on nothing of ours logs; keep compiler warnings about the
+     * candidate's source out of the service's log stream. */
+    if (devnull >= 0)
+        dup2(devnull, 2);
+    int rc;
+    if (job.measure) {
+        jt_trials_spec_t ts = {.code = job.spec.code,
+                               .function_name = job.spec.function_name,
+                               .inputs = job.spec.inputs,
+                               .n_inputs = job.spec.n_inputs,
+                               .timeout_seconds = job.spec.timeout_seconds,
+                               .output_limit_bytes = job.spec.output_limit_bytes,
+                               .same_process = job.same_process};
+        rc = jt_trials_serve(&ts, cmd_fd, out_fd);
+    } else {
+        rc = jt_gate_run(&job.spec, out_fd);
+    }
+    _exit(rc == 0 ? CHILD_OK : CHILD_PIPE_BROKEN);
+}
+
+int jt_sandbox_child_spawn(const jt_sandbox_child_opts_t *o, jt_sandbox_child_t *c, char *err,
+                           size_t errlen)
+{
+    memset(c, 0, sizeof *c);
+    c->cmd_fd = c->out_fd = -1;
+    if (jt_workdir_create(o->cfg->sandbox_dir, o->drop_privileges, o->uid, o->gid, c->workdir,
+                          sizeof c->workdir) < 0) {
+        snprintf(err, errlen, "cannot create a working directory under %s: %s",
+                 o->cfg->sandbox_dir, strerror(errno));
+        return -1;
+    }
+    int out[2], cmd[2];
+    if (pipe2(out, O_CLOEXEC) < 0) {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        jt_workdir_remove(c->workdir);
+        return -1;
+    }
+    if (pipe2(cmd, O_CLOEXEC) < 0) {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        close(out[0]);
+        close(out[1]);
+        jt_workdir_remove(c->workdir);
+        return -1;
+    }
+    pid_t runner = getpid();
+    fflush(NULL);
+    PyOS_BeforeFork();
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(out[0]);
+        close(cmd[1]);
+        child_main(o, c->workdir, cmd[0], out[1], runner);
+    }
+    int saved = errno;
+    PyOS_AfterFork_Parent();
+    close(out[1]);
+    close(cmd[0]);
+    if (pid < 0) {
+        snprintf(err, errlen, "fork: %s", strerror(saved));
+        close(out[0]);
+        close(cmd[1]);
+        jt_workdir_remove(c->workdir);
+        return -1;
+    }
+    c->pid = pid;
+    c->cmd_fd = cmd[1];
+    c->out_fd = out[0];
+    return 0;
+}
+
+int jt_sandbox_child_reap(jt_sandbox_child_t *c, bool kill_it)
+{
+    int status = 0;
+    if (c->pid <= 0)
+        return 0;
+    if (kill_it)
+        kill(c->pid, SIGKILL);
+    if (c->cmd_fd >= 0)
+        close(c->cmd_fd); /* a waiting child reads EOF and leaves */
+    if (c->out_fd >= 0)
+        close(c->out_fd);
+    while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    c->pid = 0;
+    c->cmd_fd = c->out_fd = -1;
+    return status;
+}
+
+void jt_sandbox_child_remove_workdir(jt_sandbox_child_t *c)
+{
+    if (c->workdir[0] != '\0' && jt_workdir_remove(c->workdir) < 0)
+        jt_log_warn("could not remove the working directory %s: %s", c->workdir,
+                    strerror(errno));
+    c->workdir[0] = '\0';
+}
