@@ -1,4 +1,4 @@
-/* protocol.c -- msgpack helpers for internal frames (see proto.h). */
+/* protocol.c -- msgpack helpers for internal frames (see protocol.h). */
 #include "protocol.h"
 
 #include "frame.h"

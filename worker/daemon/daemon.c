@@ -2,7 +2,7 @@
  * shutdown.
  *
  * The libuv loop and every callback here run on the main thread; the job
- * thread (job_loop.c) and the validate responder (validate_service.c) run
+ * thread (job_consumer.c) and the validate responder (validate_service.c) run
  * on their own threads and reach the loop only through uv_async_send.
  */
 #include "daemon.h"
@@ -40,7 +40,7 @@ typedef struct {
     jt_bus_t bus;
     jt_measurer_t *ms;
     jt_lease_t *lease;
-    jt_job_loop_t *jobs;
+    jt_job_consumer_t *jobs;
     jt_validate_service_t *validate;
     jt_poison_t *poison;
     jt_heartbeat_info_t hb;
@@ -105,7 +105,7 @@ static void open_meter(daemon_t *d, int measure_core)
 static void beat(daemon_t *d)
 {
     char task[JT_MAX_NAME_BYTES + 1];
-    bool busy = d->jobs != NULL && jt_job_loop_current(d->jobs, task, sizeof task);
+    bool busy = d->jobs != NULL && jt_job_consumer_current(d->jobs, task, sizeof task);
     jt_error_t err;
     if (jt_heartbeat_put(d->bus.workers, &d->hb, busy ? task : NULL, &err) != JT_OK) {
         if (!d->heartbeat_failing)
@@ -130,7 +130,7 @@ static void on_renew(uv_timer_t *t)
     jt_status_t s = jt_lease_renew(d->lease, &err);
     if (s == JT_ERR_PROTOCOL) {
         jt_log_error("%s; aborting the trial in flight", err.message);
-        jt_job_loop_lease_lost(d->jobs);
+        jt_job_consumer_lease_lost(d->jobs);
     } else if (s != JT_OK && s != JT_ERR_MISSING) {
         jt_log_warn("%s", err.message);
     }
@@ -139,7 +139,7 @@ static void on_renew(uv_timer_t *t)
 static void on_keepalive(uv_timer_t *t)
 {
     daemon_t *d = t->data;
-    jt_job_loop_keepalive(d->jobs);
+    jt_job_consumer_keepalive(d->jobs);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -149,7 +149,7 @@ static void on_signal(uv_signal_t *h, int signum)
         return;
     d->stopping = true;
     jt_log_info("signal %d: stopping (the job in flight is given back)", signum);
-    jt_job_loop_stop(d->jobs);
+    jt_job_consumer_stop(d->jobs);
 }
 
 /* Job thread is over: close every handle so uv_run returns. */
@@ -224,7 +224,7 @@ static void shut_down(daemon_t *d)
 {
     jt_error_t err;
     jt_poison_stop(d->poison);
-    jt_job_loop_destroy(d->jobs);
+    jt_job_consumer_destroy(d->jobs);
     d->jobs = NULL;
     if (d->lease != NULL && jt_lease_held(d->lease) && jt_lease_release(d->lease, &err) != JT_OK)
         jt_log_warn("%s", err.message);
@@ -303,7 +303,7 @@ int jt_daemon_run(const jt_config_t *cfg)
         rc = 1;
         goto out_loop;
     }
-    jt_job_loop_opts_t jo = {.cfg = cfg,
+    jt_job_consumer_opts_t jo = {.cfg = cfg,
                              .bus = &d->bus,
                              .ms = d->ms,
                              .not_measuring_why = d->reason,
@@ -311,7 +311,7 @@ int jt_daemon_run(const jt_config_t *cfg)
                              .worker_id = d->worker_id,
                              .on_exit = job_thread_exit,
                              .ctx = d};
-    if (jt_job_loop_start(&jo, job_runner, &d->jobs, &err) != JT_OK) {
+    if (jt_job_consumer_start(&jo, job_runner, &d->jobs, &err) != JT_OK) {
         jt_log_error("%s", err.message);
         rc = 1;
         goto out_loop;

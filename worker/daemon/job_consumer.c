@@ -1,9 +1,9 @@
-/* job_consumer.c -- the job thread: fetch, decode, skip, hand to job_run, then ack / nak / term.
+/* job_consumer.c -- the job thread: fetch, decode, skip, hand to job_execution, then ack / nak / term.
  *
  * job_main runs on its own thread; on_cancel on a nats.c thread; the public
- * functions as job_loop.h says. `lock` guards the job in flight (task id,
- * message, runner pointer) so that cancel, keepalive and lease loss act on
- * the right job and never on the next one.
+ * functions as job_consumer.h says. The runner slot holds the job in flight
+ * (task id, message, runner, abort bits) so that cancel, keepalive and lease
+ * loss act on the right job and never on the next one.
  */
 #include "job_consumer.h"
 
@@ -15,15 +15,32 @@
 #include <time.h>
 
 #include "bus_names.h"
-#include "job_msgpack.h"
 #include "job_execution.h"
+#include "job_msgpack.h"
 #include "log.h"
+#include "runner_slot.h"
 
 #define FETCH_TIMEOUT_MS 1000
 #define FETCH_ERROR_PAUSE_MS 500
 
+struct jt_job_consumer {
+    jt_config_t cfg;
+    char not_measuring_why[512];
+    char worker_id[128];
+    jt_job_context_t ctx; /* what each job sees: points into the fields above */
+    jt_runner_slot_t slot;
+    void (*on_exit)(void *ctx);
+    void *on_exit_ctx;
+    natsSubscription *jobs;
+    natsSubscription *cancels;
+    pthread_t thread;
+    pthread_mutex_t lock; /* guards cancel_done */
+    pthread_cond_t cancel_cond;
+    bool cancel_done; /* the cancel subscription delivers no more */
+};
+
 /* Nak unfinished work, except on its last allowed delivery. */
-static void settle_requeue(jt_job_run_t *run, natsMsg *msg);
+static void settle_requeue(jt_job_consumer_t *j, jt_job_execution_t *run, natsMsg *msg);
 
 static void sleep_ms(long ms)
 {
@@ -31,50 +48,10 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-static int stop_requested(void *ctx)
-{
-    jt_job_loop_t *j = ctx;
-    return atomic_load(&j->stopping) || atomic_load(&j->abort) != 0;
-}
-
-/* Make msg the job in flight (or none when task_id is NULL). */
-static void set_current(jt_job_loop_t *j, const char *task_id, natsMsg *msg)
-{
-    pthread_mutex_lock(&j->lock);
-    snprintf(j->current, sizeof j->current, "%s", task_id ? task_id : "");
-    j->msg = msg;
-    atomic_store(&j->abort, 0);
-    if (task_id != NULL && atomic_load(&j->stopping))
-        atomic_fetch_or(&j->abort, JT_ABORT_SHUTDOWN);
-    pthread_mutex_unlock(&j->lock);
-}
-
-void jt_job_loop_abort_runner(jt_job_loop_t *j, int reason, const char *task_id)
-{
-    pthread_mutex_lock(&j->lock);
-    if (j->current[0] != '\0' && (task_id == NULL || strcmp(task_id, j->current) == 0)) {
-        atomic_fetch_or(&j->abort, reason);
-        if (j->runner != NULL)
-            jt_runner_cancel(j->runner); /* ignored by the runner when it is idle */
-    }
-    pthread_mutex_unlock(&j->lock);
-}
-
-void jt_job_loop_swap_runner(jt_job_loop_t *j, jt_runner_t *fresh)
-{
-    pthread_mutex_lock(&j->lock);
-    jt_runner_t *old = j->runner;
-    j->runner = fresh;
-    pthread_mutex_unlock(&j->lock);
-    jt_runner_destroy(old);
-}
-
 /* Ack (synchronously: the job must not come back once its result is stored). */
-static void settle(jt_job_loop_t *j, natsMsg *msg, jt_settle_t how, const char *task_id)
+static void settle(jt_job_consumer_t *j, natsMsg *msg, jt_settle_t how, const char *task_id)
 {
-    pthread_mutex_lock(&j->lock);
-    j->msg = NULL; /* keepalive must not touch it any more */
-    pthread_mutex_unlock(&j->lock);
+    jt_runner_slot_release_msg(&j->slot); /* keepalive must not touch it any more */
     natsStatus s = NATS_OK;
     jsErrCode jerr = 0;
     switch (how) {
@@ -106,11 +83,11 @@ static void pick_task_id(const jt_job_t *job, natsMsg *msg, uint64_t seq, char *
         snprintf(buf, len, "seq-%llu", (unsigned long long)seq);
 }
 
-static void process(jt_job_loop_t *j, natsMsg *msg)
+static void process(jt_job_consumer_t *j, natsMsg *msg)
 {
-    jt_job_run_t run;
+    jt_job_execution_t run;
     memset(&run, 0, sizeof run);
-    run.loop = j;
+    run.ctx = &j->ctx;
     jt_job_init(&run.job);
     run.delivered = 1;
     uint64_t seq = 0;
@@ -143,14 +120,14 @@ static void process(jt_job_loop_t *j, natsMsg *msg)
         jt_job_cleanup(&run.job);
         return;
     }
-    set_current(j, run.task_id, msg);
+    jt_runner_slot_begin(&j->slot, run.task_id, msg);
     jt_log(JT_LOG_INFO, run.task_id, "job picked (delivery %llu)",
            (unsigned long long)run.delivered);
 
     jt_settle_t how;
     jt_error_t err;
     bool final = false;
-    if (jt_report_begin(&run.report, j->bus, run.task_id, j->worker_id,
+    if (jt_report_begin(&run.report, j->ctx.bus, run.task_id, j->worker_id,
                         ds == JT_OK ? &run.job : NULL, &final, &err) != JT_OK) {
         jt_log(JT_LOG_WARN, run.task_id, "task state unreadable (%s); job nak'ed", err.message);
         how = JT_SETTLE_NAK;
@@ -167,20 +144,19 @@ static void process(jt_job_loop_t *j, natsMsg *msg)
                   ? JT_SETTLE_TERM
                   : JT_SETTLE_NAK;
     } else {
-        how = jt_job_run(&run);
+        how = jt_job_execute(&run);
     }
     if (how == JT_SETTLE_REQUEUE)
-        settle_requeue(&run, msg);
+        settle_requeue(j, &run, msg);
     else
         settle(j, msg, how, run.task_id);
-    set_current(j, NULL, NULL);
+    jt_runner_slot_end(&j->slot);
     jt_report_cleanup(&run.report);
     jt_job_cleanup(&run.job);
 }
 
-static void settle_requeue(jt_job_run_t *run, natsMsg *msg)
+static void settle_requeue(jt_job_consumer_t *j, jt_job_execution_t *run, natsMsg *msg)
 {
-    jt_job_loop_t *j = run->loop;
     jt_error_t err;
     const char *why = run->requeue_why[0] ? run->requeue_why : "interrupted";
     if (run->delivered >= JT_JOBS_MAX_DELIVER) {
@@ -204,9 +180,9 @@ static void settle_requeue(jt_job_run_t *run, natsMsg *msg)
 
 static void *job_main(void *arg)
 {
-    jt_job_loop_t *j = arg;
+    jt_job_consumer_t *j = arg;
     bool reported = false;
-    while (!atomic_load(&j->stopping)) {
+    while (!jt_runner_slot_stopping(&j->slot)) {
         natsMsgList list = {0};
         jsErrCode jerr = 0;
         natsStatus s = natsSubscription_Fetch(&list, j->jobs, 1, FETCH_TIMEOUT_MS, &jerr);
@@ -223,7 +199,7 @@ static void *job_main(void *arg)
         for (int i = 0; i < list.Count; i++) {
             natsMsg *msg = list.Msgs[i];
             list.Msgs[i] = NULL;
-            if (atomic_load(&j->stopping))
+            if (jt_runner_slot_stopping(&j->slot))
                 natsMsg_Nak(msg, NULL); /* fetched as we stop: give it straight back */
             else
                 process(j, msg);
@@ -232,7 +208,7 @@ static void *job_main(void *arg)
         natsMsgList_Destroy(&list);
     }
     if (j->on_exit != NULL)
-        j->on_exit(j->ctx);
+        j->on_exit(j->on_exit_ctx);
     return NULL;
 }
 
@@ -240,19 +216,18 @@ static void on_cancel(natsConnection *nc, natsSubscription *sub, natsMsg *msg, v
 {
     (void)nc;
     (void)sub;
-    jt_job_loop_t *j = closure;
+    jt_job_consumer_t *j = closure;
     const char *subject = natsMsg_GetSubject(msg);
     size_t plen = strlen(JT_SUBJECT_CANCEL_PREFIX);
     if (subject != NULL && strncmp(subject, JT_SUBJECT_CANCEL_PREFIX, plen) == 0 &&
         subject[plen] != '\0') {
         char id[JT_MAX_NAME_BYTES + 1];
         snprintf(id, sizeof id, "%s", subject + plen);
-        pthread_mutex_lock(&j->lock);
-        bool mine = strcmp(id, j->current) == 0;
-        pthread_mutex_unlock(&j->lock);
-        if (mine) {
+        char current[JT_MAX_NAME_BYTES + 1];
+        if (jt_runner_slot_current(&j->slot, current, sizeof current) &&
+            strcmp(id, current) == 0) {
             jt_log(JT_LOG_INFO, id, "cancellation requested; aborting");
-            jt_job_loop_abort_runner(j, JT_ABORT_CANCELLED, id);
+            jt_runner_slot_abort(&j->slot, JT_ABORT_CANCELLED, id);
         }
     }
     natsMsg_Destroy(msg);
@@ -260,90 +235,91 @@ static void on_cancel(natsConnection *nc, natsSubscription *sub, natsMsg *msg, v
 
 static void on_cancel_complete(void *closure)
 {
-    jt_job_loop_t *j = closure;
+    jt_job_consumer_t *j = closure;
     pthread_mutex_lock(&j->lock);
     j->cancel_done = true;
     pthread_cond_broadcast(&j->cancel_cond);
     pthread_mutex_unlock(&j->lock);
 }
 
-static void free_loop(jt_job_loop_t *j)
+static void free_consumer(jt_job_consumer_t *j)
 {
     natsSubscription_Destroy(j->jobs);
-    jt_runner_destroy(j->runner);
+    jt_runner_slot_cleanup(&j->slot);
     pthread_mutex_destroy(&j->lock);
     pthread_cond_destroy(&j->cancel_cond);
     free(j);
 }
 
-jt_status_t jt_job_loop_start(const jt_job_loop_opts_t *o, jt_runner_t *runner, jt_job_loop_t **out,
+jt_status_t jt_job_consumer_start(const jt_job_consumer_opts_t *o, jt_runner_t *runner, jt_job_consumer_t **out,
                               jt_error_t *err)
 {
-    jt_job_loop_t *j = calloc(1, sizeof *j);
+    jt_job_consumer_t *j = calloc(1, sizeof *j);
     if (j == NULL) {
         jt_runner_destroy(runner);
         return jt_error_set(err, JT_ERR_NOMEM, "", "out of memory");
     }
     j->cfg = *o->cfg;
-    j->bus = o->bus;
-    j->ms = o->ms;
     snprintf(j->not_measuring_why, sizeof j->not_measuring_why, "%s",
              o->not_measuring_why ? o->not_measuring_why : "no meter");
-    j->lease = o->lease;
     snprintf(j->worker_id, sizeof j->worker_id, "%s", o->worker_id);
+    j->ctx = (jt_job_context_t){.cfg = &j->cfg,
+                                .bus = o->bus,
+                                .ms = o->ms,
+                                .not_measuring_why = j->not_measuring_why,
+                                .lease = o->lease,
+                                .worker_id = j->worker_id,
+                                .slot = &j->slot};
+    jt_runner_slot_init(&j->slot, runner);
     j->on_exit = o->on_exit;
-    j->ctx = o->ctx;
-    j->runner = runner;
+    j->on_exit_ctx = o->ctx;
     pthread_mutex_init(&j->lock, NULL);
     pthread_cond_init(&j->cancel_cond, NULL);
-    atomic_init(&j->stopping, false);
-    atomic_init(&j->abort, 0);
 
     jsSubOptions so;
     jsSubOptions_Init(&so);
     so.Stream = JT_STREAM_JOBS;
     so.Consumer = JT_CONSUMER_WORKERS; /* bind: the topology made it; never delete it */
     jsErrCode jerr = 0;
-    natsStatus s = js_PullSubscribe(&j->jobs, j->bus->js, JT_SUBJECT_JOBS, JT_CONSUMER_WORKERS,
+    natsStatus s = js_PullSubscribe(&j->jobs, o->bus->js, JT_SUBJECT_JOBS, JT_CONSUMER_WORKERS,
                                     NULL, &so, &jerr);
     if (s != NATS_OK) {
-        free_loop(j);
+        free_consumer(j);
         return jt_error_set(err, JT_ERR_IO, JT_CONSUMER_WORKERS,
                             "cannot bind consumer %s of stream %s: %s (jerr %d)",
                             JT_CONSUMER_WORKERS, JT_STREAM_JOBS, natsStatus_GetText(s), (int)jerr);
     }
-    s = natsConnection_Subscribe(&j->cancels, j->bus->nc, JT_SUBJECT_CANCEL_PREFIX "*", on_cancel,
+    s = natsConnection_Subscribe(&j->cancels, o->bus->nc, JT_SUBJECT_CANCEL_PREFIX "*", on_cancel,
                                  j);
     if (s == NATS_OK)
         s = natsSubscription_SetOnCompleteCB(j->cancels, on_cancel_complete, j);
     if (s != NATS_OK) {
         natsSubscription_Destroy(j->cancels);
-        free_loop(j);
+        free_consumer(j);
         return jt_error_set(err, JT_ERR_IO, JT_SUBJECT_CANCEL_PREFIX,
                             "cannot subscribe to cancellations: %s", natsStatus_GetText(s));
     }
     if (pthread_create(&j->thread, NULL, job_main, j) != 0) {
         natsSubscription_Unsubscribe(j->cancels);
         natsSubscription_Destroy(j->cancels);
-        free_loop(j);
+        free_consumer(j);
         return jt_error_set(err, JT_ERR_SYSTEM, "", "cannot start the job thread");
     }
     *out = j;
     return JT_OK;
 }
 
-void jt_job_loop_stop(jt_job_loop_t *j)
+void jt_job_consumer_stop(jt_job_consumer_t *j)
 {
-    if (j == NULL || atomic_exchange(&j->stopping, true))
-        return;
-    jt_job_loop_abort_runner(j, JT_ABORT_SHUTDOWN, NULL);
+    if (j != NULL)
+        jt_runner_slot_stop(&j->slot);
 }
 
-void jt_job_loop_destroy(jt_job_loop_t *j)
+void jt_job_consumer_destroy(jt_job_consumer_t *j)
 {
     if (j == NULL)
         return;
-    jt_job_loop_stop(j);
+    jt_job_consumer_stop(j);
     pthread_join(j->thread, NULL);
     bool done = natsSubscription_Unsubscribe(j->cancels) != NATS_OK;
     struct timespec until;
@@ -355,33 +331,20 @@ void jt_job_loop_destroy(jt_job_loop_t *j)
             break;
     pthread_mutex_unlock(&j->lock);
     natsSubscription_Destroy(j->cancels);
-    free_loop(j);
+    free_consumer(j);
 }
 
-void jt_job_loop_keepalive(jt_job_loop_t *j)
+void jt_job_consumer_keepalive(jt_job_consumer_t *j)
 {
-    pthread_mutex_lock(&j->lock);
-    if (j->msg != NULL)
-        natsMsg_InProgress(j->msg, NULL);
-    pthread_mutex_unlock(&j->lock);
+    jt_runner_slot_keepalive(&j->slot);
 }
 
-void jt_job_loop_lease_lost(jt_job_loop_t *j)
+void jt_job_consumer_lease_lost(jt_job_consumer_t *j)
 {
-    jt_job_loop_abort_runner(j, JT_ABORT_LEASE_LOST, NULL);
+    jt_runner_slot_abort(&j->slot, JT_ABORT_LEASE_LOST, NULL);
 }
 
-bool jt_job_loop_current(jt_job_loop_t *j, char *buf, size_t len)
+bool jt_job_consumer_current(jt_job_consumer_t *j, char *buf, size_t len)
 {
-    pthread_mutex_lock(&j->lock);
-    bool busy = j->current[0] != '\0';
-    if (buf != NULL && len > 0)
-        snprintf(buf, len, "%s", j->current);
-    pthread_mutex_unlock(&j->lock);
-    return busy;
-}
-
-int jt_job_loop_should_stop(void *ctx)
-{
-    return stop_requested(ctx);
+    return jt_runner_slot_current(&j->slot, buf, len);
 }

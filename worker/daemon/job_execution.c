@@ -10,23 +10,26 @@
 #include "log.h"
 #include "measurement.h"
 
-static int abort_bits(jt_job_loop_t *j)
+/* Compare-and-set attempts of the first write after a conflicting writer. */
+#define FIRST_WRITE_RETRIES 5
+
+static int abort_bits(jt_job_execution_t *run)
 {
-    return atomic_load(&j->abort);
+    return jt_runner_slot_abort_bits(run->ctx->slot);
 }
 
 /* Whether the client asked to cancel the task (KV flag, or the message came already). */
-static bool cancel_requested(jt_job_run_t *run)
+static bool cancel_requested(jt_job_execution_t *run)
 {
-    if (abort_bits(run->loop) & JT_ABORT_CANCELLED)
+    if (abort_bits(run) & JT_ABORT_CANCELLED)
         return true;
     kvEntry *e = NULL;
-    natsStatus s = kvStore_Get(&e, run->loop->bus->cancels, run->task_id);
+    natsStatus s = kvStore_Get(&e, run->ctx->bus->cancels, run->task_id);
     kvEntry_Destroy(e);
     return s == NATS_OK;
 }
 
-static jt_settle_t requeue(jt_job_run_t *run, const char *type, const char *why)
+static jt_settle_t requeue(jt_job_execution_t *run, const char *type, const char *why)
 {
     snprintf(run->requeue_type, sizeof run->requeue_type, "%s", type);
     snprintf(run->requeue_why, sizeof run->requeue_why, "%s", why);
@@ -34,7 +37,7 @@ static jt_settle_t requeue(jt_job_run_t *run, const char *type, const char *why)
 }
 
 /* Store the final record; ack once stored, else try again later. */
-static jt_settle_t finish(jt_job_run_t *run, jt_task_status_t status, json_t *result,
+static jt_settle_t finish(jt_job_execution_t *run, jt_task_status_t status, json_t *result,
                           const char *error_type, const char *error)
 {
     jt_error_t err;
@@ -49,7 +52,7 @@ static jt_settle_t finish(jt_job_run_t *run, jt_task_status_t status, json_t *re
     return JT_SETTLE_ACK;
 }
 
-static jt_settle_t finish_cancelled(jt_job_run_t *run, const jt_measurement_t *m)
+static jt_settle_t finish_cancelled(jt_job_execution_t *run, const jt_measurement_t *m)
 {
     json_t *result = NULL;
     if (m != NULL && m->has_validation) {
@@ -60,9 +63,9 @@ static jt_settle_t finish_cancelled(jt_job_run_t *run, const jt_measurement_t *m
 }
 
 /* The job must stop: cancelled ends it, anything else gives it back. */
-static jt_settle_t on_abort(jt_job_run_t *run, const jt_measurement_t *m)
+static jt_settle_t on_abort(jt_job_execution_t *run, const jt_measurement_t *m)
 {
-    int bits = abort_bits(run->loop);
+    int bits = abort_bits(run);
     if (bits & JT_ABORT_CANCELLED)
         return finish_cancelled(run, m);
     if (bits & JT_ABORT_LEASE_LOST)
@@ -72,20 +75,20 @@ static jt_settle_t on_abort(jt_job_run_t *run, const jt_measurement_t *m)
 }
 
 /* After a runner error: a fresh runner for the next job, and a retry for this one. */
-static jt_settle_t runner_failed(jt_job_run_t *run, const jt_measurement_t *m,
+static jt_settle_t runner_failed(jt_job_execution_t *run, const jt_measurement_t *m,
                                  const jt_error_t *cause)
 {
-    jt_job_loop_t *j = run->loop;
+    const jt_job_context_t *c = run->ctx;
     jt_error_t err;
     jt_runner_t *fresh = NULL;
-    if (atomic_load(&j->stopping))
+    if (jt_runner_slot_stopping(c->slot))
         fresh = NULL; /* no next job: do not start a runner only to stop it */
-    else if (jt_runner_spawn(&j->cfg, &fresh, &err) != JT_OK) {
+    else if (jt_runner_spawn(c->cfg, &fresh, &err) != JT_OK) {
         jt_log(JT_LOG_ERROR, run->task_id, "cannot respawn the sandbox runner: %s", err.message);
         fresh = NULL;
     }
-    jt_job_loop_swap_runner(j, fresh);
-    if (abort_bits(j) != 0)
+    jt_runner_slot_swap(c->slot, fresh);
+    if (abort_bits(run) != 0)
         return on_abort(run, m);
     jt_log(JT_LOG_WARN, run->task_id, "sandbox runner failed: %s", cause->message);
     return requeue(run, "sandbox_failed", cause->message);
@@ -93,59 +96,56 @@ static jt_settle_t runner_failed(jt_job_run_t *run, const jt_measurement_t *m,
 
 static int on_progress(void *ctx, const jt_trial_progress_t *p)
 {
-    jt_job_run_t *run = ctx;
+    jt_job_execution_t *run = ctx;
     jt_error_t err;
     double cv = p->trial >= 2 ? p->cv_percent : NAN;
     if (jt_report_progress(&run->report, JT_TASK_MEASURING, p->stage, p->progress, p->trial,
                            p->trials_total, cv, &err) != JT_OK)
         jt_log(JT_LOG_WARN, run->task_id, "progress not stored: %s", err.message);
-    return abort_bits(run->loop) != 0;
+    return abort_bits(run) != 0;
 }
 
-/* The first write after the gateway's record: CAS, so a cancel-while-queued wins.
- * Returns JT_OK, JT_ERR_PROTOCOL when the task turned final meanwhile, else an error. */
-static jt_status_t first_write(jt_job_run_t *run, jt_error_t *err)
+/* The first write after the gateway's record: compare-and-set, so that a cancel
+ * written while the job was queued wins. When someone else wrote the record in
+ * between, it is read again and the write retried against the new revision, a
+ * few times; never written blind. Returns JT_OK, JT_ERR_PROTOCOL when the task
+ * turned final meanwhile (or kept changing under us), else a KV error. */
+static jt_status_t first_write(jt_job_execution_t *run, jt_error_t *err)
 {
     int total = run->job.energy_measurement_trials;
     jt_status_t s =
         jt_report_progress(&run->report, JT_TASK_VALIDATING, "validating", 0, 0, total, NAN, err);
-    if (s != JT_ERR_PROTOCOL)
-        return s;
-    bool final = false;
-    jt_report_cleanup(&run->report);
-    s = jt_report_begin(&run->report, run->loop->bus, run->task_id, run->loop->worker_id, &run->job,
-                        &final, err);
-    if (s != JT_OK || final)
-        return s != JT_OK ? s : JT_ERR_PROTOCOL;
-    run->report.expected_rev = 0;
-    return jt_report_progress(&run->report, JT_TASK_VALIDATING, "validating", 0, 0, total, NAN,
-                              err);
-}
-
-static jt_runner_t *runner_of(jt_job_loop_t *j)
-{
-    pthread_mutex_lock(&j->lock);
-    jt_runner_t *r = j->runner;
-    pthread_mutex_unlock(&j->lock);
-    return r;
+    for (int attempt = 0; s == JT_ERR_PROTOCOL && attempt < FIRST_WRITE_RETRIES; attempt++) {
+        bool final = false;
+        jt_report_cleanup(&run->report);
+        s = jt_report_begin(&run->report, run->ctx->bus, run->task_id, run->ctx->worker_id,
+                            &run->job, &final, err);
+        if (s != JT_OK)
+            return s;
+        if (final)
+            return JT_ERR_PROTOCOL;
+        s = jt_report_progress(&run->report, JT_TASK_VALIDATING, "validating", 0, 0, total, NAN,
+                               err);
+    }
+    return s;
 }
 
 /* Gate, lease, trials. Fills m; returns how to settle. */
-static jt_settle_t measure(jt_job_run_t *run, jt_measurement_t *m)
+static jt_settle_t measure(jt_job_execution_t *run, jt_measurement_t *m)
 {
-    jt_job_loop_t *j = run->loop;
+    const jt_job_context_t *c = run->ctx;
     const jt_job_t *job = &run->job;
     jt_error_t err;
-    jt_runner_t *r = runner_of(j);
+    jt_runner_t *r = jt_runner_slot_runner(c->slot);
     if (r == NULL) { /* the last respawn failed: try once more */
-        if (jt_runner_spawn(&j->cfg, &r, &err) != JT_OK)
+        if (jt_runner_spawn(c->cfg, &r, &err) != JT_OK)
             return requeue(run, "sandbox_failed", err.message);
-        jt_job_loop_swap_runner(j, r);
+        jt_runner_slot_swap(c->slot, r);
     }
-    jt_status_t s = jt_measurer_gate(j->ms, r, job, m, &err);
+    jt_status_t s = jt_measurer_gate(c->ms, r, job, m, &err);
     if (s != JT_OK)
         return runner_failed(run, m, &err);
-    if (abort_bits(j) != 0)
+    if (abort_bits(run) != 0)
         return on_abort(run, m);
     if (!m->validation.is_correct)
         return finish(run, JT_TASK_FAILED, jt_measurement_to_json(m), NULL, NULL);
@@ -154,24 +154,24 @@ static jt_settle_t measure(jt_job_run_t *run, jt_measurement_t *m)
     if (jt_report_progress(&run->report, JT_TASK_WAITING_FOR_SOCKET, "waiting_for_socket", 0, 0,
                            total, NAN, &err) != JT_OK)
         jt_log(JT_LOG_WARN, run->task_id, "progress not stored: %s", err.message);
-    s = jt_lease_acquire(j->lease, run->task_id, -1, jt_job_loop_should_stop, j, &err);
+    s = jt_lease_acquire(c->lease, run->task_id, -1, jt_runner_slot_should_stop, c->slot, &err);
     if (s != JT_OK)
-        return abort_bits(j) != 0 ? on_abort(run, m) : requeue(run, "worker_shutdown", err.message);
+        return abort_bits(run) != 0 ? on_abort(run, m) : requeue(run, "worker_shutdown", err.message);
     jt_log(JT_LOG_DEBUG, run->task_id, "lease taken (revision %llu)",
-           (unsigned long long)jt_lease_revision(j->lease));
+           (unsigned long long)jt_lease_revision(c->lease));
     if (jt_report_progress(&run->report, JT_TASK_MEASURING, "measuring", 0, 0, total, NAN, &err) !=
         JT_OK)
         jt_log(JT_LOG_WARN, run->task_id, "progress not stored: %s", err.message);
 
-    s = jt_measurer_trials(j->ms, r, job, on_progress, run, m, &err);
+    s = jt_measurer_trials(c->ms, r, job, on_progress, run, m, &err);
 
     jt_error_t lerr;
-    jt_status_t ls = jt_lease_release(j->lease, &lerr);
+    jt_status_t ls = jt_lease_release(c->lease, &lerr);
     if (ls != JT_OK && ls != JT_ERR_MISSING)
         jt_log(JT_LOG_WARN, run->task_id, "%s", lerr.message);
     if (s != JT_OK)
         return runner_failed(run, m, &err);
-    int bits = abort_bits(j);
+    int bits = abort_bits(run);
     bool result_whole = strcmp(m->error_type, "aborted") != 0;
     if ((bits & JT_ABORT_CANCELLED) || (bits & JT_ABORT_LEASE_LOST) || (bits != 0 && !result_whole))
         return on_abort(run, m);
@@ -183,14 +183,14 @@ static jt_settle_t measure(jt_job_run_t *run, jt_measurement_t *m)
     return finish(run, status, jt_measurement_to_json(m), NULL, NULL);
 }
 
-jt_settle_t jt_job_run(jt_job_run_t *run)
+jt_settle_t jt_job_execute(jt_job_execution_t *run)
 {
-    jt_job_loop_t *j = run->loop;
+    const jt_job_context_t *c = run->ctx;
     jt_error_t err;
     if (cancel_requested(run))
         return finish_cancelled(run, NULL);
-    if (j->ms == NULL)
-        return finish(run, JT_TASK_FAILED, NULL, "not_calibrated", j->not_measuring_why);
+    if (c->ms == NULL)
+        return finish(run, JT_TASK_FAILED, NULL, "not_calibrated", c->not_measuring_why);
     jt_status_t s = first_write(run, &err);
     if (s == JT_ERR_PROTOCOL) {
         jt_log(JT_LOG_INFO, run->task_id, "task ended meanwhile (cancelled while queued)");

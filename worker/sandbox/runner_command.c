@@ -1,4 +1,4 @@
-/* runner_command.c -- decode the runner's validate/measure command (see job_command.h). */
+/* runner_command.c -- decode the runner's validate/measure command (see runner_command.h). */
 #include "runner_command.h"
 
 #include <sched.h>

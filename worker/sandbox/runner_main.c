@@ -6,7 +6,7 @@
  * one job at a time: it hands the job to the ready child, relays the child's
  * frames to OUT_FD, and ends every job with
  *   {"t":"end","ok":BOOL,"error":STR|nil}
- * Commands: {"op":"validate"|"measure", ...} (job_command.h); while a job
+ * Commands: {"op":"validate"|"measure", ...} (runner_command.h); while a job
  * runs, {"op":"cancel"} kills it and any other command is passed to the
  * sandbox child (the trial protocol of sandbox_trials.h); {"op":"ping"} ->
  * {"t":"pong"}. EOF on IN_FD ends the runner (killing a job in flight).
