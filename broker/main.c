@@ -15,6 +15,7 @@
 #include "bus.h"
 #include "bus_names.h"
 #include "config.h"
+#include "nats_status.h"
 
 enum { EXIT_FINE = 0, EXIT_ERROR = 1, EXIT_INCOMPLETE = 2, EXIT_USAGE = 64 };
 
@@ -62,15 +63,6 @@ static const char *retention_name(jsRetentionPolicy r)
     return r == js_WorkQueuePolicy ? "workqueue" : r == js_InterestPolicy ? "interest" : "limits";
 }
 
-static const char *nats_error_text(natsStatus s)
-{
-    natsStatus last_status = NATS_OK;
-    const char *last = nats_GetLastError(&last_status);
-    if (last != NULL && last[0] == '(' && strstr(last, "): ") != NULL)
-        last = strstr(last, "): ") + 3; /* drop nats.c's "(file.c:line): " */
-    return (last != NULL && last_status == s && last[0] != '\0') ? last : natsStatus_GetText(s);
-}
-
 /* Connection for status: no reconnects, nothing created. */
 static natsStatus connect_plain(const char *url, natsConnection **nc, jsCtx **js)
 {
@@ -115,6 +107,7 @@ static void print_consumers(jsCtx *js, const char *stream, int *found_workers)
 {
     jsConsumerInfoList *list = NULL;
     char wait[32];
+    char why[256];
     natsStatus s = js_Consumers(&list, js, stream, NULL, NULL);
     if (s == NATS_NOT_FOUND || (s == NATS_OK && list->Count == 0)) {
         printf("    (no consumers)\n");
@@ -122,7 +115,7 @@ static void print_consumers(jsCtx *js, const char *stream, int *found_workers)
         return;
     }
     if (s != NATS_OK) {
-        printf("    (cannot list consumers: %s)\n", nats_error_text(s));
+        printf("    (cannot list consumers: %s)\n", jt_nats_describe(s, why, sizeof why));
         return;
     }
     for (int i = 0; i < list->Count; i++) {
@@ -148,6 +141,7 @@ static int print_topology(natsConnection *nc, jsCtx *js, const char *shown_url)
     jsStreamInfoList *list = NULL;
     jsErrCode jerr = 0;
     char server_id[128] = "";
+    char why[256];
     int found_jobs = 0, found_workers = 0, found_kv[KV_COUNT] = {0};
 
     natsConnection_GetConnectedServerId(nc, server_id, sizeof server_id);
@@ -156,7 +150,7 @@ static int print_topology(natsConnection *nc, jsCtx *js, const char *shown_url)
         fprintf(stderr,
                 "jouletrace-broker: connected to %s but JetStream does not answer: %s "
                 "(start nats-server with -js or a jetstream block)\n",
-                shown_url, nats_error_text(s));
+                shown_url, jt_nats_describe(s, why, sizeof why));
         return EXIT_ERROR;
     }
     printf("NATS %s (server %s)\n", shown_url, server_id);
@@ -167,7 +161,7 @@ static int print_topology(natsConnection *nc, jsCtx *js, const char *shown_url)
 
     s = js_Streams(&list, js, NULL, NULL);
     if (s != NATS_OK && s != NATS_NOT_FOUND) {
-        fprintf(stderr, "jouletrace-broker: cannot list streams: %s\n", nats_error_text(s));
+        fprintf(stderr, "jouletrace-broker: cannot list streams: %s\n", jt_nats_describe(s, why, sizeof why));
         return EXIT_ERROR;
     }
     printf("Streams:\n");
@@ -253,6 +247,7 @@ static int run_init(const char *url, const char *shown, const jt_config_t *cfg)
 
 static int run_status(const char *url, const char *shown)
 {
+    char why[256];
     natsConnection *nc = NULL;
     jsCtx *js = NULL;
     natsStatus s = connect_plain(url, &nc, &js);
@@ -260,7 +255,7 @@ static int run_status(const char *url, const char *shown)
         fprintf(stderr,
                 "jouletrace-broker: cannot reach NATS at %s: %s (is nats-server running there? "
                 "set JOULETRACE_NATS_URL)\n",
-                shown, nats_error_text(s));
+                shown, jt_nats_describe(s, why, sizeof why));
         return EXIT_ERROR;
     }
     int rc = print_topology(nc, js, shown);

@@ -16,6 +16,7 @@
 
 #include "bus_names.h"
 #include "log.h"
+#include "nats_status.h"
 #include "unpack.h"
 #include "value.h"
 
@@ -134,7 +135,9 @@ jt_status_t jt_metrics_watch_results(jt_metrics_t *m, natsConnection *nc)
     natsStatus s =
         natsConnection_Subscribe(&m->results, nc, JT_SUBJECT_RESULT_PREFIX "*", on_result, m);
     if (s != NATS_OK) {
-        jt_log_warn("metrics: cannot subscribe to results: %s", natsStatus_GetText(s));
+        char why[256];
+        jt_log_warn("metrics: cannot subscribe to results: %s",
+                    jt_nats_describe(s, why, sizeof why));
         m->results = NULL;
         return JT_ERR_IO;
     }

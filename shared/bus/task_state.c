@@ -1,12 +1,14 @@
 /* task_state.c -- task records (JSON) in the tasks KV bucket: names, read, write, compare-and-set.
  */
 #include "task_state.h"
-#include "clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "clock.h"
+#include "nats_status.h"
 
 /* A stored record travels as one NATS message: stay under the broker's
  * max_payload (8 MB in the broker/ configs) with room for the subject and headers. */
@@ -42,20 +44,6 @@ int jt_task_status_parse(const char *name)
 bool jt_task_status_final(jt_task_status_t s)
 {
     return s == JT_TASK_COMPLETED || s == JT_TASK_FAILED || s == JT_TASK_CANCELLED;
-}
-
-static void nats_describe(natsStatus s, char *buf, size_t len)
-{
-    natsStatus last_status = NATS_OK;
-    const char *last = nats_GetLastError(&last_status);
-    const char *text = natsStatus_GetText(s);
-    /* The thread's last error text belongs to this failure only if the codes agree. */
-    if (last != NULL && last[0] == '(' && strstr(last, "): ") != NULL)
-        last = strstr(last, "): ") + 3; /* drop nats.c's "(file.c:line): " */
-    if (last != NULL && last_status == s && last[0] != '\0' && strcmp(last, text) != 0)
-        snprintf(buf, len, "%s: %s", text, last);
-    else
-        snprintf(buf, len, "%s", text);
 }
 
 jt_status_t jt_task_put(kvStore *tasks, const char *task_id, const json_t *record,
@@ -96,7 +84,7 @@ jt_status_t jt_task_put(kvStore *tasks, const char *task_id, const json_t *recor
         return JT_OK;
     }
 
-    nats_describe(s, why, sizeof why);
+    jt_nats_describe(s, why, sizeof why);
     if (s == NATS_ERR && expected_rev != 0)
         return jt_error_set(err, JT_ERR_PROTOCOL, task_id,
                             "task %s changed since revision %llu (someone else wrote it): %s",
@@ -105,7 +93,7 @@ jt_status_t jt_task_put(kvStore *tasks, const char *task_id, const json_t *recor
         return jt_error_set(err, JT_ERR_TOO_LARGE, task_id,
                             "task record %s (%zu bytes) exceeds the server's max_payload: %s",
                             task_id, len, why);
-    return jt_error_set(err, s == NATS_TIMEOUT ? JT_ERR_TIMEOUT : JT_ERR_IO, task_id,
+    return jt_error_set(err, jt_nats_status(s), task_id,
                         "cannot store task %s: %s", task_id, why);
 }
 
@@ -126,8 +114,8 @@ jt_status_t jt_task_get(kvStore *tasks, const char *task_id, json_t **record, ui
         return jt_error_set(err, JT_ERR_MISSING, task_id,
                             "unknown task %s (never submitted, or expired)", task_id);
     if (s != NATS_OK) {
-        nats_describe(s, why, sizeof why);
-        return jt_error_set(err, s == NATS_TIMEOUT ? JT_ERR_TIMEOUT : JT_ERR_IO, task_id,
+        jt_nats_describe(s, why, sizeof why);
+        return jt_error_set(err, jt_nats_status(s), task_id,
                             "cannot read task %s: %s", task_id, why);
     }
 

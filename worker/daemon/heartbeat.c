@@ -1,11 +1,13 @@
 /* heartbeat.c -- builds and stores the worker heartbeat record; removes it on shutdown. */
 #include "heartbeat.h"
-#include "clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "clock.h"
+#include "nats_status.h"
 
 json_t *jt_heartbeat_record(const jt_heartbeat_info_t *info, const char *task_id)
 {
@@ -23,11 +25,9 @@ json_t *jt_heartbeat_record(const jt_heartbeat_info_t *info, const char *task_id
 
 static jt_status_t nats_error(jt_error_t *err, natsStatus s, const char *what, const char *key)
 {
-    natsStatus last_status = NATS_OK;
-    const char *last = nats_GetLastError(&last_status);
-    return jt_error_set(err, s == NATS_TIMEOUT ? JT_ERR_TIMEOUT : JT_ERR_IO, "heartbeat",
-                        "cannot %s heartbeat %s: %s%s%s", what, key, natsStatus_GetText(s),
-                        last && last_status == s ? ": " : "", last && last_status == s ? last : "");
+    char why[256];
+    return jt_error_set(err, jt_nats_status(s), "heartbeat", "cannot %s heartbeat %s: %s", what,
+                        key, jt_nats_describe(s, why, sizeof why));
 }
 
 jt_status_t jt_heartbeat_put(kvStore *kv, const jt_heartbeat_info_t *info, const char *task_id,

@@ -18,6 +18,7 @@
 #include "job_execution.h"
 #include "job_msgpack.h"
 #include "log.h"
+#include "nats_status.h"
 #include "runner_slot.h"
 
 #define FETCH_TIMEOUT_MS 1000
@@ -66,9 +67,11 @@ static void settle(jt_job_consumer_t *j, natsMsg *msg, jt_settle_t how, const ch
         s = natsMsg_Term(msg, NULL);
         break;
     }
-    if (s != NATS_OK)
+    if (s != NATS_OK) {
+        char why[256];
         jt_log(JT_LOG_WARN, task_id, "settling the job failed (%s); JetStream will redeliver it",
-               natsStatus_GetText(s));
+               jt_nats_describe(s, why, sizeof why));
+    }
 }
 
 /* Task id: the job's own, else Nats-Msg-Id, else "seq-<stream sequence>". */
@@ -189,8 +192,10 @@ static void *job_main(void *arg)
         if (s == NATS_TIMEOUT)
             continue; /* empty queue */
         if (s != NATS_OK) {
+            char why[256];
             if (!reported)
-                jt_log_warn("fetching jobs failed: %s (retrying)", natsStatus_GetText(s));
+                jt_log_warn("fetching jobs failed: %s (retrying)",
+                            jt_nats_describe(s, why, sizeof why));
             reported = true;
             sleep_ms(FETCH_ERROR_PAUSE_MS);
             continue;
@@ -276,6 +281,7 @@ jt_status_t jt_job_consumer_start(const jt_job_consumer_opts_t *o, jt_runner_t *
     pthread_mutex_init(&j->lock, NULL);
     pthread_cond_init(&j->cancel_cond, NULL);
 
+    char why[256];
     jsSubOptions so;
     jsSubOptions_Init(&so);
     so.Stream = JT_STREAM_JOBS;
@@ -284,20 +290,24 @@ jt_status_t jt_job_consumer_start(const jt_job_consumer_opts_t *o, jt_runner_t *
     natsStatus s = js_PullSubscribe(&j->jobs, o->bus->js, JT_SUBJECT_JOBS, JT_CONSUMER_WORKERS,
                                     NULL, &so, &jerr);
     if (s != NATS_OK) {
+        jt_status_t st = jt_error_set(err, jt_nats_status(s), JT_CONSUMER_WORKERS,
+                                      "cannot bind consumer %s of stream %s: %s (jerr %d)",
+                                      JT_CONSUMER_WORKERS, JT_STREAM_JOBS,
+                                      jt_nats_describe(s, why, sizeof why), (int)jerr);
         free_consumer(j);
-        return jt_error_set(err, JT_ERR_IO, JT_CONSUMER_WORKERS,
-                            "cannot bind consumer %s of stream %s: %s (jerr %d)",
-                            JT_CONSUMER_WORKERS, JT_STREAM_JOBS, natsStatus_GetText(s), (int)jerr);
+        return st;
     }
     s = natsConnection_Subscribe(&j->cancels, o->bus->nc, JT_SUBJECT_CANCEL_PREFIX "*", on_cancel,
                                  j);
     if (s == NATS_OK)
         s = natsSubscription_SetOnCompleteCB(j->cancels, on_cancel_complete, j);
     if (s != NATS_OK) {
+        jt_status_t st = jt_error_set(err, jt_nats_status(s), JT_SUBJECT_CANCEL_PREFIX,
+                                      "cannot subscribe to cancellations: %s",
+                                      jt_nats_describe(s, why, sizeof why));
         natsSubscription_Destroy(j->cancels);
         free_consumer(j);
-        return jt_error_set(err, JT_ERR_IO, JT_SUBJECT_CANCEL_PREFIX,
-                            "cannot subscribe to cancellations: %s", natsStatus_GetText(s));
+        return st;
     }
     if (pthread_create(&j->thread, NULL, job_main, j) != 0) {
         natsSubscription_Unsubscribe(j->cancels);

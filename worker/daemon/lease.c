@@ -1,7 +1,6 @@
 /* lease.c -- measurement-domain lease on a JetStream KV key: create, CAS renew, conditional delete.
  */
 #include "lease.h"
-#include "clock.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -12,7 +11,9 @@
 #include <time.h>
 
 #include "bus_names.h"
+#include "clock.h"
 #include "log.h"
+#include "nats_status.h"
 
 #define HOLDER_MAX 128
 #define TASK_MAX 160
@@ -35,30 +36,6 @@ struct jt_lease {
     int64_t last_ok_ns; /* monotonic time of our last confirmed write */
     char *value;        /* JSON written on acquire and renew */
 };
-
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* "status: last error text" of the calling thread's last nats.c failure. */
-static const char *nats_why(natsStatus s, char *buf, size_t len)
-{
-    natsStatus last_status = NATS_OK;
-    const char *last = nats_GetLastError(&last_status);
-    if (last != NULL && last_status == s && last[0] != '\0')
-        snprintf(buf, len, "%s: %s", natsStatus_GetText(s), last);
-    else
-        snprintf(buf, len, "%s", natsStatus_GetText(s));
-    return buf;
-}
-
-static jt_status_t transient(natsStatus s)
-{
-    return s == NATS_TIMEOUT ? JT_ERR_TIMEOUT : JT_ERR_IO;
-}
 
 void jt_lease_key(char *buf, size_t len, const char *host, int socket)
 {
@@ -154,7 +131,7 @@ static jt_status_t try_acquire(jt_lease_t *l, const char *task_id, uint64_t afte
     if (s == NATS_OK) {
         l->held = true;
         l->rev = rev;
-        l->last_ok_ns = mono_ns();
+        l->last_ok_ns = jt_clock_now_ns();
         free(l->value);
         l->value = value;
         value = NULL;
@@ -162,8 +139,8 @@ static jt_status_t try_acquire(jt_lease_t *l, const char *task_id, uint64_t afte
         st = jt_error_set(err, JT_ERR_PROTOCOL, "lease", "lease %s is held by another worker",
                           l->key);
     } else {
-        st = jt_error_set(err, transient(s), "lease", "cannot take lease %s: %s", l->key,
-                          nats_why(s, why, sizeof why));
+        st = jt_error_set(err, jt_nats_status(s), "lease", "cannot take lease %s: %s", l->key,
+                          jt_nats_describe(s, why, sizeof why));
     }
     pthread_mutex_unlock(&l->lock);
     free(value);
@@ -178,7 +155,7 @@ jt_status_t jt_lease_try_acquire(jt_lease_t *l, const char *task_id, jt_error_t 
 jt_status_t jt_lease_acquire(jt_lease_t *l, const char *task_id, int timeout_ms,
                              int (*stop)(void *ctx), void *ctx, jt_error_t *err)
 {
-    int64_t deadline = timeout_ms < 0 ? INT64_MAX : mono_ns() + (int64_t)timeout_ms * 1000000;
+    int64_t deadline = timeout_ms < 0 ? INT64_MAX : jt_clock_now_ns() + (int64_t)timeout_ms * 1000000;
     jt_status_t st = jt_lease_try_acquire(l, task_id, err);
     if (st == JT_OK)
         return JT_OK;
@@ -207,7 +184,7 @@ jt_status_t jt_lease_acquire(jt_lease_t *l, const char *task_id, int timeout_ms,
         deleted_at = 0;
         if (st == JT_OK)
             break;
-        int64_t now = mono_ns();
+        int64_t now = jt_clock_now_ns();
         if (now >= deadline) {
             st = jt_error_set(err, JT_ERR_TIMEOUT, "lease", "lease %s still busy after %d ms",
                               l->key, timeout_ms);
@@ -246,20 +223,20 @@ jt_status_t jt_lease_renew(jt_lease_t *l, jt_error_t *err)
     jt_status_t st = JT_OK;
     if (s == NATS_OK) {
         l->rev = rev;
-        l->last_ok_ns = mono_ns();
+        l->last_ok_ns = jt_clock_now_ns();
     } else if (s == NATS_ERR) {
         l->held = false;
         st =
             jt_error_set(err, JT_ERR_PROTOCOL, "lease", "lease %s lost (expired or taken over): %s",
-                         l->key, nats_why(s, why, sizeof why));
-    } else if (mono_ns() - l->last_ok_ns >= LOST_AFTER_NS) {
+                         l->key, jt_nats_describe(s, why, sizeof why));
+    } else if (jt_clock_now_ns() - l->last_ok_ns >= LOST_AFTER_NS) {
         l->held = false;
         st = jt_error_set(err, JT_ERR_PROTOCOL, "lease",
                           "lease %s lost: no renewal confirmed for %.1f s (%s)", l->key,
-                          (double)(mono_ns() - l->last_ok_ns) / 1e9, nats_why(s, why, sizeof why));
+                          (double)(jt_clock_now_ns() - l->last_ok_ns) / 1e9, jt_nats_describe(s, why, sizeof why));
     } else {
-        st = jt_error_set(err, transient(s), "lease", "renewing lease %s failed: %s", l->key,
-                          nats_why(s, why, sizeof why));
+        st = jt_error_set(err, jt_nats_status(s), "lease", "renewing lease %s failed: %s", l->key,
+                          jt_nats_describe(s, why, sizeof why));
     }
     pthread_mutex_unlock(&l->lock);
     return st;
@@ -294,8 +271,8 @@ jt_status_t jt_lease_release(jt_lease_t *l, jt_error_t *err)
         return jt_error_set(err, JT_ERR_PROTOCOL, "lease",
                             "lease %s was no longer ours (revision %llu): left untouched", l->key,
                             (unsigned long long)rev);
-    return jt_error_set(err, transient(s), "lease", "releasing lease %s failed: %s", l->key,
-                        nats_why(s, why, sizeof why));
+    return jt_error_set(err, jt_nats_status(s), "lease", "releasing lease %s failed: %s", l->key,
+                        jt_nats_describe(s, why, sizeof why));
 }
 
 bool jt_lease_held(jt_lease_t *l)

@@ -14,6 +14,7 @@
 #include "job.h"
 #include "job_msgpack.h"
 #include "log.h"
+#include "nats_status.h"
 #include "task_report.h"
 
 #define ADVISORY_SUBJECT                                                                           \
@@ -125,12 +126,15 @@ jt_status_t jt_poison_start(jt_bus_t *bus, const char *worker_id, jt_poison_t **
     if (s == NATS_OK)
         s = natsSubscription_SetOnCompleteCB(p->sub, on_complete, p);
     if (s != NATS_OK) {
+        char why[256];
+        jt_status_t st =
+            jt_error_set(err, jt_nats_status(s), ADVISORY_SUBJECT, "cannot subscribe to %s: %s",
+                         ADVISORY_SUBJECT, jt_nats_describe(s, why, sizeof why));
         natsSubscription_Destroy(p->sub);
         pthread_mutex_destroy(&p->lock);
         pthread_cond_destroy(&p->cond);
         free(p);
-        return jt_error_set(err, JT_ERR_IO, ADVISORY_SUBJECT, "cannot subscribe to %s: %s",
-                            ADVISORY_SUBJECT, natsStatus_GetText(s));
+        return st;
     }
     *out = p;
     return JT_OK;

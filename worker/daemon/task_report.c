@@ -1,7 +1,6 @@
 /* task_report.c -- keeps a task's record in KV and publishes it on its progress and result
  * subjects. */
 #include "task_report.h"
-#include "clock.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -10,7 +9,9 @@
 #include <time.h>
 
 #include "bus_names.h"
+#include "clock.h"
 #include "log.h"
+#include "nats_status.h"
 #include "value.h"
 
 static void set_string_or_null(json_t *o, const char *key, const char *value)
@@ -73,8 +74,11 @@ static void publish(jt_report_t *r, const char *prefix)
         return;
     }
     natsStatus s = natsConnection_Publish(r->bus->nc, subject, blob.data, (int)blob.len);
-    if (s != NATS_OK)
-        jt_log(JT_LOG_WARN, r->task_id, "cannot publish on %s: %s", subject, natsStatus_GetText(s));
+    if (s != NATS_OK) {
+        char why[256];
+        jt_log(JT_LOG_WARN, r->task_id, "cannot publish on %s: %s", subject,
+               jt_nats_describe(s, why, sizeof why));
+    }
     jt_blob_free(&blob);
 }
 

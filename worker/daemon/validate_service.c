@@ -6,6 +6,7 @@
  */
 #include "validate_service.h"
 #include "clock.h"
+#include "nats_status.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -168,10 +169,13 @@ jt_status_t jt_validate_service_start(natsConnection *nc, const jt_config_t *cfg
     if (s == NATS_OK)
         s = natsSubscription_SetOnCompleteCB(vs->sub, on_complete, vs);
     if (s != NATS_OK) {
+        char why[256];
+        jt_status_t st = jt_error_set(err, jt_nats_status(s), JT_SUBJECT_VALIDATE,
+                                      "cannot subscribe to %s: %s", JT_SUBJECT_VALIDATE,
+                                      jt_nats_describe(s, why, sizeof why));
         natsSubscription_Destroy(vs->sub);
         free_service(vs);
-        return jt_error_set(err, JT_ERR_IO, JT_SUBJECT_VALIDATE, "cannot subscribe to %s: %s",
-                            JT_SUBJECT_VALIDATE, natsStatus_GetText(s));
+        return st;
     }
     *out = vs;
     return JT_OK;

@@ -1,4 +1,4 @@
-/* bus.h -- the NATS connection of a JouleTrace program and the topology every program ensures.
+/* bus.h -- the NATS connection of a JouleTrace program (connect ensures the topology, topology.h).
  *
  * Thread-safety: nats.c objects are thread-safe; jt_bus_t is filled once by
  * jt_bus_connect and read-only afterwards.
@@ -11,12 +11,7 @@
 #include <stdint.h>
 
 #include "status.h"
-
-typedef struct {
-    int max_ack_pending;      /* jobs in flight across all workers (pool size), default 64 */
-    int64_t max_pending_jobs; /* stream MaxMsgs (queue bound), default 100000 */
-    const char *storage_dir;  /* unused by the client; documented for broker configs */
-} jt_topology_opts_t;
+#include "topology.h"
 
 typedef struct {
     natsConnection *nc;
@@ -27,16 +22,6 @@ typedef struct {
     kvStore *cancels;
     kvStore *idempotency;
 } jt_bus_t;
-
-/* Defaults for jt_topology_opts_t. */
-void jt_topology_opts_init(jt_topology_opts_t *o);
-
-/* Create (or verify) the jobs stream, the shared durable pull consumer and
- * every KV bucket of bus_names.h, idempotently: an existing object with the
- * same configuration is fine; one with a different configuration is updated
- * where NATS allows it, else an error naming it. Every program calls this at
- * start, and `jouletrace-broker init`. Returns JT_OK or an error in *err. */
-jt_status_t jt_topology_ensure(jsCtx *js, const jt_topology_opts_t *o, jt_error_t *err);
 
 /* Connect to url (e.g. JOULETRACE_NATS_URL) with the client name `name`,
  * reconnecting forever, ensure the topology and bind every KV bucket. On
