@@ -24,7 +24,6 @@
 
 typedef struct {
     jt_config_t cfg;
-    char host[256];        /* gethostname(), for the calibration freshness rule */
     char cors_origin[256]; /* JOULETRACE_CORS_ORIGIN; "" = no CORS headers */
     time_t started_at;
     jt_view_t *view; /* the bus and the cluster snapshot */

@@ -4,8 +4,8 @@
  * for them with sigwait; civetweb worker threads serve requests; the view
  * thread owns the NATS connection (see view.h).
  *
- * Environment: every JOULETRACE_* of shared/config.h (HTTP address, NATS URL,
- * threads, max pending jobs, calibration path, ...) plus JOULETRACE_CORS_ORIGIN
+ * Environment: every JOULETRACE_* of shared/base/include/config.h that it uses
+ * (HTTP address, NATS URL, threads, max pending jobs, ...) plus JOULETRACE_CORS_ORIGIN
  * (default unset: no Access-Control-Allow-Origin header, never "*").
  */
 #include <signal.h>
@@ -57,9 +57,6 @@ static int load_settings(jt_gw_t *gw)
         return -1;
     }
     snprintf(gw->cors_origin, sizeof gw->cors_origin, "%s", cors != NULL ? cors : "");
-    if (gethostname(gw->host, sizeof gw->host) != 0)
-        snprintf(gw->host, sizeof gw->host, "unknown");
-    gw->host[sizeof gw->host - 1] = '\0';
     gw->started_at = time(NULL);
     gw->sse_max = gw->cfg.http_threads / 2 > 0 ? gw->cfg.http_threads / 2 : 1;
     return 0;

@@ -8,10 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bus_names.h"
-#include "calibration.h"
 #include "gateway.h"
 #include "job_msgpack.h"
 #include "log.h"
@@ -189,32 +189,6 @@ static json_t *read_leases(jt_bus_t *bus)
     return arr;
 }
 
-static json_t *local_calibration(const jt_gw_t *gw)
-{
-    jt_calibration_t cal;
-    char reason[256] = "";
-    bool fresh = jt_calibration_fresh(gw->cfg.calibration_path, time(NULL), gw->host, &cal, reason,
-                                      sizeof reason);
-    json_t *o = json_pack("{s:s, s:b}", "path", gw->cfg.calibration_path, "fresh", fresh);
-    if (o == NULL)
-        return json_null();
-    if (fresh) {
-        char ts[32];
-        struct tm tm;
-        gmtime_r(&cal.timestamp, &tm);
-        strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
-        json_object_set_new(o, "meter_type", json_string(cal.meter_type));
-        json_object_set_new(o, "idle_power_watts", json_real(cal.idle_power_watts));
-        json_object_set_new(o, "timestamp", json_string(ts));
-        json_object_set_new(o, "age_days",
-                            json_real(difftime(time(NULL), cal.timestamp) / 86400.0));
-        json_object_set_new(o, "valid_days", json_integer(cal.valid_until_days));
-    } else {
-        json_object_set_new(o, "reason", json_string(reason));
-    }
-    return o;
-}
-
 void jt_route_socket0_status(jt_gw_t *gw, jt_req_t *req)
 {
     jt_view_summary_t v;
@@ -239,6 +213,8 @@ void jt_route_socket0_status(jt_gw_t *gw, jt_req_t *req)
                               "calibrated",
                               "calibration_reason",
                               "calibration_idle_watts",
+                              "calibrated_at",
+                              "calibration_valid_days",
                               "meter_type",
                               "energy_is_estimated",
                               "measurement_core",
@@ -265,11 +241,10 @@ void jt_route_socket0_status(jt_gw_t *gw, jt_req_t *req)
 
     bool calibrated = v.calibrated_workers > 0;
     json_t *body = json_pack(
-        "{s:b, s:b, s:i, s:i, s:{s:i, s:i, s:o, s:o}, s:o, s:{s:s, s:b}, s:{s:b, s:b}, s:I}",
+        "{s:b, s:b, s:i, s:i, s:{s:i, s:i, s:o}, s:o, s:{s:s, s:b}, s:{s:b, s:b}, s:I}",
         "ready", calibrated && v.nats_connected, "calibrated", calibrated, "socket", gw->cfg.socket,
         "measurement_core", core, "calibration", "live_workers", v.live_workers,
-        "calibrated_workers", v.calibrated_workers, "workers", reported, "local_file",
-        local_calibration(gw), "lease", lease != NULL ? lease : json_null(), "isolation",
+        "calibrated_workers", v.calibrated_workers, "workers", reported, "lease", lease != NULL ? lease : json_null(), "isolation",
         "isolated_cpus", isolated, "measurement_core_isolated", cpulist_has(isolated, core), "nats",
         "connected", v.nats_connected, "jetstream", v.jetstream_ok, "pending_jobs",
         (json_int_t)v.pending_jobs);

@@ -264,6 +264,8 @@ static void sigterm_idle_exits_clean(void **state)
                                        "calibrated",
                                        "calibration_reason",
                                        "calibration_idle_watts",
+                                       "calibrated_at",
+                                       "calibration_valid_days",
                                        "measurement_core",
                                        "socket",
                                        "updated_at",
@@ -276,6 +278,8 @@ static void sigterm_idle_exits_clean(void **state)
     CHECK(f, json_is_true(json_object_get(hb, "energy_is_estimated")));
     CHECK(f, json_is_false(json_object_get(hb, "calibrated")));
     CHECK(f, strlen(str(hb, "calibration_reason")) > 0);
+    CHECK(f, json_is_null(json_object_get(hb, "calibrated_at"))); /* no calibration file */
+    CHECK(f, json_integer_value(json_object_get(hb, "calibration_valid_days")) == 0);
     json_decref(hb);
     CHECK(f, stop_worker(f, w) == 0);
     hb = heartbeat(f, "w-idle");

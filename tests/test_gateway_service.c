@@ -281,8 +281,13 @@ static void socket0_status(void **state)
     assert_string_equal(jstr(json_array_get(json_object_get(lease, "holders"), 0), "holder"), "w1");
     json_t *iso = json_object_get(r.json, "isolation");
     assert_true(json_is_boolean(json_object_get(iso, "measurement_core_isolated")));
-    json_t *local = json_object_get(json_object_get(r.json, "calibration"), "local_file");
-    assert_true(json_is_false(json_object_get(local, "fresh")));
+    /* Calibration state comes from the workers' heartbeats only, never from a
+     * file on the gateway's host. */
+    json_t *cal = json_object_get(r.json, "calibration");
+    assert_null(json_object_get(cal, "local_file"));
+    json_t *w1 = json_array_get(json_object_get(cal, "workers"), 0);
+    assert_string_equal(jstr(w1, "worker_id"), "w1");
+    assert_true(json_is_true(json_object_get(w1, "calibrated")));
     assert_true(json_is_true(json_object_get(json_object_get(r.json, "nats"), "connected")));
     jt_curl_resp_free(&r);
 }

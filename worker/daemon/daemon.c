@@ -18,6 +18,7 @@
 #include "bus.h"
 #include "bus_names.h"
 #include "calibration.h"
+#include "clock.h"
 #include "heartbeat.h"
 #include "host_info.h"
 #include "job_consumer.h"
@@ -47,6 +48,7 @@ typedef struct {
     char worker_id[128];
     char host[256];
     char meter_type[32];
+    char calibrated_at[JT_CLOCK_ISO_MAX];
     char reason[512];
     bool stopping;
     bool heartbeat_failing;
@@ -89,13 +91,18 @@ static void open_meter(daemon_t *d, int measure_core)
     } else {
         snprintf(d->meter_type, sizeof d->meter_type, "%s", jt_measurer_meter_type(d->ms));
         d->hb.calibrated = jt_measurer_calibrated(d->ms, &d->hb.calibration_idle_watts);
-        if (!d->hb.calibrated) {
-            jt_calibration_t c;
-            char why[400];
-            jt_calibration_fresh(d->cfg.calibration_path, time(NULL), NULL, &c, why, sizeof why);
+        jt_calibration_t c;
+        char why[400];
+        if (jt_calibration_fresh(d->cfg.calibration_path, time(NULL), NULL, &c, why, sizeof why)) {
+            struct tm tm;
+            gmtime_r(&c.timestamp, &tm);
+            strftime(d->calibrated_at, sizeof d->calibrated_at, "%Y-%m-%dT%H:%M:%SZ", &tm);
+            d->hb.calibrated_at = d->calibrated_at;
+            d->hb.calibration_valid_days = c.valid_until_days;
+        }
+        if (!d->hb.calibrated)
             snprintf(d->reason, sizeof d->reason, "%s (the %s meter uses its model's idle power)",
                      why, d->meter_type);
-        }
     }
     d->hb.meter_type = d->meter_type;
     d->hb.energy_is_estimated = strcmp(d->meter_type, "estimate") == 0;

@@ -13,13 +13,16 @@ json_t *jt_heartbeat_record(const jt_heartbeat_info_t *info, const char *task_id
 {
     char now[40];
     jt_clock_utc_iso(now, sizeof now);
-    return json_pack("{s:s, s:s, s:I, s:s, s:s?, s:s, s:b, s:b, s:s?, s:f, s:i, s:i, s:s}",
+    return json_pack("{s:s, s:s, s:I, s:s, s:s?, s:s, s:b, s:b, s:s?, s:f, s:s?, s:i, s:i, s:i, "
+                     "s:s}",
                      "worker_id", info->worker_id, "host", info->host ? info->host : "", "pid",
                      (json_int_t)info->pid, "state", task_id ? "busy" : "idle", "task_id", task_id,
                      "meter_type", info->meter_type ? info->meter_type : "", "energy_is_estimated",
                      (int)info->energy_is_estimated, "calibrated", (int)info->calibrated,
                      "calibration_reason", info->calibration_reason, "calibration_idle_watts",
-                     info->calibration_idle_watts, "measurement_core", info->measurement_core,
+                     info->calibration_idle_watts, "calibrated_at", info->calibrated_at,
+                     "calibration_valid_days", info->calibration_valid_days,
+                     "measurement_core", info->measurement_core,
                      "socket", info->socket, "updated_at", now);
 }
 

@@ -23,6 +23,8 @@ typedef struct {
     bool calibrated;                /* idle power from a fresh calibration file */
     const char *calibration_reason; /* why not calibrated; NULL when calibrated */
     double calibration_idle_watts;
+    const char *calibrated_at;      /* the calibration file's UTC ISO time; NULL without one */
+    int calibration_valid_days;     /* its validity; 0 without one */
     int measurement_core;
     int socket;
 } jt_heartbeat_info_t;
@@ -30,7 +32,9 @@ typedef struct {
 /* The heartbeat JSON of the pipeline contract: {"worker_id", "host", "pid",
  * "state": "busy" when task_id is not NULL else "idle", "task_id", "meter_type",
  * "energy_is_estimated", "calibrated", "calibration_reason",
- * "calibration_idle_watts", "measurement_core", "socket", "updated_at"}.
+ * "calibration_idle_watts", "calibrated_at" (null without a calibration file),
+ * "calibration_valid_days", "measurement_core", "socket", "updated_at"}.
+ * The gateway learns every worker's calibration state from this record only.
  * New reference, NULL when out of memory. */
 json_t *jt_heartbeat_record(const jt_heartbeat_info_t *info, const char *task_id);
 
