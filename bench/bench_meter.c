@@ -16,8 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include "fake_rapl.h"
+#include "fake_tree.h"
 #include "meter.h"
 #include "platform_floor.h"
 #include "sampler.h"

@@ -19,10 +19,12 @@
  * This file (the system under test and the table) runs on the main thread.
  */
 #include <curl/curl.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "bench_http.h"
 #include "bench_latency.h"
@@ -33,6 +35,7 @@
 #include "nats_server.h"
 #include "platform_floor.h"
 #include "process_harness.h"
+#include "temp_dir.h"
 
 #define HTTP_THREADS "128"
 
@@ -249,7 +252,7 @@ out:
     jt_nats_server_stop(&s.nats);
     jt_tracks_free();
     if (rc == 0)
-        nftw(s.dir, jt_nats_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        jt_temp_dir_remove(s.dir);
     else
         fprintf(stderr, "bench_pipeline: failed; logs kept in %s\n", s.dir);
     curl_global_cleanup();

@@ -7,7 +7,7 @@ jt_add_cmocka_test(test_bus
         task_round_trip task_get_unknown task_cas_stale
         task_status_names lease_primitives lease_expires
   TIMEOUT 60
-  LIBS jt-bus)
+  LIBS jt-bus jt-test-base)
 
 jt_add_cmocka_test(test_broker
   SOURCES test_broker.c
@@ -15,7 +15,7 @@ jt_add_cmocka_test(test_broker
         single_node_config_serves auth_roles_work auth_denials cli_init_then_status
         cli_status_unreachable cli_usage
   TIMEOUT 60
-  LIBS jt-bus)
+  LIBS jt-bus jt-test-base)
 target_compile_definitions(test_broker PRIVATE
   JT_BROKER_DIR="${PROJECT_SOURCE_DIR}/broker"
   JT_BROKER_BIN="$<TARGET_FILE:jouletrace-broker>")

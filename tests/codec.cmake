@@ -14,7 +14,7 @@ jt_add_cmocka_test(test_job_json
         unknown_field_comparison duplicate_keys invalid_utf8 invalid_json not_an_object
         nul_in_strings bad_task_id bad_function_name names_too_long
   TIMEOUT 30
-  LIBS jt-wire)
+  LIBS jt-wire jt-test-wire)
 
 jt_add_cmocka_test(test_job_json_limits
   SOURCES test_job_json_limits.c
@@ -22,7 +22,7 @@ jt_add_cmocka_test(test_job_json_limits
         depth_64_accepted depth_65_rejected depth_100000 number_bounds float_for_integer_field
         bool_for_number_field big_integer
   TIMEOUT 60
-  LIBS jt-wire)
+  LIBS jt-wire jt-test-wire)
 
 jt_add_cmocka_test(test_job_msgpack
   SOURCES test_job_msgpack.c

@@ -5,7 +5,7 @@ jt_add_cmocka_test(test_lease
         expiry_lets_another_acquire release_only_by_holder acquire_stops_on_request
         handover_time
   TIMEOUT 90
-  LIBS jt-daemon)
+  LIBS jt-daemon jt-test-base)
 
 # End-to-end: real nats-server, real `jouletrace-worker run` processes with the
 # estimate meter (no calibration file), jobs published with the nats.c API.
@@ -17,7 +17,7 @@ jt_add_cmocka_test(test_daemon
   SOURCES test_daemon.c
   CASES ${JT_DAEMON_CASES}
   TIMEOUT 300
-  LIBS jt-daemon)
+  LIBS jt-daemon jt-test-support)
 target_compile_definitions(test_daemon PRIVATE
     JT_WORKER_BIN="${CMAKE_BINARY_DIR}/bin/jouletrace-worker")
 foreach(t jouletrace-worker jouletrace-runner)

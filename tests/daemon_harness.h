@@ -6,6 +6,9 @@
 #define JT_TESTS_DAEMON_HARNESS_H
 
 #include <dirent.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <msgpack.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -18,8 +21,10 @@
 #include "job_msgpack.h"
 #include "lease.h"
 #include "nats_server.h"
+#include "proc_scan.h"
 #include "process_harness.h"
 #include "task_state.h"
+#include "temp_dir.h"
 #include "value.h"
 
 /* Each case starts its own nats-server and workers with the estimate meter
@@ -92,7 +97,7 @@ static int teardown(void **state)
         jt_proc_stop(&f->w[i].pid, SIGKILL, 10.0, false);
     jt_bus_close(&f->bus);
     jt_nats_server_stop(&f->srv);
-    nftw(f->dir, jt_nats_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    jt_temp_dir_remove(f->dir);
     free(f);
     return 0;
 }
@@ -267,66 +272,6 @@ static void check_fields(fixture_t *f, const json_t *rec, const char *const *key
             free(text);
             CHECK(f, json_object_get(rec, *k) != NULL);
         }
-}
-
-/* CPU ticks used so far by every descendant of root and the children they reaped. */
-static long descendant_ticks(pid_t root)
-{
-    enum { MAX_PROCS = 8192 };
-    static pid_t pids[MAX_PROCS], ppids[MAX_PROCS];
-    static long ticks[MAX_PROCS];
-    static bool mark[MAX_PROCS];
-    int n = 0;
-    DIR *d = opendir("/proc");
-    if (d == NULL)
-        return -1;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL && n < MAX_PROCS) {
-        if (de->d_name[0] < '0' || de->d_name[0] > '9')
-            continue;
-        char path[300], line[1024];
-        snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
-        FILE *in = fopen(path, "r");
-        if (in == NULL)
-            continue;
-        size_t got = fread(line, 1, sizeof line - 1, in);
-        fclose(in);
-        line[got] = '\0';
-        const char *p = strrchr(line, ')');
-        char st;
-        int ppid;
-        unsigned long ut, stt;
-        long cut, cst; /* children already reaped: a run lives for milliseconds */
-        if (p == NULL || sscanf(p + 1, " %c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %ld %ld",
-                                &st, &ppid, &ut, &stt, &cut, &cst) != 6)
-            continue;
-        pids[n] = (pid_t)atoi(de->d_name);
-        ppids[n] = ppid;
-        ticks[n] = (long)(ut + stt) + cut + cst;
-        mark[n] = false;
-        n++;
-    }
-    closedir(d);
-    bool grew = true;
-    while (grew) { /* mark descendants until nothing changes */
-        grew = false;
-        for (int i = 0; i < n; i++) {
-            if (mark[i])
-                continue;
-            bool child = ppids[i] == root;
-            for (int k = 0; !child && k < n; k++)
-                child = mark[k] && pids[k] == ppids[i];
-            if (child) {
-                mark[i] = true;
-                grew = true;
-            }
-        }
-    }
-    long sum = 0;
-    for (int i = 0; i < n; i++)
-        if (mark[i])
-            sum += ticks[i];
-    return sum;
 }
 
 #endif

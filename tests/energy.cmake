@@ -18,12 +18,12 @@ jt_add_cmocka_test(test_energy_e2e
   SOURCES test_energy_e2e.c
   CASES ${JT_ENERGY_E2E_CASES}
   TIMEOUT 300
-  LIBS jt-energy PkgConfig::JANSSON m)
+  LIBS jt-energy jt-test-base PkgConfig::JANSSON m)
 jt_add_cmocka_test(test_energy_trials
   SOURCES test_energy_trials.c
   CASES ${JT_ENERGY_TRIALS_CASES}
   TIMEOUT 300
-  LIBS jt-energy PkgConfig::JANSSON m)
+  LIBS jt-energy jt-test-base PkgConfig::JANSSON m)
 # The speed probe of the measurement core runs the same Python as the sandbox
 # (empty: no probes).
 pkg_get_variable(JT_ENERGY_PYTHON_PREFIX python3-embed prefix)

@@ -40,6 +40,7 @@
 
 #include "energy_core_watch.h"
 #include "fake_rapl.h"
+#include "fake_tree.h"
 
 #define VALIDATE_CORE 0          /* the test, fake_rapl and the worker; never watched */
 #define OUT_MAX (4u << 20)       /* stdout kept (a result is far smaller) */

@@ -2,8 +2,6 @@
 # One ctest entry per case of tests/test_gateway.c (tasks: submit, read,
 # cancel, stream) and tests/test_gateway_service.c (the other routes, refused
 # requests, NATS down, shutdown); each starts its own servers on free ports.
-pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
-
 set(JT_GATEWAY_CASES
     not_calibrated accepted_in_stream get_queued_record idempotency cancel_queued sse_progress
     queue_full concurrent_posts cancel_running)
@@ -15,12 +13,12 @@ jt_add_cmocka_test(test_gateway
   SOURCES test_gateway.c
   CASES ${JT_GATEWAY_CASES}
   TIMEOUT 60
-  LIBS jt-bus PkgConfig::CURL PkgConfig::NATS PkgConfig::JANSSON)
+  LIBS jt-bus jt-test-support PkgConfig::CURL PkgConfig::NATS PkgConfig::JANSSON)
 jt_add_cmocka_test(test_gateway_service
   SOURCES test_gateway_service.c
   CASES ${JT_GATEWAY_SERVICE_CASES}
   TIMEOUT 60
-  LIBS jt-bus PkgConfig::CURL PkgConfig::NATS PkgConfig::JANSSON)
+  LIBS jt-bus jt-test-support PkgConfig::CURL PkgConfig::NATS PkgConfig::JANSSON)
 foreach(p test_gateway test_gateway_service)
   target_compile_definitions(${p} PRIVATE
       JT_GATEWAY_BIN="$<TARGET_FILE:jouletrace-gateway>")

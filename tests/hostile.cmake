@@ -9,7 +9,7 @@ set(JT_HOSTILE_CASES
     suite_leaves_nothing)
 
 add_executable(test_hostile test_hostile.c)
-target_link_libraries(test_hostile PRIVATE PkgConfig::JANSSON)
+target_link_libraries(test_hostile PRIVATE jt-test-base PkgConfig::JANSSON)
 target_compile_definitions(test_hostile PRIVATE
     JT_WORKER_BIN="${CMAKE_BINARY_DIR}/bin/jouletrace-worker"
     JT_RUNNER_BIN="${CMAKE_BINARY_DIR}/bin/jouletrace-runner"

@@ -9,26 +9,26 @@ jt_add_cmocka_test(test_meter
         discovery_intel_two_socket discovery_amd_no_dram discovery_unrelated_zones
         discovery_shuffled_indices missing_tree_message permission_message read_during_rewrites
   TIMEOUT 60
-  LIBS jt-energy)
+  LIBS jt-energy jt-test-base)
 
 jt_add_cmocka_test(test_meter_backends
   SOURCES test_meter_backends.c
   CASES cpu_busy_sources estimate_model_exact estimate_real_busy_core estimate_bad_config
         perf_discovery perf_open_failure_message auto_never_estimates
   TIMEOUT 60
-  LIBS jt-energy)
+  LIBS jt-energy jt-test-base)
 
 jt_add_cmocka_test(test_sampler
   SOURCES test_sampler.c
   CASES invalid_rate read_rate stop_is_prompt empty_recording timeline_bounded timeline_power
   TIMEOUT 90
-  LIBS jt-energy)
+  LIBS jt-energy jt-test-base)
 
 jt_add_cmocka_test(test_fake_rapl
   SOURCES test_fake_rapl.c
   CASES tree_and_truth meter_matches_truth busy_core_power
   TIMEOUT 60
-  LIBS jt-energy)
+  LIBS jt-energy jt-test-base)
 
 foreach(t test_meter test_meter_backends test_sampler test_fake_rapl)
   target_compile_definitions(${t} PRIVATE JT_FAKE_RAPL_BIN="$<TARGET_FILE:fake_rapl>")

@@ -4,10 +4,6 @@
 # each starts every process afresh on free 127.0.0.1 ports and measures on
 # core 1 of the fake tree, so the cases run one at a time, alone (RUN_SERIAL)
 # with generous timeouts.
-if(NOT TARGET PkgConfig::CURL)
-  pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
-endif()
-
 # case name -> ctest TIMEOUT (seconds): the start alone may wait up to ~3 min for a quiet
 # measurement core to calibrate on when other programs of this machine use it.
 set(JT_PIPELINE_CASES
@@ -36,7 +32,7 @@ function(jt_add_pipeline_test p)
   jt_add_cmocka_test(${p}
     SOURCES ${p}.c
     CASES ${names}
-    LIBS jt-bus jt-energy PkgConfig::CURL PkgConfig::NATS PkgConfig::JANSSON PkgConfig::MSGPACK m)
+    LIBS jt-bus jt-energy jt-test-support PkgConfig::CURL PkgConfig::NATS PkgConfig::JANSSON PkgConfig::MSGPACK m)
   target_compile_definitions(${p} PRIVATE
       JT_WORKER_BIN="${CMAKE_BINARY_DIR}/bin/jouletrace-worker"
       JT_GATEWAY_BIN="$<TARGET_FILE:jouletrace-gateway>"

@@ -40,9 +40,11 @@
 #include "bus_names.h"
 #include "curl_client.h"
 #include "fake_rapl.h"
+#include "fake_tree.h"
 #include "job.h"
 #include "job_json.h"
 #include "job_msgpack.h"
+#include "json_path.h"
 #include "nats_server.h"
 #include "proc_scan.h"
 #include "process_harness.h"
@@ -112,26 +114,6 @@ pl_fail(const pl_t *pl, const char *fmt, ...)
     } while (0)
 
 /* ---- small helpers --------------------------------------------------------------------- */
-
-static const char *pl_str(const json_t *o, const char *key)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-    return s != NULL ? s : "";
-}
-
-/* Value at a dotted path ("a.b.0.c"; numbers index arrays), or NULL. */
-static json_t *pl_at(const json_t *root, const char *path)
-{
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", path);
-    json_t *cur = (json_t *)root;
-    char *save = NULL;
-    for (char *k = strtok_r(buf, ".", &save); k != NULL && cur != NULL;
-         k = strtok_r(NULL, ".", &save))
-        cur = json_is_array(cur) ? json_array_get(cur, strtoul(k, NULL, 10))
-                                 : json_object_get(cur, k);
-    return cur;
-}
 
 static void pl_show(const char *title, const json_t *j)
 {
@@ -300,8 +282,8 @@ static void pl_wait_ready(pl_t *pl, int workers, double seconds)
             pl_fail(pl, "the gateway exited during start");
         json_decref(h);
         h = pl_health(pl);
-        json_t *wk = pl_at(h, "checks.workers");
-        if (json_is_true(pl_at(h, "checks.nats.connected")) &&
+        json_t *wk = jt_json_at(h, "checks.workers");
+        if (json_is_true(jt_json_at(h, "checks.nats.connected")) &&
             json_integer_value(json_object_get(wk, "live")) >= workers &&
             json_integer_value(json_object_get(wk, "calibrated")) >= workers) {
             json_decref(h);
@@ -327,7 +309,7 @@ static void pl_post_to(pl_t *pl, const char *path, const char *body, const char 
         jt_curl_resp_free(&r);
         pl_fail(pl, "POST %s was not accepted", path);
     }
-    snprintf(id, idlen, "%s", pl_str(r.json, "task_id"));
+    snprintf(id, idlen, "%s", jt_json_str(r.json, "task_id"));
     jt_curl_resp_free(&r);
 }
 
@@ -365,7 +347,7 @@ static json_t *pl_wait_status(pl_t *pl, const char *id, const char *want, double
     while (jt_nats_now() < until) {
         json_decref(rec);
         rec = pl_get(pl, id, NULL);
-        const char *st = pl_str(rec, "status");
+        const char *st = jt_json_str(rec, "status");
         size_t n = strlen(st);
         for (const char *p = want; n > 0 && (p = strstr(p, st)) != NULL; p += n)
             if ((p == want || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
@@ -493,7 +475,7 @@ static const char *const TRIAL_KEYS[] = {"gross_joules", "net_joules", "seconds"
 /* A number at path in rec; fails when absent or not a number. */
 static double num_at(const pl_t *pl, const json_t *rec, const char *path)
 {
-    json_t *v = pl_at(rec, path);
+    json_t *v = jt_json_at(rec, path);
     if (!json_is_number(v)) {
         pl_show("record", rec);
         pl_fail(pl, "%s is not a number", path);
@@ -534,13 +516,13 @@ static void check_validation(const pl_t *pl, const json_t *rec, bool correct, lo
  * rapl-sysfs meter on core 1 of socket 0 with a calibration. */
 static void check_completed(const pl_t *pl, const json_t *rec, long tests)
 {
-    if (strcmp(pl_str(rec, "status"), "completed") != 0) {
+    if (strcmp(jt_json_str(rec, "status"), "completed") != 0) {
         pl_show("record", rec);
-        pl_fail(pl, "task %s is %s, not completed", pl_str(rec, "task_id"), pl_str(rec, "status"));
+        pl_fail(pl, "task %s is %s, not completed", jt_json_str(rec, "task_id"), jt_json_str(rec, "status"));
     }
     pl_require_keys(pl, rec, "record", RECORD_KEYS);
     PL_CHECK(pl, num_at(pl, rec, "progress") == 1.0);
-    PL_CHECK(pl, pl_worker_index(pl, pl_str(rec, "worker")) >= 0);
+    PL_CHECK(pl, pl_worker_index(pl, jt_json_str(rec, "worker")) >= 0);
     check_validation(pl, rec, true, tests, tests);
 
     json_t *em = json_object_get(rec, "energy_metrics");
@@ -552,14 +534,14 @@ static void check_completed(const pl_t *pl, const json_t *rec, long tests)
     json_t *env = json_object_get(rec, "measurement_environment");
     PL_CHECK(pl, json_is_object(env));
     pl_require_keys(pl, env, "measurement_environment", ENVIRONMENT_KEYS);
-    PL_CHECK(pl, strcmp(pl_str(env, "meter_type"), "rapl-sysfs") == 0);
+    PL_CHECK(pl, strcmp(jt_json_str(env, "meter_type"), "rapl-sysfs") == 0);
     PL_CHECK(pl, json_is_false(json_object_get(env, "energy_is_estimated")));
     PL_CHECK(pl, json_integer_value(json_object_get(env, "measurement_core")) == PL_MEASURE_CORE);
     PL_CHECK(pl, json_integer_value(json_object_get(env, "socket")) == 0);
     PL_CHECK(pl, json_is_string(json_object_get(env, "cpu_model")));
     PL_CHECK(pl, json_is_boolean(json_object_get(env, "thermal_controlled")));
     PL_CHECK(pl, json_is_object(json_object_get(env, "calibration")));
-    PL_CHECK(pl, json_is_true(pl_at(env, "calibration.calibrated")));
+    PL_CHECK(pl, json_is_true(jt_json_at(env, "calibration.calibrated")));
     PL_CHECK(pl, num_at(pl, env, "calibration.idle_power_watts") > 0);
     PL_CHECK(pl, num_at(pl, env, "timestamp") > 1.6e9);
 
@@ -579,7 +561,7 @@ static void check_completed(const pl_t *pl, const json_t *rec, long tests)
     {
         pl_require_keys(pl, t, "trials[]", TRIAL_KEYS);
         PL_CHECK(pl, num_at(pl, t, "gross_joules.package") > 0);
-        PL_CHECK(pl, json_is_number(pl_at(t, "net_joules.package")));
+        PL_CHECK(pl, json_is_number(jt_json_at(t, "net_joules.package")));
         PL_CHECK(pl, num_at(pl, t, "seconds") > 0);
         PL_CHECK(pl, num_at(pl, t, "repeats") >= 1);
         PL_CHECK(pl, num_at(pl, t, "ended_at") > num_at(pl, t, "started_at"));

@@ -1,6 +1,9 @@
 /* test_daemon.c -- `jouletrace-worker run` end to end: real nats-server, real worker processes. */
 #include "unit_main.h"
 
+#include <stdio.h>
+#include <unistd.h>
+
 #include "daemon_harness.h"
 
 static const char *const RECORD_KEYS[] = {
@@ -216,9 +219,9 @@ static void cancel_running_job(void **state)
     job_json(body, sizeof body, id, BURN_SRC, cases, 50, 10.0); /* minutes of trials */
     publish_job(f, id, body);
     wait_measuring(f, prog);
-    long t0 = descendant_ticks(f->w[w].pid);
+    long t0 = jt_scan_descendant_ticks(f->w[w].pid);
     jt_nats_sleep_ms(1500); /* a trial is in flight: the candidate burns the measurement core */
-    long burning = descendant_ticks(f->w[w].pid) - t0;
+    long burning = jt_scan_descendant_ticks(f->w[w].pid) - t0;
     print_message("descendants of the worker used %ld ticks in 1.5 s before the cancel\n", burning);
     CHECK(f, burning > sysconf(_SC_CLK_TCK) / 4);
     assert_int_equal(kvStore_PutString(NULL, f->bus.cancels, id, "1"), NATS_OK);
@@ -233,9 +236,9 @@ static void cancel_running_job(void **state)
     CHECK(f, lease_free(f));
     /* no candidate left burning CPU under the worker */
     jt_nats_sleep_ms(1000);
-    long before = descendant_ticks(f->w[w].pid);
+    long before = jt_scan_descendant_ticks(f->w[w].pid);
     jt_nats_sleep_ms(2000);
-    long used = descendant_ticks(f->w[w].pid) - before;
+    long used = jt_scan_descendant_ticks(f->w[w].pid) - before;
     print_message("descendants of the worker used %ld ticks in 2 s after the cancel\n", used);
     CHECK(f, used < sysconf(_SC_CLK_TCK) / 2);
     /* the worker goes on with the next job */

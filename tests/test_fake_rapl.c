@@ -3,10 +3,13 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include "unit_main.h"
 
 #include "fake_rapl.h"
+#include "fake_tree.h"
 #include "meter.h"
 #include "sampler.h"
 

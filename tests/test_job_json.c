@@ -1,5 +1,9 @@
 /* test_job_json.c -- unit tests of jt_job_from_json: accepted bodies, types, fields, syntax, names.
  */
+#include "unit_main.h"
+
+#include <stdlib.h>
+
 #include "job_json_helpers.h"
 #include "task_id.h"
 

@@ -1,4 +1,8 @@
 /* test_job_json_limits.c -- jt_job_from_json tests: size, count and depth bounds, number ranges. */
+#include "unit_main.h"
+
+#include <stdlib.h>
+
 #include "job_json_helpers.h"
 
 /* ---- bounds ----------------------------------------------------------------------- */
@@ -12,10 +16,10 @@ static void empty_test_cases(void **state)
 static char *body_n_cases(size_t n)
 {
     text_t t = {0};
-    cat(&t, "{\"candidate_code\":" CODE ",\"test_cases\":[");
+    text_cat(&t, "{\"candidate_code\":" CODE ",\"test_cases\":[");
     for (size_t i = 0; i < n; i++)
-        cat(&t, i ? "," TC : TC);
-    cat(&t, "]}");
+        text_cat(&t, i ? "," TC : TC);
+    text_cat(&t, "]}");
     return t.p;
 }
 
@@ -35,9 +39,9 @@ static void too_many_test_cases(void **state)
 static char *body_code_len(size_t n)
 {
     text_t t = {0};
-    cat(&t, "{\"candidate_code\":\"");
-    rep(&t, "a", n);
-    cat(&t, "\",\"test_cases\":[" TC "]}");
+    text_cat(&t, "{\"candidate_code\":\"");
+    text_rep(&t, "a", n);
+    text_cat(&t, "\",\"test_cases\":[" TC "]}");
     return t.p;
 }
 
@@ -59,16 +63,16 @@ static void body_too_large(void **state)
     (void)state;
     text_t t = {0};
     char *b = body_with("");
-    cat(&t, b);
+    text_cat(&t, b);
     free(b);
     while (t.len < JT_MAX_BODY_BYTES)
-        cat(&t, " ");
+        text_cat(&t, " ");
     t.len = JT_MAX_BODY_BYTES; /* exactly the limit: accepted */
     t.p[t.len] = '\0';
     jt_job_t job;
     parse_ok(t.p, &job);
     jt_job_cleanup(&job);
-    cat(&t, " ");
+    text_cat(&t, " ");
     expect_error_n(t.p, t.len, JT_ERR_TOO_LARGE, "");
     free(t.p);
 }
@@ -76,10 +80,10 @@ static void body_too_large(void **state)
 static char *body_inputs_string(size_t n, bool in_array)
 {
     text_t t = {0};
-    cat(&t, "{\"candidate_code\":" CODE ",\"test_cases\":[{\"expected_output\":1,\"inputs\":");
-    cat(&t, in_array ? "[0,\"" : "\"");
-    rep(&t, "b", n);
-    cat(&t, in_array ? "\"]}]}" : "\"}]}");
+    text_cat(&t, "{\"candidate_code\":" CODE ",\"test_cases\":[{\"expected_output\":1,\"inputs\":");
+    text_cat(&t, in_array ? "[0,\"" : "\"");
+    text_rep(&t, "b", n);
+    text_cat(&t, in_array ? "\"]}]}" : "\"}]}");
     return t.p;
 }
 
@@ -92,10 +96,10 @@ static void string_too_large(void **state)
     expect_error_free(body_inputs_string(JT_MAX_STRING_BYTES + 1, true), JT_ERR_TOO_LARGE,
                       "test_cases[0].inputs[1]");
     text_t t = {0}; /* an object key is a string too */
-    cat(&t, "{\"candidate_code\":" CODE ",\"test_cases\":[{\"inputs\":1,\"expected_output\":1,"
-            "\"metadata\":{\"");
-    rep(&t, "k", JT_MAX_STRING_BYTES + 1);
-    cat(&t, "\":1}}]}");
+    text_cat(&t, "{\"candidate_code\":" CODE ",\"test_cases\":[{\"inputs\":1,\"expected_output\":1,"
+                 "\"metadata\":{\"");
+    text_rep(&t, "k", JT_MAX_STRING_BYTES + 1);
+    text_cat(&t, "\":1}}]}");
     expect_error_free(t.p, JT_ERR_TOO_LARGE, "test_cases[0].metadata");
 }
 
@@ -103,31 +107,31 @@ static void string_too_large(void **state)
 static char *body_deep_inputs(size_t k)
 {
     text_t t = {0};
-    cat(&t, "{\"candidate_code\":" CODE ",\"test_cases\":[{\"expected_output\":1,\"inputs\":");
-    rep(&t, "[", k);
-    cat(&t, "1");
-    rep(&t, "]", k);
-    cat(&t, "}]}");
+    text_cat(&t, "{\"candidate_code\":" CODE ",\"test_cases\":[{\"expected_output\":1,\"inputs\":");
+    text_rep(&t, "[", k);
+    text_cat(&t, "1");
+    text_rep(&t, "]", k);
+    text_cat(&t, "}]}");
     return t.p;
 }
 
 static char *body_deep_metadata(size_t k)
 {
     text_t t = {0};
-    cat(&t, "{\"candidate_code\":" CODE ",\"test_cases\":[{\"expected_output\":1,\"inputs\":1,"
-            "\"metadata\":");
-    rep(&t, "{\"a\":", k);
-    cat(&t, "1");
-    rep(&t, "}", k);
-    cat(&t, "}]}");
+    text_cat(&t, "{\"candidate_code\":" CODE ",\"test_cases\":[{\"expected_output\":1,\"inputs\":1,"
+                 "\"metadata\":");
+    text_rep(&t, "{\"a\":", k);
+    text_cat(&t, "1");
+    text_rep(&t, "}", k);
+    text_cat(&t, "}]}");
     return t.p;
 }
 
 static char *repeat_path(const char *base, const char *step, size_t n)
 {
     text_t t = {0};
-    cat(&t, base);
-    rep(&t, step, n);
+    text_cat(&t, base);
+    text_rep(&t, step, n);
     return t.p;
 }
 
@@ -156,10 +160,11 @@ static void depth_65_rejected(void **state)
 
     /* not the first element: the path follows the index */
     text_t t = {0};
-    cat(&t, "{\"candidate_code\":" CODE ",\"test_cases\":[{\"expected_output\":1,\"inputs\":[0,");
-    rep(&t, "[", JT_MAX_DEPTH - 3);
-    rep(&t, "]", JT_MAX_DEPTH - 3);
-    cat(&t, "]}]}");
+    text_cat(&t,
+             "{\"candidate_code\":" CODE ",\"test_cases\":[{\"expected_output\":1,\"inputs\":[0,");
+    text_rep(&t, "[", JT_MAX_DEPTH - 3);
+    text_rep(&t, "]", JT_MAX_DEPTH - 3);
+    text_cat(&t, "]}]}");
     path = repeat_path("test_cases[0].inputs[1]", "[0]", JT_MAX_DEPTH - 4);
     expect_error_free(t.p, JT_ERR_TOO_DEEP, path);
     free(path);
@@ -174,8 +179,8 @@ static void depth_100000(void **state)
     free(path);
 
     text_t t = {0};
-    rep(&t, "[", DEEP);
-    rep(&t, "]", DEEP);
+    text_rep(&t, "[", DEEP);
+    text_rep(&t, "]", DEEP);
     path = repeat_path("", "[0]", JT_MAX_DEPTH);
     expect_error(t.p, JT_ERR_TOO_DEEP, path);
     t.len = DEEP; /* never closed */
@@ -185,18 +190,19 @@ static void depth_100000(void **state)
     free(t.p);
 
     t = (text_t){0};
-    rep(&t, "{\"a\":", DEEP);
-    cat(&t, "1");
-    rep(&t, "}", DEEP);
+    text_rep(&t, "{\"a\":", DEEP);
+    text_cat(&t, "1");
+    text_rep(&t, "}", DEEP);
     path = repeat_path("a", ".a", JT_MAX_DEPTH - 1);
     expect_error_free(t.p, JT_ERR_TOO_DEEP, path);
     free(path);
 
     /* brackets inside strings are not nesting */
     t = (text_t){0};
-    cat(&t, "{\"candidate_code\":" CODE ",\"test_cases\":[{\"expected_output\":1,\"inputs\":\"");
-    rep(&t, "[{", DEEP);
-    cat(&t, "\\\"[\"}]}");
+    text_cat(&t,
+             "{\"candidate_code\":" CODE ",\"test_cases\":[{\"expected_output\":1,\"inputs\":\"");
+    text_rep(&t, "[{", DEEP);
+    text_cat(&t, "\\\"[\"}]}");
     expect_ok_free(t.p);
 }
 

@@ -1,4 +1,5 @@
 /* test_lease.c -- the measurement-domain lease (worker/lease.c) against a real nats-server. */
+#include <jansson.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>

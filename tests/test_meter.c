@@ -1,10 +1,17 @@
 /* test_meter.c -- unit tests of the rapl-sysfs meter on hand-written powercap trees (wraps, zones).
  */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "unit_main.h"
 
-#include "fake_rapl.h"
+#include "fake_tree.h"
 #include "meter.h"
 #include "meter_detail.h"
 #include "sampler.h"

@@ -1,11 +1,16 @@
 /* test_meter_backends.c -- unit tests of the estimate and rapl-perf meters, cpu_busy and auto. */
 #include <math.h>
 #include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "unit_main.h"
 
 #include "cpu_busy.h"
-#include "fake_rapl.h"
+#include "fake_tree.h"
 #include "meter.h"
 #include "meter_detail.h"
 

@@ -66,10 +66,10 @@ static void seed_example_completes(void **state)
                                            "poll_url", "events_url", "estimated_completion_seconds",
                                            NULL};
     pl_require_keys(pl, r.json, "202 answer", accepted);
-    PL_CHECK(pl, strcmp(pl_str(r.json, "status"), "queued") == 0);
+    PL_CHECK(pl, strcmp(jt_json_str(r.json, "status"), "queued") == 0);
     char id[128], poll[256];
-    snprintf(id, sizeof id, "%s", pl_str(r.json, "task_id"));
-    snprintf(poll, sizeof poll, "%s", pl_str(r.json, "poll_url"));
+    snprintf(id, sizeof id, "%s", jt_json_str(r.json, "task_id"));
+    snprintf(poll, sizeof poll, "%s", jt_json_str(r.json, "poll_url"));
     PL_CHECK(pl, strstr(poll, id) != NULL);
     jt_curl_resp_free(&r);
 
@@ -80,7 +80,7 @@ static void seed_example_completes(void **state)
     for (;;) {
         PL_CHECK(pl, jt_curl_request(pl->port, "GET", poll, NULL, 0, NULL, 20, &r) == 0);
         PL_CHECK(pl, r.status == 200);
-        const char *st = pl_str(r.json, "status");
+        const char *st = jt_json_str(r.json, "status");
         PL_CHECK(pl, pl_status_rank(st) >= 0);
         if (pl_final(st)) {
             rec = json_incref(r.json);
@@ -97,12 +97,12 @@ static void seed_example_completes(void **state)
     print_message(
         "seed example on %s: %.6f J and %.6f s per run (net), %.0f trials of %.0f "
         "runs, cv %.2f%%, stop: %s\n",
-        pl_str(rec, "worker"), num_at(pl, rec, "energy_metrics.median_total_energy_joules"),
+        jt_json_str(rec, "worker"), num_at(pl, rec, "energy_metrics.median_total_energy_joules"),
         num_at(pl, rec, "energy_metrics.median_execution_time_seconds"),
         num_at(pl, rec, "statistics.trials"), num_at(pl, rec, "statistics.repeats_per_trial"),
-        json_number_value(pl_at(rec, "statistics.cv_percent")),
-        pl_str(json_object_get(rec, "statistics"), "early_stop_reason"));
-    PL_CHECK(pl, strcmp(pl_str(rec, "task_id"), id) == 0);
+        json_number_value(jt_json_at(rec, "statistics.cv_percent")),
+        jt_json_str(json_object_get(rec, "statistics"), "early_stop_reason"));
+    PL_CHECK(pl, strcmp(jt_json_str(rec, "task_id"), id) == 0);
     PL_CHECK(pl, json_integer_value(json_object_get(rec, "trials_total")) == 3);
     /* the seed's default: energy_measurement_trials 3 is the maximum */
     PL_CHECK(pl, num_at(pl, rec, "statistics.trials") <= 3);
@@ -127,24 +127,24 @@ static void incorrect_solution_fails(void **state)
     pl_post(pl, body, id, sizeof id);
     free(body);
     json_t *rec = pl_wait_final(pl, id, PL_WAIT_S);
-    if (strcmp(pl_str(rec, "status"), "failed") != 0) {
+    if (strcmp(jt_json_str(rec, "status"), "failed") != 0) {
         pl_show("record", rec);
-        pl_fail(pl, "an incorrect solution ended %s", pl_str(rec, "status"));
+        pl_fail(pl, "an incorrect solution ended %s", jt_json_str(rec, "status"));
     }
     pl_require_keys(pl, rec, "record", RECORD_KEYS);
-    PL_CHECK(pl, strcmp(pl_str(rec, "error_type"), "incorrect") == 0);
+    PL_CHECK(pl, strcmp(jt_json_str(rec, "error_type"), "incorrect") == 0);
     check_validation(pl, rec, false, 1, 3);
-    json_t *tr = pl_at(rec, "validation.test_results");
+    json_t *tr = jt_json_at(rec, "validation.test_results");
     static const char *const ids[] = {"ok", "wrong", "raises"};
     for (size_t i = 0; i < 3; i++) {
         json_t *t = json_array_get(tr, i);
-        PL_CHECK(pl, strcmp(pl_str(t, "test_id"), ids[i]) == 0);
+        PL_CHECK(pl, strcmp(jt_json_str(t, "test_id"), ids[i]) == 0);
         PL_CHECK(pl, json_is_true(json_object_get(t, "passed")) == (i == 0));
-        PL_CHECK(pl, strlen(pl_str(t, "status")) > 0);
+        PL_CHECK(pl, strlen(jt_json_str(t, "status")) > 0);
     }
-    PL_CHECK(pl, strcmp(pl_str(json_array_get(tr, 1), "status"), "wrong_answer") == 0);
-    PL_CHECK(pl, strstr(pl_str(json_array_get(tr, 1), "message"), "expected") != NULL);
-    PL_CHECK(pl, strstr(pl_str(json_array_get(tr, 2), "message"), "TypeError") != NULL);
+    PL_CHECK(pl, strcmp(jt_json_str(json_array_get(tr, 1), "status"), "wrong_answer") == 0);
+    PL_CHECK(pl, strstr(jt_json_str(json_array_get(tr, 1), "message"), "expected") != NULL);
+    PL_CHECK(pl, strstr(jt_json_str(json_array_get(tr, 2), "message"), "TypeError") != NULL);
     /* never measured */
     PL_CHECK(pl, json_object_get(rec, "trials") == NULL);
     PL_CHECK(pl, json_object_get(rec, "energy_metrics") == NULL);
@@ -177,7 +177,7 @@ static void post_all_at_once(pl_t *pl, int n, char *const *bodies, char ids[][12
     for (int i = 0; i < n; i++) {
         ids[i][0] = '\0';
         if (r[i].status == 202 && json_is_string(json_object_get(r[i].json, "task_id"))) {
-            snprintf(ids[i], 128, "%s", pl_str(r[i].json, "task_id"));
+            snprintf(ids[i], 128, "%s", jt_json_str(r[i].json, "task_id"));
             accepted++;
         } else {
             fprintf(stderr, "POST %d -> %ld: %.500s\n", i, r[i].status, r[i].body ? r[i].body : "");
@@ -209,7 +209,7 @@ static void twenty_jobs_no_overlap(void **state)
     for (int i = 0; i < BURST; i++) {
         json_t *rec = pl_wait_final(pl, ids[i], 2 * PL_WAIT_S);
         check_completed(pl, rec, 2);
-        int wi = pl_worker_index(pl, pl_str(rec, "worker"));
+        int wi = pl_worker_index(pl, jt_json_str(rec, "worker"));
         PL_CHECK(pl, wi >= 0);
         per_worker[wi]++;
         json_t *trials = json_object_get(rec, "trials");
@@ -320,13 +320,13 @@ static void direct_nats_job(void **state)
     if (rec == NULL)
         pl_fail(pl, "no result on %s%s within %.0f s", JT_SUBJECT_RESULT_PREFIX, id, PL_WAIT_S);
     check_completed(pl, rec, 1);
-    PL_CHECK(pl, strcmp(pl_str(rec, "task_id"), id) == 0);
-    PL_CHECK(pl, strcmp(pl_str(rec, "candidate_id"), "pipeline-candidate") == 0);
+    PL_CHECK(pl, strcmp(jt_json_str(rec, "task_id"), id) == 0);
+    PL_CHECK(pl, strcmp(jt_json_str(rec, "candidate_id"), "pipeline-candidate") == 0);
     json_t *more = jt_bus_record_next(res, 2.0);
     PL_CHECK(pl, more == NULL); /* one result */
     /* the gateway serves the same record from the task state */
     json_t *got = pl_get(pl, id, NULL);
-    PL_CHECK(pl, got != NULL && strcmp(pl_str(got, "status"), "completed") == 0);
+    PL_CHECK(pl, got != NULL && strcmp(jt_json_str(got, "status"), "completed") == 0);
     PL_CHECK(pl, json_equal(json_object_get(got, "trials"), json_object_get(rec, "trials")));
     json_decref(got);
     json_decref(rec);
@@ -336,7 +336,7 @@ static void direct_nats_job(void **state)
     bool validating = false, ended = false;
     json_t *p;
     while ((p = jt_bus_record_next(prog, 2.0)) != NULL) {
-        const char *st = pl_str(p, "status");
+        const char *st = jt_json_str(p, "status");
         int rank = pl_status_rank(st);
         int trial = (int)json_integer_value(json_object_get(p, "trial"));
         if (rank < 0 || rank < last_rank || ended || (rank == 3 && trial < last_trial)) {
@@ -415,13 +415,13 @@ static void sse_events_in_order(void **state)
     char stages_text[512] = "";
     for (int i = 0; i < n; i++) {
         json_t *d = ev[i].data;
-        const char *st = pl_str(d, "status");
+        const char *st = jt_json_str(d, "status");
         int rank = pl_status_rank(st);
         int trial = (int)json_integer_value(json_object_get(d, "trial"));
         bool last = i == n - 1;
         if (ev[i].id != i + 1 || d == NULL || rank < last_rank ||
             strcmp(ev[i].event, last ? "result" : "progress") != 0 ||
-            (rank == 3 && trial < last_trial) || strcmp(pl_str(d, "task_id"), id) != 0) {
+            (rank == 3 && trial < last_trial) || strcmp(jt_json_str(d, "task_id"), id) != 0) {
             pl_show("event data", d);
             pl_fail(pl, "event %d (id %ld, %s) out of order", i, ev[i].id, ev[i].event);
         }

@@ -98,7 +98,7 @@ static void delete_task(pl_t *pl, const char *id, const char *want_status)
     jt_curl_resp_t r;
     snprintf(path, sizeof path, "/api/v1/tasks/%s", id);
     PL_CHECK(pl, jt_curl_request(pl->port, "DELETE", path, NULL, 0, NULL, 20, &r) == 0);
-    if (r.status != 202 || strcmp(pl_str(r.json, "status"), want_status) != 0)
+    if (r.status != 202 || strcmp(jt_json_str(r.json, "status"), want_status) != 0)
         pl_fail(pl, "DELETE %s -> %ld %s, want 202 %s", id, r.status, r.body ? r.body : "",
                 want_status);
     jt_curl_resp_free(&r);
@@ -124,21 +124,21 @@ static void cancel_queued_and_running(void **state)
     free(body);
     jt_nats_sleep_ms(1000);
     rec = pl_get(pl, queued, NULL);
-    PL_CHECK(pl, strcmp(pl_str(rec, "status"), "queued") == 0);
+    PL_CHECK(pl, strcmp(jt_json_str(rec, "status"), "queued") == 0);
     json_decref(rec);
 
     delete_task(pl, queued, "cancelled");
     rec = pl_get(pl, queued, NULL);
-    PL_CHECK(pl, strcmp(pl_str(rec, "status"), "cancelled") == 0);
+    PL_CHECK(pl, strcmp(jt_json_str(rec, "status"), "cancelled") == 0);
     json_decref(rec);
 
     delete_task(pl, running, "cancelling");
     rec = pl_wait_final(pl, running, 60);
-    if (strcmp(pl_str(rec, "status"), "cancelled") != 0) {
+    if (strcmp(jt_json_str(rec, "status"), "cancelled") != 0) {
         pl_show("record", rec);
-        pl_fail(pl, "the running job ended %s", pl_str(rec, "status"));
+        pl_fail(pl, "the running job ended %s", jt_json_str(rec, "status"));
     }
-    PL_CHECK(pl, strcmp(pl_str(rec, "error_type"), "cancelled") == 0);
+    PL_CHECK(pl, strcmp(jt_json_str(rec, "error_type"), "cancelled") == 0);
     PL_CHECK(pl, json_is_object(json_object_get(rec, "validation"))); /* the gate had passed */
     json_decref(rec);
 
@@ -150,7 +150,7 @@ static void cancel_queued_and_running(void **state)
     /* the cancelled queued job is taken from the queue but never run */
     wait_queue_empty(pl);
     rec = pl_get(pl, queued, NULL);
-    PL_CHECK(pl, strcmp(pl_str(rec, "status"), "cancelled") == 0);
+    PL_CHECK(pl, strcmp(jt_json_str(rec, "status"), "cancelled") == 0);
     PL_CHECK(pl, json_object_get(rec, "validation") == NULL);
     PL_CHECK(pl, json_object_get(rec, "trials") == NULL);
     json_decref(rec);
@@ -174,7 +174,7 @@ static void kill9_measuring_worker(void **state)
     pl_post(pl, body, id, sizeof id);
     free(body);
     json_t *rec = pl_wait_status(pl, id, "measuring", PL_WAIT_S);
-    int victim = pl_worker_index(pl, pl_str(rec, "worker"));
+    int victim = pl_worker_index(pl, jt_json_str(rec, "worker"));
     json_decref(rec);
     PL_CHECK(pl, victim >= 0);
     int survivor = 1 - victim;
@@ -188,7 +188,7 @@ static void kill9_measuring_worker(void **state)
     /* AckWait (30 s) brings the job back; the lease (10 s TTL) has expired by then */
     rec = pl_wait_final(pl, id, 150.0);
     check_completed(pl, rec, 1);
-    PL_CHECK(pl, strcmp(pl_str(rec, "worker"), pl->w[survivor].id) == 0);
+    PL_CHECK(pl, strcmp(jt_json_str(rec, "worker"), pl->w[survivor].id) == 0);
     json_decref(rec);
 
     /* exactly one final message on the result subject */
@@ -225,7 +225,7 @@ static void gateway_restart_keeps_state(void **state)
     pl_post(pl, bad, wrong, sizeof wrong);
     free(bad);
     json_t *rec_wrong = pl_wait_final(pl, wrong, PL_WAIT_S);
-    PL_CHECK(pl, strcmp(pl_str(rec_wrong, "status"), "failed") == 0);
+    PL_CHECK(pl, strcmp(jt_json_str(rec_wrong, "status"), "failed") == 0);
     char *slow = pl_burn_job(3, 0.5);
     pl_post(pl, slow, inflight, sizeof inflight);
     free(slow);
@@ -365,10 +365,10 @@ static void bad_http_requests(void **state)
         jt_curl_resp_t r;
         PL_CHECK(pl, jt_curl_request(pl->port, b->method, b->path, b->body, -1, hdrs, 20, &r) == 0);
         json_t *details = json_object_get(r.json, "details");
-        bool ok = r.status == b->status && strcmp(pl_str(r.json, "error"), b->error) == 0 &&
+        bool ok = r.status == b->status && strcmp(jt_json_str(r.json, "error"), b->error) == 0 &&
                   json_is_string(json_object_get(r.json, "message")) &&
                   json_is_string(json_object_get(r.json, "request_id")) &&
-                  json_is_object(details) && field_matches(pl_str(details, "field"), b->field);
+                  json_is_object(details) && field_matches(jt_json_str(details, "field"), b->field);
         if (!ok)
             pl_fail(pl, "case %zu: %s %.60s -> %ld %s; want %ld %s field %s", i, b->method, b->path,
                     r.status, r.body ? r.body : "(no body)", b->status, b->error,
@@ -387,7 +387,7 @@ static void bad_http_requests(void **state)
     jt_curl_resp_t r;
     PL_CHECK(pl, jt_curl_request(pl->port, "POST", PL_MEASURE, huge, (long)big, NULL, 60, &r) == 0);
     free(huge);
-    if (r.status != 413 || strcmp(pl_str(r.json, "error"), "payload_too_large") != 0)
+    if (r.status != 413 || strcmp(jt_json_str(r.json, "error"), "payload_too_large") != 0)
         pl_fail(pl, "a %zu-byte body gave %ld %s", big, r.status, r.body ? r.body : "");
     jt_curl_resp_free(&r);
     print_message("%zu bad requests answered 4xx with the envelope\n", n + 1);
@@ -424,14 +424,14 @@ static void bad_msgpack_on_bus(void **state)
     msgpack_sbuffer_destroy(&sb);
 
     json_t *rec = pl_wait_final(pl, garbage_id, PL_WAIT_S);
-    PL_CHECK(pl, strcmp(pl_str(rec, "status"), "failed") == 0);
-    PL_CHECK(pl, strcmp(pl_str(rec, "error_type"), "invalid_job") == 0);
-    PL_CHECK(pl, strstr(pl_str(rec, "error"), "invalid job") != NULL);
+    PL_CHECK(pl, strcmp(jt_json_str(rec, "status"), "failed") == 0);
+    PL_CHECK(pl, strcmp(jt_json_str(rec, "error_type"), "invalid_job") == 0);
+    PL_CHECK(pl, strstr(jt_json_str(rec, "error"), "invalid job") != NULL);
     json_decref(rec);
     rec = pl_wait_final(pl, typed_id, PL_WAIT_S);
-    PL_CHECK(pl, strcmp(pl_str(rec, "status"), "failed") == 0);
-    PL_CHECK(pl, strcmp(pl_str(rec, "error_type"), "invalid_job") == 0);
-    if (strstr(pl_str(rec, "error"), "candidate_code") == NULL) {
+    PL_CHECK(pl, strcmp(jt_json_str(rec, "status"), "failed") == 0);
+    PL_CHECK(pl, strcmp(jt_json_str(rec, "error_type"), "invalid_job") == 0);
+    if (strstr(jt_json_str(rec, "error"), "candidate_code") == NULL) {
         pl_show("record", rec);
         pl_fail(pl, "the error does not name the bad field");
     }

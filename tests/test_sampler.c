@@ -1,10 +1,13 @@
 /* test_sampler.c -- unit tests of the sampler thread: rate, prompt stop, bounded power timelines.
  */
 #include <math.h>
+#include <stdlib.h>
+#include <time.h>
 
 #include "unit_main.h"
 
 #include "fake_rapl.h"
+#include "fake_tree.h"
 #include "meter.h"
 #include "sampler.h"
 

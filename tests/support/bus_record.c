@@ -1,18 +1,11 @@
-/* bus_record.h -- test helper: the next msgpack record on a NATS subscription, as JSON. */
-#ifndef JT_TESTS_BUS_RECORD_H
-#define JT_TESTS_BUS_RECORD_H
+/* bus_record.c -- the next msgpack record on a NATS subscription, as JSON. */
+#include "bus_record.h"
 
-#include <jansson.h>
 #include <msgpack.h>
-#include <nats/nats.h>
 
 #include "value.h"
 
-/* Next record published on sub (progress or result: one msgpack map) as
- * JSON, a new reference; NULL when nothing arrives within `seconds`. A
- * message that is not a msgpack value gives the JSON string "undecodable",
- * so a test sees it instead of mistaking it for a timeout. */
-static inline json_t *jt_bus_record_next(natsSubscription *sub, double seconds)
+json_t *jt_bus_record_next(natsSubscription *sub, double seconds)
 {
     natsMsg *msg = NULL;
     if (natsSubscription_NextMsg(&msg, sub, (int64_t)(seconds * 1000)) != NATS_OK)
@@ -29,5 +22,3 @@ static inline json_t *jt_bus_record_next(natsSubscription *sub, double seconds)
     natsMsg_Destroy(msg);
     return j != NULL ? j : json_string("undecodable");
 }
-
-#endif

@@ -1,40 +1,14 @@
-/* curl_client.h -- test helper: HTTP requests with libcurl to a server on 127.0.0.1.
- *
- * Usage:
- *     jt_curl_resp_t r;
- *     if (jt_curl_request(port, "GET", "/api/v1/health", NULL, 0, NULL, 10, &r) == 0)
- *         ... r.status, r.body (NUL-terminated), r.headers, r.json ...
- *     jt_curl_resp_free(&r);
- *
- * Requests go to http://127.0.0.1:<port> only. An answer's body is kept up to
- * JT_CURL_RESP_MAX bytes (a longer one fails the transfer), its headers up to
- * sizeof headers - 1 (the rest is dropped). Static inline functions; call
- * them from one thread.
- */
-#ifndef JT_TESTS_CURL_CLIENT_H
-#define JT_TESTS_CURL_CLIENT_H
+/* curl_client.c -- HTTP requests with libcurl to a server of the test on 127.0.0.1. */
+#include "curl_client.h"
 
 #include <curl/curl.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define JT_CURL_RESP_MAX (8u << 20) /* bytes of one answer's body kept */
-#define JT_CURL_POST_ALL_MAX 64     /* requests jt_curl_post_all sends at once */
-
-typedef struct {
-    long status; /* HTTP status, 0 when no answer came */
-    char *body;  /* NUL-terminated, or NULL when empty */
-    size_t len;
-    char headers[8192];
-    size_t hlen;
-    json_t *json; /* body parsed, or NULL */
-} jt_curl_resp_t;
-
 /* CURLOPT_WRITEFUNCTION into a jt_curl_resp_t: appends, keeps body NUL-terminated;
  * 0 (curl then fails the transfer) past JT_CURL_RESP_MAX or out of memory. */
-static inline size_t jt_curl_on_body(char *p, size_t size, size_t n, void *arg)
+static size_t jt_curl_on_body(char *p, size_t size, size_t n, void *arg)
 {
     jt_curl_resp_t *r = arg;
     size_t k = size * n;
@@ -51,7 +25,7 @@ static inline size_t jt_curl_on_body(char *p, size_t size, size_t n, void *arg)
 }
 
 /* CURLOPT_HEADERFUNCTION into a jt_curl_resp_t: keeps what fits in headers, drops the rest. */
-static inline size_t jt_curl_on_header(char *p, size_t size, size_t n, void *arg)
+static size_t jt_curl_on_header(char *p, size_t size, size_t n, void *arg)
 {
     jt_curl_resp_t *r = arg;
     size_t k = size * n;
@@ -63,22 +37,15 @@ static inline size_t jt_curl_on_header(char *p, size_t size, size_t n, void *arg
     return k;
 }
 
-/* Free what r holds and empty it; safe on an emptied r. */
-static inline void jt_curl_resp_free(jt_curl_resp_t *r)
+void jt_curl_resp_free(jt_curl_resp_t *r)
 {
     free(r->body);
     json_decref(r->json);
     memset(r, 0, sizeof *r);
 }
 
-/* One request to http://127.0.0.1:<port><path>: body may be NULL (sent as
- * application/json otherwise), blen < 0 means strlen(body); hdrs is
- * NULL-terminated (may be NULL); the whole transfer within timeout_s. The
- * answer into *r (emptied first; free it with jt_curl_resp_free even on
- * failure). Returns 0 when an answer came, -1 otherwise. */
-static inline int jt_curl_request(int port, const char *method, const char *path, const char *body,
-                                  long blen, const char *const *hdrs, long timeout_s,
-                                  jt_curl_resp_t *r)
+int jt_curl_request(int port, const char *method, const char *path, const char *body, long blen,
+                    const char *const *hdrs, long timeout_s, jt_curl_resp_t *r)
 {
     char url[512];
     memset(r, 0, sizeof *r);
@@ -114,13 +81,8 @@ static inline int jt_curl_request(int port, const char *method, const char *path
     return rc == CURLE_OK ? 0 : -1;
 }
 
-/* POST bodies[0..n) (application/json, and the header hdr when not NULL) to
- * http://127.0.0.1:<port><path> all at once, on n connections (curl multi),
- * each within timeout_s. The answers into r[0..n) (status 0 where none came;
- * free each with jt_curl_resp_free). Returns 0, or -1 when n is out of
- * 1..JT_CURL_POST_ALL_MAX or curl could not be set up (r[] then empty). */
-static inline int jt_curl_post_all(int port, const char *path, int n, const char *const *bodies,
-                                   const char *hdr, long timeout_s, jt_curl_resp_t *r)
+int jt_curl_post_all(int port, const char *path, int n, const char *const *bodies, const char *hdr,
+                     long timeout_s, jt_curl_resp_t *r)
 {
     char url[512];
     CURL *e[JT_CURL_POST_ALL_MAX];
@@ -171,5 +133,3 @@ out:
     curl_multi_cleanup(m);
     return rc;
 }
-
-#endif

@@ -1,33 +1,14 @@
-/* proc_scan.h -- test helper: from /proc, a sandbox directory's processes and a core's busy time.
- *
- * Tests use it to assert that no process forked for a job is left over (a
- * sandboxed process carries JOULETRACE_SANDBOX_DIR=<the case's directory> in
- * its environment) and to wait for a quiet measurement core. Needs only libc.
- * Static inline functions (each test uses a few); call them from one thread
- * (jt_scan_environ_has reads into static storage).
- */
-#ifndef JT_TESTS_PROC_SCAN_H
-#define JT_TESTS_PROC_SCAN_H
+/* proc_scan.c -- what /proc says of processes and cores: a sandbox's leftovers, a core's load. */
+#include "proc_scan.h"
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/types.h>
 #include <unistd.h>
 
-/* One process found by jt_scan_env_procs. */
-typedef struct {
-    pid_t pid, ppid;
-    long ticks; /* user + system CPU time so far */
-    int depth;  /* below a root (root 0, runner 1, ...), -1: no root above (jt_scan_set_depths) */
-} jt_scan_proc_t;
-
-/* Busy ticks (user, nice, system, irq, softirq, steal; USER_HZ) of `core`
- * from /proc/stat; -1 when it cannot be read or has no such line. */
-static inline long long jt_scan_busy_ticks(int core)
+long long jt_scan_busy_ticks(int core)
 {
     char prefix[16], line[512];
     snprintf(prefix, sizeof prefix, "cpu%d ", core);
@@ -51,7 +32,7 @@ static inline long long jt_scan_busy_ticks(int core)
 /* Whether /proc/<pid>/environ holds exactly the entry `want` ("NAME=value");
  * false when it cannot be read (gone, a zombie, not ours to read). Only its
  * first 256 KiB are looked at. */
-static inline bool jt_scan_environ_has(pid_t pid, const char *want)
+static bool jt_scan_environ_has(pid_t pid, const char *want)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
@@ -77,7 +58,7 @@ static inline bool jt_scan_environ_has(pid_t pid, const char *want)
 
 /* Parent and CPU ticks (user + system) of pid from /proc/<pid>/stat; false,
  * outputs untouched, when it is gone or a zombie (it runs nothing). */
-static inline bool jt_scan_stat(pid_t pid, pid_t *ppid, long *ticks)
+static bool jt_scan_stat(pid_t pid, pid_t *ppid, long *ticks)
 {
     char path[64], line[1024];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
@@ -101,11 +82,7 @@ static inline bool jt_scan_stat(pid_t pid, pid_t *ppid, long *ticks)
     return true;
 }
 
-/* Fill out[0..max) with the live processes other than this one whose
- * environment holds exactly `entry` (e.g. "JOULETRACE_SANDBOX_DIR=/dev/shm/x/sandbox"),
- * each with depth -1; returns how many (0 also when /proc cannot be read). A
- * process that ends during the scan may be missed; stops at max. */
-static inline size_t jt_scan_env_procs(const char *entry, jt_scan_proc_t *out, size_t max)
+size_t jt_scan_env_procs(const char *entry, jt_scan_proc_t *out, size_t max)
 {
     size_t n = 0;
     pid_t self = getpid();
@@ -128,11 +105,7 @@ static inline size_t jt_scan_env_procs(const char *entry, jt_scan_proc_t *out, s
     return n;
 }
 
-/* Set the depth of each of procs[0..n) below the nearest of roots[0..nroots)
- * (a root itself: 0), following parents within procs only, at most 16 steps;
- * -1 where the chain leaves procs before it reaches a root (an orphan). */
-static inline void jt_scan_set_depths(jt_scan_proc_t *procs, size_t n, const pid_t *roots,
-                                      size_t nroots)
+void jt_scan_set_depths(jt_scan_proc_t *procs, size_t n, const pid_t *roots, size_t nroots)
 {
     for (size_t i = 0; i < n; i++) {
         pid_t cur = procs[i].pid;
@@ -157,13 +130,8 @@ static inline void jt_scan_set_depths(jt_scan_proc_t *procs, size_t n, const pid
     }
 }
 
-/* Mark in stray[0..n) the processes of procs[0..n) (depths set) that do not
- * belong to an idle worker: orphans, anything deeper than a runner's one
- * ready child, a runner with more than one child, or a ready child that used
- * more than 2 ticks of CPU since `before[0..nb)` (same pids). Returns how
- * many are marked. */
-static inline size_t jt_scan_strays(const jt_scan_proc_t *procs, size_t n,
-                                    const jt_scan_proc_t *before, size_t nb, bool *stray)
+size_t jt_scan_strays(const jt_scan_proc_t *procs, size_t n, const jt_scan_proc_t *before,
+                      size_t nb, bool *stray)
 {
     size_t count = 0;
     for (size_t i = 0; i < n; i++) {
@@ -181,4 +149,61 @@ static inline size_t jt_scan_strays(const jt_scan_proc_t *procs, size_t n,
     return count;
 }
 
-#endif
+long jt_scan_descendant_ticks(pid_t root)
+{
+    enum { MAX_PROCS = 8192 };
+    static pid_t pids[MAX_PROCS], ppids[MAX_PROCS];
+    static long ticks[MAX_PROCS];
+    static bool mark[MAX_PROCS];
+    int n = 0;
+    DIR *d = opendir("/proc");
+    if (d == NULL)
+        return -1;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL && n < MAX_PROCS) {
+        if (de->d_name[0] < '0' || de->d_name[0] > '9')
+            continue;
+        char path[300], line[1024];
+        snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
+        FILE *in = fopen(path, "r");
+        if (in == NULL)
+            continue;
+        size_t got = fread(line, 1, sizeof line - 1, in);
+        fclose(in);
+        line[got] = '\0';
+        const char *p = strrchr(line, ')');
+        char st;
+        int ppid;
+        unsigned long ut, stt;
+        long cut, cst; /* children already reaped: a run lives for milliseconds */
+        if (p == NULL || sscanf(p + 1, " %c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %ld %ld",
+                                &st, &ppid, &ut, &stt, &cut, &cst) != 6)
+            continue;
+        pids[n] = (pid_t)atoi(de->d_name);
+        ppids[n] = ppid;
+        ticks[n] = (long)(ut + stt) + cut + cst;
+        mark[n] = false;
+        n++;
+    }
+    closedir(d);
+    bool grew = true;
+    while (grew) { /* mark descendants until nothing changes */
+        grew = false;
+        for (int i = 0; i < n; i++) {
+            if (mark[i])
+                continue;
+            bool child = ppids[i] == root;
+            for (int k = 0; !child && k < n; k++)
+                child = mark[k] && pids[k] == ppids[i];
+            if (child) {
+                mark[i] = true;
+                grew = true;
+            }
+        }
+    }
+    long sum = 0;
+    for (int i = 0; i < n; i++)
+        if (mark[i])
+            sum += ticks[i];
+    return sum;
+}

@@ -1,31 +1,8 @@
-/* nats_server.h -- test helper: run a real nats-server with JetStream on free loopback ports.
- *
- * Usage:
- *     jt_nats_server_t srv;
- *     if (jt_nats_server_start(&srv) != 0) fail();
- *     ... connect to srv.url ("nats://127.0.0.1:PORT") ...
- *     jt_nats_server_stop(&srv);
- *
- * Each server gets a private temporary directory (srv.dir) holding its ports
- * file, its log (srv.log_path, shown on stderr when start fails) and its
- * JetStream store (srv.store_dir); stop removes it. Ports are chosen by the
- * server (`-p -1 -m -1 --ports_file_dir`), so tests never collide, and only
- * 127.0.0.1 is used. Start returns once /healthz answers ok, so JetStream is
- * ready. The server gets PR_SET_PDEATHSIG(SIGTERM): it never outlives the
- * test, even when the test crashes (the signal is tied to the thread that
- * called start: start from the test's main thread).
- *
- * The binary is $JT_NATS_SERVER when set, else /usr/sbin/nats-server, else
- * nats-server from PATH. Functions return 0 on success and -1 (with a line on
- * stderr) on failure; call them from one thread. Uses jansson (linked by
- * libjouletrace) to read the ports file, and process_harness.h to run it.
- */
-#ifndef JT_TESTS_NATS_SERVER_H
-#define JT_TESTS_NATS_SERVER_H
+/* nats_server.c -- a real nats-server with JetStream on free loopback ports, for one test. */
+#include "nats_server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -38,37 +15,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "process_harness.h"
+#include "temp_dir.h"
 
-/* The largest message the test servers accept: like broker/nats-server.conf,
- * above a job's JT_JOBS_MAX_MSG_BYTES (nats-server's own default is 1 MB). */
-#define JT_NATS_TEST_MAX_PAYLOAD "8MB"
-
-typedef struct {
-    pid_t pid; /* 0 when not running */
-    int client_port;
-    int monitor_port;
-    char url[64];        /* "nats://127.0.0.1:<client_port>" */
-    char dir[128];       /* private temporary directory, removed by stop */
-    char store_dir[192]; /* JetStream store, kept across restart */
-    char log_path[192];  /* server log (stdout+stderr, appended across restarts) */
-    char config[512];    /* the -c file */
-    int pass_store_flag; /* 1: give -sd (the config names no store_dir) */
-} jt_nats_server_t;
-
-/* The clock of process_harness.h, under the names the NATS tests use. */
-static inline double jt_nats_now(void)
-{
-    return jt_proc_now();
-}
-
-static inline void jt_nats_sleep_ms(long ms)
-{
-    jt_proc_sleep_ms(ms);
-}
-
-/* Path of the nats-server executable. */
-static inline const char *jt_nats_server_binary(void)
+const char *jt_nats_server_binary(void)
 {
     const char *env = getenv("JT_NATS_SERVER");
     if (env != NULL && env[0] != '\0')
@@ -78,17 +27,12 @@ static inline const char *jt_nats_server_binary(void)
     return "nats-server";
 }
 
-/* Print the last lines of the server log to stderr (for failing tests). */
-static inline void jt_nats_server_dump_log(const jt_nats_server_t *srv)
+void jt_nats_server_dump_log(const jt_nats_server_t *srv)
 {
     jt_proc_dump_log("nats-server", srv->log_path, 4095);
 }
 
-/* GET http://127.0.0.1:<monitor_port><path>; the body (NUL-terminated,
- * truncated to len-1) into body. Returns the HTTP status or -1. Handy for
- * /healthz and /jsz?streams=true&consumers=true. */
-static inline int jt_nats_server_http_get(const jt_nats_server_t *srv, const char *path, char *body,
-                                          size_t len)
+int jt_nats_server_http_get(const jt_nats_server_t *srv, const char *path, char *body, size_t len)
 {
     char req[512];
     char resp[65536];
@@ -135,7 +79,7 @@ static inline int jt_nats_server_http_get(const jt_nats_server_t *srv, const cha
 }
 
 /* Port number at the end of "scheme://host:PORT", or -1. */
-static inline int jt_nats_url_port(const char *url)
+static int jt_nats_url_port(const char *url)
 {
     const char *colon = url != NULL ? strrchr(url, ':') : NULL;
     if (colon == NULL)
@@ -146,7 +90,7 @@ static inline int jt_nats_url_port(const char *url)
 }
 
 /* Reads <dir>/nats-server_<pid>.ports: {"nats":["nats://..."],"monitoring":["http://..."]}. */
-static inline int jt_nats_read_ports(jt_nats_server_t *srv)
+static int jt_nats_read_ports(jt_nats_server_t *srv)
 {
     char path[256];
     snprintf(path, sizeof path, "%s/nats-server_%d.ports", srv->dir, (int)srv->pid);
@@ -167,7 +111,7 @@ static inline int jt_nats_read_ports(jt_nats_server_t *srv)
 }
 
 /* Fork+exec the server on client port `port` (-1: free port) and wait until healthy. */
-static inline int jt_nats_server_spawn(jt_nats_server_t *srv, int port)
+static int jt_nats_server_spawn(jt_nats_server_t *srv, int port)
 {
     char port_arg[16];
     char store_env[256];
@@ -233,29 +177,12 @@ static inline int jt_nats_server_spawn(jt_nats_server_t *srv, int port)
     return -1;
 }
 
-/* Send sig to the running server and reap it (SIGKILL after 10 s). */
-static inline void jt_nats_server_terminate(jt_nats_server_t *srv, int sig)
+void jt_nats_server_terminate(jt_nats_server_t *srv, int sig)
 {
     jt_proc_stop(&srv->pid, sig, 10.0, false);
 }
 
-static inline int jt_nats_rm_entry(const char *path, const struct stat *sb, int flag,
-                                   struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-/* Start a server with the config file `config` (NULL: a built-in one that
- * only raises max_payload to JT_NATS_TEST_MAX_PAYLOAD). Flags override the
- * file's listen, http and store settings: client and monitor ports are free
- * ones on 127.0.0.1 and JetStream stores under srv->store_dir (passed as
- * $JOULETRACE_JETSTREAM_DIR, which broker/ configs use, or as -sd when the
- * file names no store_dir). Variables the file references ($JOULETRACE_NATS_*
- * passwords) come from the test's environment: setenv them before. */
-static inline int jt_nats_server_start_config(jt_nats_server_t *srv, const char *config)
+int jt_nats_server_start_config(jt_nats_server_t *srv, const char *config)
 {
     memset(srv, 0, sizeof *srv);
     const char *tmp = getenv("TMPDIR");
@@ -300,27 +227,22 @@ static inline int jt_nats_server_start_config(jt_nats_server_t *srv, const char 
     return 0;
 
 fail:
-    nftw(srv->dir, jt_nats_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    jt_temp_dir_remove(srv->dir);
     srv->dir[0] = '\0';
     return -1;
 }
 
-/* Start a plain JetStream server (see jt_nats_server_start_config). */
-static inline int jt_nats_server_start(jt_nats_server_t *srv)
+int jt_nats_server_start(jt_nats_server_t *srv)
 {
     return jt_nats_server_start_config(srv, NULL);
 }
 
-/* Kill the server with SIGKILL, as a crash; the store stays for restart. */
-static inline void jt_nats_server_kill(jt_nats_server_t *srv)
+void jt_nats_server_kill(jt_nats_server_t *srv)
 {
     jt_nats_server_terminate(srv, SIGKILL);
 }
 
-/* Stop (SIGTERM) if running, then start again on the same client port with
- * the same config and store: JetStream state survives, clients reconnect.
- * The monitor port may change. */
-static inline int jt_nats_server_restart(jt_nats_server_t *srv)
+int jt_nats_server_restart(jt_nats_server_t *srv)
 {
     jt_nats_server_terminate(srv, SIGTERM);
     double deadline = jt_nats_now() + 5.0;
@@ -333,14 +255,10 @@ static inline int jt_nats_server_restart(jt_nats_server_t *srv)
     }
 }
 
-/* Stop with SIGTERM (SIGKILL after 10 s) and remove the directory. Safe to
- * call twice, or after a failed start. */
-static inline void jt_nats_server_stop(jt_nats_server_t *srv)
+void jt_nats_server_stop(jt_nats_server_t *srv)
 {
     jt_nats_server_terminate(srv, SIGTERM);
     if (srv->dir[0] != '\0')
-        nftw(srv->dir, jt_nats_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        jt_temp_dir_remove(srv->dir);
     srv->dir[0] = '\0';
 }
-
-#endif

@@ -1,79 +1,31 @@
-/* job_json_helpers.h -- shared helpers of the jt_job_from_json tests (bodies, expectations). */
-#ifndef JT_JOB_JSON_HELPERS_H
-#define JT_JOB_JSON_HELPERS_H
+/* job_json_helpers.c -- bodies for jt_job_from_json and what to expect of it, for its tests. */
+#include "job_json_helpers.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 #include "unit_main.h"
 
-#include <stdbool.h>
-#include <stdlib.h>
-
-#include "job_json.h"
-
-#define CODE "\"def solve(a, b):\\n    return a + b\\n\""
-#define TC "{\"inputs\":[1,2],\"expected_output\":3}"
-
-typedef struct {
-    char *p;
-    size_t len, cap;
-} text_t;
-
-static inline void add(text_t *t, const char *s, size_t n)
-{
-    if (t->len + n + 1 > t->cap) {
-        t->cap = (t->len + n + 1) * 2;
-        t->p = realloc(t->p, t->cap);
-        assert_non_null(t->p);
-    }
-    memcpy(t->p + t->len, s, n);
-    t->len += n;
-    t->p[t->len] = '\0';
-}
-
-static inline void cat(text_t *t, const char *s)
-{
-    add(t, s, strlen(s));
-}
-
-static inline void rep(text_t *t, const char *s, size_t times)
-{
-    for (size_t i = 0; i < times; i++)
-        cat(t, s);
-}
-
-static inline char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static inline char *fmt(const char *f, ...)
-{
-    va_list ap;
-    va_start(ap, f);
-    char *s = NULL;
-    int n = vasprintf(&s, f, ap);
-    va_end(ap);
-    assert_true(n >= 0);
-    return s;
-}
-
-/* A valid body plus extra top-level members (",\"k\":v"). */
-static inline char *body_with(const char *extra)
+char *body_with(const char *extra)
 {
     return fmt("{\"candidate_code\":" CODE ",\"test_cases\":[" TC "]%s}", extra);
 }
 
-/* A valid body whose one test case has extra members. */
-static inline char *body_tc(const char *tc_extra)
+char *body_tc(const char *tc_extra)
 {
     return fmt("{\"candidate_code\":" CODE
                ",\"test_cases\":[{\"inputs\":[1,2],\"expected_output\":3%s}]}",
                tc_extra);
 }
 
-static inline void assert_clean(const jt_job_t *job)
+static void assert_clean(const jt_job_t *job)
 {
     jt_job_t fresh;
     jt_job_init(&fresh);
     assert_memory_equal(job, &fresh, sizeof fresh);
 }
 
-static inline void expect_error_n(const char *text, size_t len, jt_status_t code, const char *path)
+void expect_error_n(const char *text, size_t len, jt_status_t code, const char *path)
 {
     jt_job_t job;
     jt_job_init(&job);
@@ -90,19 +42,18 @@ static inline void expect_error_n(const char *text, size_t len, jt_status_t code
     assert_clean(&job);
 }
 
-static inline void expect_error(const char *text, jt_status_t code, const char *path)
+void expect_error(const char *text, jt_status_t code, const char *path)
 {
     expect_error_n(text, strlen(text), code, path);
 }
 
-/* expect_error on a malloc'd body, then free it. */
-static inline void expect_error_free(char *text, jt_status_t code, const char *path)
+void expect_error_free(char *text, jt_status_t code, const char *path)
 {
     expect_error(text, code, path);
     free(text);
 }
 
-static inline void expect_message(const char *text, const char *fragment)
+void expect_message(const char *text, const char *fragment)
 {
     jt_job_t job;
     jt_job_init(&job);
@@ -113,7 +64,7 @@ static inline void expect_message(const char *text, const char *fragment)
     assert_non_null(strstr(err.message, fragment));
 }
 
-static inline void parse_ok(const char *text, jt_job_t *job)
+void parse_ok(const char *text, jt_job_t *job)
 {
     jt_job_init(job);
     jt_error_t err;
@@ -125,7 +76,7 @@ static inline void parse_ok(const char *text, jt_job_t *job)
     assert_int_equal(st, JT_OK);
 }
 
-static inline void expect_ok_free(char *text)
+void expect_ok_free(char *text)
 {
     jt_job_t job;
     parse_ok(text, &job);
@@ -133,14 +84,14 @@ static inline void expect_ok_free(char *text)
     free(text);
 }
 
-static inline void assert_blob(const jt_blob_t *b, const char *bytes, size_t len)
+void assert_blob(const jt_blob_t *b, const char *bytes, size_t len)
 {
     assert_non_null(b->data);
     assert_int_equal(b->len, len);
     assert_memory_equal(b->data, bytes, len);
 }
 
-static inline void assert_defaults(const jt_job_t *job)
+void assert_defaults(const jt_job_t *job)
 {
     assert_null(job->task_id);
     assert_string_equal(job->function_name, "solve");
@@ -158,5 +109,3 @@ static inline void assert_defaults(const jt_job_t *job)
     assert_false(job->stop_on_first_failure);
     assert_int_equal(job->repetition_mode, JT_REPEAT_FRESH_PROCESS);
 }
-
-#endif
