@@ -277,8 +277,8 @@ jt_status_t jt_runner_validate(jt_runner_t *r, const jt_job_t *job, int core, jt
     double deadline = jt_clock_now() + r->budget_seconds + job->timeout_seconds + 30.0;
     size_t next = 0;
     for (;;) {
-        int wait_ms = (int)((deadline - jt_clock_now()) * 1000);
-        if (wait_ms <= 0)
+        int wait_ms = jt_clock_ms(deadline - jt_clock_now()); /* 0 once the deadline passed */
+        if (wait_ms == 0)
             return jt_error_set(err, JT_ERR_TIMEOUT, "", "the sandbox runner stopped answering");
         uint8_t *data;
         size_t len;

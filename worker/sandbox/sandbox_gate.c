@@ -154,7 +154,8 @@ static run_outcome_t supervise(jt_run_process_t *run, const jt_gate_spec_t *spec
         }
         uint8_t *data = NULL;
         size_t len = 0;
-        jt_run_event_t ev = jt_run_process_poll(run, (int)((until - now) * 1000) + 1,
+        /* now < until, so the rounded-up wait is >= 1 ms: never a busy poll(0) */
+        jt_run_event_t ev = jt_run_process_poll(run, jt_clock_ms(until - now),
                                                 spec->output_limit_bytes, &data, &len);
         if (ev == JT_RUN_IDLE)
             continue;

@@ -142,7 +142,8 @@ static void watch_run(trials_t *t, jt_run_process_t *run, bool is_candidate, siz
         }
         uint8_t *data = NULL;
         size_t len = 0;
-        jt_run_event_t ev = jt_run_process_poll(run, (int)((deadline - now) * 1000) + 1,
+        /* now < deadline, so the rounded-up wait is >= 1 ms: never a busy poll(0) */
+        jt_run_event_t ev = jt_run_process_poll(run, jt_clock_ms(deadline - now),
                                                 spec->output_limit_bytes, &data, &len);
         if (ev == JT_RUN_IDLE)
             continue;
