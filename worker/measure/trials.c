@@ -13,7 +13,6 @@
 #include "protocol.h"
 #include "stats.h"
 
-#define MAX_REPEATS 1000000UL
 #define AUTORANGE_STEPS 12
 #define MIN_TRIALS_FOR_EARLY_STOP 3
 /* Autorange aims this much above min_trial_seconds, so that run-to-run noise
@@ -257,8 +256,8 @@ static jt_status_t autorange(ctx_t *c, bool candidate, double min_seconds, unsig
         double cap = floor(c->job->timeout_seconds / per_run);
         if (want > cap)
             want = cap;
-        if (want > (double)MAX_REPEATS)
-            want = (double)MAX_REPEATS;
+        if (want > (double)JT_MAX_REPEATS)
+            want = (double)JT_MAX_REPEATS;
         if (want <= (double)runs)
             break; /* the timeout caps the trial length */
         runs = (unsigned long)want;

@@ -378,7 +378,7 @@ int jt_trials_serve(const jt_trials_spec_t *spec, int cmd_fd, int out_fd)
         long long id = -1, runs = 0;
         bool is_trial = jt_mp_str_eq(op, "trial") && jt_mp_int(jt_mp_find(&cmd.data, "id"), &id) &&
                         jt_mp_int(jt_mp_find(&cmd.data, "runs"), &runs) && runs >= 1 &&
-                        runs <= 1000000;
+                        (unsigned long long)runs <= JT_MAX_REPEATS;
         bool is_candidate = !jt_mp_str_eq(jt_mp_find(&cmd.data, "which"), "null");
         bool done = jt_mp_str_eq(op, "done");
         msgpack_unpacked_destroy(&cmd);

@@ -8,6 +8,10 @@
 
 #include "status.h"
 
+/* Most runs in one trial: the worker's autorange never asks for more, the sandbox child
+ * refuses a trial command that does. */
+#define JT_MAX_REPEATS 1000000UL
+
 /* Value of key in a msgpack map, or NULL when o is not a map or lacks it. */
 const msgpack_object *jt_mp_find(const msgpack_object *map, const char *key);
 
