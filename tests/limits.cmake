@@ -5,3 +5,10 @@ jt_add_cmocka_test(test_clock
         overflow_edge many_runs
   TIMEOUT 30
   LIBS jt-base)
+
+jt_add_cmocka_test(test_field_list
+  SOURCES test_field_list.c
+  CASES all_fit exact_fit empty_list tiny_buffers long_name_first long_list_bounded
+        msgpack_unknown_field_message
+  TIMEOUT 30
+  LIBS jt-wire)

@@ -14,6 +14,7 @@
 
 #include <msgpack.h>
 
+#include "field_list.h"
 #include "task_id.h"
 #include "unpack.h"
 
@@ -71,10 +72,7 @@ static jt_status_t check_key(const msgpack_object_kv *kv, const char *parent,
     if (f >= 0)
         return jt_error_set(err, JT_ERR_INVALID, path, "field appears more than once");
     char known[300];
-    size_t used = 0;
-    for (int i = 0; i < count; i++)
-        used +=
-            (size_t)snprintf(known + used, sizeof known - used, "%s%s", i ? ", " : "", names[i]);
+    jt_field_list(known, sizeof known, names, (size_t)count);
     return jt_error_set(err, JT_ERR_UNKNOWN_FIELD, path, "unknown field (known fields: %s)", known);
 }
 
