@@ -38,8 +38,6 @@ pid_t jt_runner_pid(const jt_runner_t *r);
 jt_status_t jt_runner_validate(jt_runner_t *r, const jt_job_t *job, int core, jt_validation_t *v,
                                jt_error_t *err);
 
-#endif
-
 /* ---- lower level: the measurement protocol (sandbox_trials.h) ---- */
 
 /* Ask the runner to start a measure job for job's candidate on core (the
@@ -59,3 +57,5 @@ jt_status_t jt_runner_recv(jt_runner_t *r, int timeout_ms, uint8_t **data,
 /* Ask the runner to kill the job in flight (its "end" frame follows).
  * Thread-safe: callable from any thread while another drives the runner. */
 jt_status_t jt_runner_cancel(jt_runner_t *r);
+
+#endif
