@@ -1,6 +1,7 @@
 # energy.cmake -- end-to-end energy tests: calibrate and measure real jobs on the moving fake tree.
 # One ctest entry per case of tests/test_energy_e2e.c (the checks (a) .. (i))
-# and tests/test_energy_trials.c (trials, modes, meters, calibration). Each
+# and tests/test_energy_trials.c (trials, modes, meters, calibration), on the
+# harness jt-test-energy (tests/support/energy_*.c). Each
 # case needs the measurement core (core 1) to itself: fake_rapl charges every
 # busy tick of that core, whoever runs there. So they run one at a time, alone.
 set(JT_ENERGY_E2E_CASES
@@ -18,25 +19,13 @@ jt_add_cmocka_test(test_energy_e2e
   SOURCES test_energy_e2e.c
   CASES ${JT_ENERGY_E2E_CASES}
   TIMEOUT 300
-  LIBS jt-energy jt-test-base PkgConfig::JANSSON m)
+  LIBS jt-energy jt-test-energy PkgConfig::JANSSON m)
 jt_add_cmocka_test(test_energy_trials
   SOURCES test_energy_trials.c
   CASES ${JT_ENERGY_TRIALS_CASES}
   TIMEOUT 300
-  LIBS jt-energy jt-test-base PkgConfig::JANSSON m)
-# The speed probe of the measurement core runs the same Python as the sandbox
-# (empty: no probes).
-pkg_get_variable(JT_ENERGY_PYTHON_PREFIX python3-embed prefix)
-find_program(JT_ENERGY_PROBE_PYTHON NAMES python3
-             HINTS "${JT_ENERGY_PYTHON_PREFIX}/bin" NO_DEFAULT_PATH)
-if(NOT JT_ENERGY_PROBE_PYTHON)
-  set(JT_ENERGY_PROBE_PYTHON "")
-endif()
+  LIBS jt-energy jt-test-energy PkgConfig::JANSSON m)
 foreach(p test_energy_e2e test_energy_trials)
-  target_compile_definitions(${p} PRIVATE
-      JT_FAKE_RAPL_BIN="$<TARGET_FILE:fake_rapl>"
-      JT_WORKER_BIN="${CMAKE_BINARY_DIR}/bin/jouletrace-worker"
-      JT_PROBE_PYTHON="${JT_ENERGY_PROBE_PYTHON}")
   add_dependencies(${p} fake_rapl)
   foreach(t jouletrace-worker jouletrace-runner)
     if(TARGET ${t})

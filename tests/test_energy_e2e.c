@@ -1,11 +1,21 @@
 /* test_energy_e2e.c -- end-to-end energy checks (a) .. (i): what candidates' work costs. */
 #include "unit_main.h"
 
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "burn.h"
+#include "energy_case.h"
 #include "energy_core_watch.h"
-#include "energy_harness.h"
+#include "energy_job.h"
+#include "energy_outcome.h"
+#include "energy_worker.h"
+#include "json_path.h"
 
 /* Each case calibrates on the moving fake tree and measures real jobs
- * (tests/energy_harness.h says how, and when a failed attempt is repeated).
+ * (tests/support/energy_case.h says how, and when a failed attempt is repeated).
  * The judged numbers are the result's medians. */
 
 #define CODE_MAX 4096 /* a candidate's source assembled here */
@@ -280,7 +290,7 @@ static void expect_nondeterministic(env_t *e, const char *label, const char *cod
               "[%s] exit %d, status %s, error_type %s: expected exit 1, failed, "
               "nondeterministic_output",
               o->label, o->exit_code, status, type);
-    else if (!json_is_true(jpath(o->json, "validation.is_correct")))
+    else if (!json_is_true(jt_json_at(o->json, "validation.is_correct")))
         flunk(e, "[%s] the correctness gate did not pass, so the later change was not tested",
               o->label);
 }
@@ -323,7 +333,7 @@ static json_t *three_case_job(const char *code)
     json_t *job = job_new(code, &RATIO_SHAPE);
     for (long k = 0; k < 3; k++) {
         long n = BURN_N / 3 + k;
-        job_add(job, json_pack("[I]", (json_int_t)n), json_integer(burn_expected(n)));
+        job_add(job, json_pack("[I]", (json_int_t)n), json_integer(jt_burn_expected(n)));
     }
     return job;
 }
@@ -355,7 +365,7 @@ static void h_module_precompute_body(env_t *e)
                       "def solve(n):\n"
                       "    return ANSWER\n",
              BURN_N);
-    snprintf(trivial, sizeof trivial, "def solve(n):\n    return %lld\n", burn_expected(BURN_N));
+    snprintf(trivial, sizeof trivial, "def solve(n):\n    return %lld\n", jt_burn_expected(BURN_N));
     outcome_t *in_call, *pre;
     if (!ready_measure_pair(e, "work in the call", burn_job(PLAIN_SRC, BURN_N, &RATIO_SHAPE),
                             "work at module level", burn_job(code, BURN_N, &RATIO_SHAPE), &in_call,

@@ -1,11 +1,26 @@
 /* test_energy_trials.c -- energy tests of trials, repetition modes, meters and calibration. */
 #include "unit_main.h"
 
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "burn.h"
+#include "energy_case.h"
 #include "energy_core_watch.h"
-#include "energy_harness.h"
+#include "energy_job.h"
+#include "energy_outcome.h"
+#include "energy_worker.h"
+#include "json_path.h"
 
 /* Each case runs `jouletrace-worker` on the moving fake tree the way
- * tests/energy_harness.h describes, and judges what the result says of its
+ * tests/support/energy_case.h describes, and judges what the result says of its
  * trials, its repetition mode, its meter, or the calibration file. */
 
 /* ---- cases: the job's trial parameters ------------------------------------------------ */
@@ -189,7 +204,8 @@ static void estimate_meter_body(env_t *e)
                                 "estimate", extra);
     if (o == NULL)
         return;
-    bool estimated = json_is_true(jpath(o->json, "measurement_environment.energy_is_estimated"));
+    bool estimated =
+        json_is_true(jt_json_at(o->json, "measurement_environment.energy_is_estimated"));
     if (o->exit_code != 0 || strcmp(str(o, "status"), "completed") != 0) {
         flunk(e, "exit %d, status %s: --meter estimate must work without calibration", o->exit_code,
               str(o, "status"));
@@ -212,7 +228,7 @@ static void calibrate_recovers_idle_body(env_t *e)
     json_error_t je;
     json_t *cal = json_load_file(e->cal, 0, &je);
     double idle = json_number_value(json_object_get(cal, "idle_power_watts"));
-    double dram = json_number_value(jpath(cal, "domains.dram.median_watts"));
+    double dram = json_number_value(jt_json_at(cal, "domains.dram.median_watts"));
     const char *type = json_string_value(json_object_get(cal, "meter_type"));
     const char *stamp = json_string_value(json_object_get(cal, "timestamp"));
     json_int_t core = json_integer_value(json_object_get(cal, "measurement_core"));

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pipe_pair.h"
 #include "proc_scan.h"
 
 /* One process runs one case (argv[1]); exit 0 passed, 1 failed, 77 skipped.
@@ -249,6 +250,13 @@ static void keep(stream_t *s, const char *data, size_t n)
     s->len += n;
 }
 
+/* jt_pipe_sink_fn of run_worker: stdout and stderr into the case's streams. */
+static void keep_output(void *arg, int stream, const char *data, size_t n)
+{
+    ctx_t *c = arg;
+    keep(stream == 0 ? &c->out : &c->err, data, n);
+}
+
 /* Run `jouletrace-worker validate JOB` (JOB = "-" with the job file on stdin
  * when via_stdin), capturing both streams; fills c->exit_code, wall, out, err, report. */
 static void run_worker(ctx_t *c, const char *who, bool via_stdin)
@@ -302,20 +310,7 @@ static void run_worker(ctx_t *c, const char *who, bool via_stdin)
             fail(c, who, "worker exited but its stdout/stderr stayed open (held by a descendant)");
             break;
         }
-        struct pollfd p[2] = {{.fd = fds[0], .events = POLLIN}, {.fd = fds[1], .events = POLLIN}};
-        poll(p, 2, 10); /* a closed stream has fd -1, which poll skips */
-        for (int i = 0; i < 2; i++) {
-            if (!p[i].revents)
-                continue;
-            char buf[65536];
-            ssize_t r = read(fds[i], buf, sizeof buf);
-            if (r > 0) {
-                keep(i == 0 ? &c->out : &c->err, buf, (size_t)r);
-            } else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
-                close(fds[i]);
-                fds[i] = -1;
-            }
-        }
+        jt_pipe_pair_read(fds, 10, keep_output, c);
     }
     for (int i = 0; i < 2; i++)
         if (fds[i] >= 0)

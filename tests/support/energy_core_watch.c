@@ -1,33 +1,13 @@
-/* energy_core_watch.h -- energy tests: watch the measurement core for disturbance. */
-/*
- * Included by energy_harness.h, which runs the worker and decides what a
- * disturbed attempt means; this file needs nothing of it. Static functions,
- * each used by the harness; every function runs on the test's main thread.
- * Needs JT_PROBE_PYTHON (tests/energy.cmake: the sandbox's Python, "" for no
- * speed probes).
- *
- * fake_rapl charges every busy tick of the measurement core, whoever runs
- * there and however slowly: another program on that core (a build, another
- * checkout's tests) or the host slowing this VM's virtual core is measured
- * as the candidate's work. So before each command the test waits for the
- * core to be quiet, and it watches for disturbance: tasks outside its own
- * process tree running on the core during a command, the core's speed
- * drifting between commands (a small Python probe), the trials of one job
- * running at different speeds. disturbed() says whether an attempt saw any
- * of these; print_environment() shows what was seen. */
-
-#ifndef JT_TESTS_ENERGY_CORE_WATCH_H
-#define JT_TESTS_ENERGY_CORE_WATCH_H
+/* energy_core_watch.c -- energy tests: watch the measurement core for disturbance. */
+#include "energy_core_watch.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
 #include <math.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,38 +19,20 @@
 #include "proc_scan.h"
 #include "process_harness.h"
 
-#define MEASURE_CORE 1
 #define QUIET_BUDGET_S 30.0 /* per attempt, waiting for a quiet measurement core */
-#define MAX_PROBES 64
-#define SPEED_DRIFT 1.10     /* slowest / fastest probe of an attempt above this: disturbed */
-#define TRIAL_SPREAD 1.15    /* slowest / fastest s/run in one job's trials above: disturbed */
-#define SCAN_INTERVAL_S 0.05 /* how often the measurement core is watched */
-#define FOREIGN_SHARE 0.02   /* foreign tasks in more scans than this: disturbed */
+#define SPEED_DRIFT 1.10    /* slowest / fastest probe of an attempt above this: disturbed */
+#define TRIAL_SPREAD 1.15   /* slowest / fastest s/run in one job's trials above: disturbed */
+#define FOREIGN_SHARE 0.02  /* foreign tasks in more scans than this: disturbed */
 #define MAX_TASKS 4096
 
-/* The CPU work every candidate of the energy tests shares, and the speed
- * probe's work. The result fits 32 bits, so C computes the expected output
- * (burn_expected in energy_harness.h). */
-#define BURN_SRC                                                                                   \
-    "def burn(n):\n"                                                                               \
-    "    s = 0\n"                                                                                  \
-    "    for i in range(n):\n"                                                                     \
-    "        s = (s * 31 + i) & 0xFFFFFFFF\n"                                                      \
-    "    return s\n"
-
-/* What one attempt saw of the measurement core. core_watch_init clears it. */
+/* The fields of one /proc/<pid>/stat (or task/<tid>/stat) that the scan needs. */
 typedef struct {
-    double quiet_waited;       /* seconds waited for a quiet core, up to QUIET_BUDGET_S */
-    long samples, foreign;     /* scans during commands; those that saw foreign tasks */
-    double probes[MAX_PROBES]; /* seconds of each speed probe of the measurement core */
-    size_t n_probes;
-    double last_probe;       /* when the last probe ran */
-    double spread;           /* widest trial_spread of the attempt's results (1: none) */
-    char foreign_names[256]; /* " name" of each foreign process seen, while there is room */
-} core_watch_t;
+    int pid, ppid, cpu;
+    char state;
+    char comm[20];
+} task_t;
 
-/* Start watching a new attempt: nothing seen yet. */
-static void core_watch_init(core_watch_t *w)
+void core_watch_init(core_watch_t *w)
 {
     w->samples = w->foreign = 0;
     w->foreign_names[0] = '\0';
@@ -80,31 +42,20 @@ static void core_watch_init(core_watch_t *w)
     w->spread = 1.0;
 }
 
-/* Sleep s seconds, through signals. */
-static void sleep_s(double s)
+void sleep_s(double s)
 {
     struct timespec ts = {(time_t)s, (long)((s - floor(s)) * 1e9)};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
 }
 
-/* Pin pid (0: the caller) to one core; sched_setaffinity's 0 or -1 (errno). */
-static int pin_to(pid_t pid, int core)
+int pin_to(pid_t pid, int core)
 {
     cpu_set_t set;
     CPU_ZERO(&set);
     CPU_SET(core, &set);
     return sched_setaffinity(pid, sizeof set, &set);
 }
-
-/* ---- tasks on the measurement core ----------------------------------------------------- */
-
-/* The fields of one /proc/<pid>/stat (or task/<tid>/stat) that the scan needs. */
-typedef struct {
-    int pid, ppid, cpu;
-    char state;
-    char comm[20];
-} task_t;
 
 /* Parse /proc/.../stat into *t; false when unreadable. */
 static bool read_task(const char *path, task_t *t)
@@ -156,11 +107,7 @@ static bool is_ours(const task_t *tasks, size_t n, int pid)
     return false;
 }
 
-/* One look at the measurement core: whether a runnable task outside this
- * test's process tree (kernel threads aside) is on it. Threads count, by the
- * ancestry of their process. Adds the names of new foreign processes to
- * w->foreign_names while there is room; false when /proc cannot be read. */
-static bool scan_foreign(core_watch_t *w)
+bool scan_foreign(core_watch_t *w)
 {
     static task_t procs[MAX_TASKS];
     size_t n = 0;
@@ -226,8 +173,6 @@ static void wait_for_quiet_core(core_watch_t *w)
                 quiet < 2 ? " (gave up: something else keeps it busy)" : "");
 }
 
-/* ---- the speed of the measurement core ------------------------------------------------- */
-
 /* The speed of the measurement core, outside every command. This VM's
  * virtual cores slow down for seconds at a time (Python code by up to 1.9x,
  * seen while a register-only C loop kept its speed: contention for the
@@ -243,9 +188,7 @@ static const char PROBE_SRC[] = BURN_SRC "import time\n"
                                          "    t.append(time.perf_counter() - s)\n"
                                          "print(sorted(t)[1])\n";
 
-/* Record one probe's seconds in w->probes (nothing when there is no probe
- * Python, no room, or the probe gave no number); sets w->last_probe. */
-static void probe_speed(core_watch_t *w)
+void probe_speed(core_watch_t *w)
 {
     int fds[2];
     w->last_probe = jt_proc_now();
@@ -294,15 +237,12 @@ static double speed_drift(const core_watch_t *w)
     return w->n_probes >= 2 && lo > 0 ? hi / lo : 1.0;
 }
 
-/* Before a command: a speed probe (unless one just ran), then a quiet core. */
-static void before_command(core_watch_t *w)
+void before_command(core_watch_t *w)
 {
     if (jt_proc_now() - w->last_probe > 2.0)
         probe_speed(w);
     wait_for_quiet_core(w);
 }
-
-/* ---- the verdict ----------------------------------------------------------------------- */
 
 /* Slowest / fastest seconds per run over the measured trials of one result
  * (1 without trials): every candidate here does the same work in every run,
@@ -322,18 +262,13 @@ static double trial_spread(const json_t *result)
     return hi > 0 && lo < INFINITY ? hi / lo : 1.0;
 }
 
-/* Note one command's result JSON (NULL allowed: no trials) in w->spread. */
-static void core_watch_note_result(core_watch_t *w, const json_t *result)
+void core_watch_note_result(core_watch_t *w, const json_t *result)
 {
     double x = trial_spread(result);
     w->spread = x > w->spread ? x : w->spread;
 }
 
-/* Whether the attempt's numbers may not be the worker's own doing: foreign
- * tasks on the measurement core, its speed drifting between probes, or the
- * trials of one job running at different speeds. why gets the three figures
- * either way. */
-static bool disturbed(const core_watch_t *w, char *why, size_t len)
+bool disturbed(const core_watch_t *w, char *why, size_t len)
 {
     double share = w->samples ? (double)w->foreign / (double)w->samples : 0;
     double drift = speed_drift(w), spread = w->spread;
@@ -344,8 +279,7 @@ static bool disturbed(const core_watch_t *w, char *why, size_t len)
     return share >= FOREIGN_SHARE || drift > SPEED_DRIFT || spread > TRIAL_SPREAD;
 }
 
-/* Print the load average, foreign tasks and speed probes of the attempt to stderr. */
-static void print_environment(const core_watch_t *w)
+void print_environment(const core_watch_t *w)
 {
     char buf[128] = "";
     FILE *f = fopen("/proc/loadavg", "r");
@@ -364,5 +298,3 @@ static void print_environment(const core_watch_t *w)
         fprintf(stderr, " %.1f", 1e3 * w->probes[i]);
     fprintf(stderr, " (slowest / fastest %.3f)\n", speed_drift(w));
 }
-
-#endif
