@@ -168,26 +168,34 @@ static jt_status_t window(ctx_t *c, bool candidate, unsigned long runs, bool rec
     free(data);
 
     jt_meter_reading_t a, b;
-    if (record && c->env->sampler)
+    bool recording = record && c->env->sampler;
+    if (recording)
         jt_sampler_record_begin(c->env->sampler);
+    /* From here every path leaves through `stop`, which ends the recording. */
+    double t0 = 0, t1 = 0;
+    bool have_end = false;
     s = jt_meter_read(c->env->meter, &a, err);
-    double t0 = jt_clock_now();
+    t0 = jt_clock_now();
     w->started_at = jt_clock_unix();
     if (s == JT_OK)
         s = send_command(c, "go", id, NULL, 0);
     if (s != JT_OK)
-        return s;
+        goto stop;
     s = expect(c, "trial_end", c->run_limit * (double)runs, &data, &msg, err);
-    double t1 = jt_clock_now();
+    t1 = jt_clock_now();
     if (s != JT_OK)
-        return s;
+        goto stop;
+    have_end = true;
     s = jt_meter_read(c->env->meter, &b, err);
     w->ended_at = jt_clock_unix();
-    if (record && c->env->sampler)
+stop:
+    if (recording)
         jt_sampler_record_end(c->env->sampler, &w->timeline, &w->n_timeline);
     if (s != JT_OK) {
-        msgpack_unpacked_destroy(&msg);
-        free(data);
+        if (have_end) {
+            msgpack_unpacked_destroy(&msg);
+            free(data);
+        }
         return s;
     }
     const msgpack_object *ok = jt_mp_find(&msg.data, "ok");
@@ -376,8 +384,10 @@ static jt_status_t measure_loop(ctx_t *c, jt_error_t *err)
         nulls[n].timeline = NULL;
         if (s == JT_OK && !c->failed)
             s = window(c, true, runs, true, &cand[n], err);
-        if (s != JT_OK || c->failed)
+        if (s != JT_OK || c->failed) {
+            free(cand[n].timeline); /* a failed trial's timeline is not kept */
             break;
+        }
         m->trials[n].timeline = cand[n].timeline;
         m->trials[n].n_timeline = cand[n].n_timeline;
         cand[n].timeline = NULL;
