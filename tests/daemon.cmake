@@ -8,7 +8,8 @@ jt_add_cmocka_test(test_lease
   LIBS jt-daemon jt-test-base)
 
 # End-to-end: real nats-server, real `jouletrace-worker run` processes with the
-# estimate meter (no calibration file), jobs published with the nats.c API.
+# estimate meter (no calibration file), jobs published with the nats.c API
+# (the fixture: tests/support/daemon_*.c in jt-test-support).
 set(JT_DAEMON_CASES
     direct_job_completes incorrect_solution_fails bad_msgpack_fails_task
     cancel_queued_job cancel_running_job sigterm_idle_exits_clean
@@ -18,8 +19,6 @@ jt_add_cmocka_test(test_daemon
   CASES ${JT_DAEMON_CASES}
   TIMEOUT 300
   LIBS jt-daemon jt-test-support)
-target_compile_definitions(test_daemon PRIVATE
-    JT_WORKER_BIN="${CMAKE_BINARY_DIR}/bin/jouletrace-worker")
 foreach(t jouletrace-worker jouletrace-runner)
   if(TARGET ${t})
     add_dependencies(test_daemon ${t})

@@ -4,7 +4,16 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "daemon_harness.h"
+#include "bus_names.h"
+#include "bus_record.h"
+#include "candidate.h"
+#include "daemon_fixture.h"
+#include "daemon_job.h"
+#include "daemon_record.h"
+#include "json_path.h"
+#include "lease.h"
+#include "proc_scan.h"
+#include "task_state.h"
 
 static const char *const RECORD_KEYS[] = {
     "task_id",      "status",       "stage",           "progress",   "trial",
@@ -33,6 +42,18 @@ static const char *const ENVIRONMENT_KEYS[] = {
     "meter_type",         "energy_is_estimated", "measurement_core", "socket", "cpu_model",
     "thermal_controlled", "calibration",         "timestamp",        NULL};
 
+/* Whether the measurement lease of this host's socket 0 is free (no key in the leases KV). */
+static bool lease_free(fixture_t *f)
+{
+    char host[256], key[JT_LEASE_KEY_MAX];
+    gethostname(host, sizeof host);
+    jt_lease_key(key, sizeof key, host, 0);
+    kvEntry *e = NULL;
+    natsStatus s = kvStore_Get(&e, f->bus.leases, key);
+    kvEntry_Destroy(e);
+    return s == NATS_NOT_FOUND;
+}
+
 /* A job published straight to NATS (task id only in Nats-Msg-Id): progress on
  * its progress subject, a complete record on its result subject and in KV. */
 static void direct_job_completes(void **state)
@@ -48,11 +69,11 @@ static void direct_job_completes(void **state)
 
     json_t *rec = jt_bus_record_next(res, WAIT_S);
     CHECK(f, rec != NULL);
-    CHECK(f, strcmp(str(rec, "status"), "completed") == 0);
-    CHECK(f, strcmp(str(rec, "task_id"), id) == 0);
-    CHECK(f, strcmp(str(rec, "worker"), "w1") == 0);
-    CHECK(f, strcmp(str(rec, "candidate_id"), "cand-1") == 0);
-    CHECK(f, strcmp(str(rec, "problem_name"), "test-problem") == 0);
+    CHECK(f, strcmp(jt_json_str(rec, "status"), "completed") == 0);
+    CHECK(f, strcmp(jt_json_str(rec, "task_id"), id) == 0);
+    CHECK(f, strcmp(jt_json_str(rec, "worker"), "w1") == 0);
+    CHECK(f, strcmp(jt_json_str(rec, "candidate_id"), "cand-1") == 0);
+    CHECK(f, strcmp(jt_json_str(rec, "problem_name"), "test-problem") == 0);
     check_fields(f, rec, RECORD_KEYS);
     check_fields(f, rec, RESULT_KEYS);
     check_fields(f, json_object_get(rec, "validation"), VALIDATION_KEYS);
@@ -61,7 +82,7 @@ static void direct_job_completes(void **state)
     check_fields(f, json_object_get(rec, "measurement_environment"), ENVIRONMENT_KEYS);
     CHECK(f, json_is_true(json_object_get(json_object_get(rec, "validation"), "is_correct")));
     CHECK(f, json_array_size(json_object_get(rec, "trials")) >= 1);
-    CHECK(f, strcmp(str(json_object_get(rec, "measurement_environment"), "meter_type"),
+    CHECK(f, strcmp(jt_json_str(json_object_get(rec, "measurement_environment"), "meter_type"),
                     "estimate") == 0);
     CHECK(f, json_number_value(json_object_get(rec, "progress")) == 1.0);
     json_decref(rec);
@@ -70,7 +91,7 @@ static void direct_job_completes(void **state)
     bool validating = false, measuring = false, completed = false;
     json_t *p;
     while ((p = jt_bus_record_next(prog, 3.0)) != NULL) {
-        const char *st = str(p, "status");
+        const char *st = jt_json_str(p, "status");
         CHECK(f, !completed); /* nothing after the final record */
         check_fields(f, p, RECORD_KEYS);
         if (strcmp(st, "validating") == 0) {
@@ -89,7 +110,7 @@ static void direct_job_completes(void **state)
 
     jt_error_t err;
     CHECK(f, jt_task_get(f->bus.tasks, id, &rec, NULL, &err) == JT_OK);
-    CHECK(f, strcmp(str(rec, "status"), "completed") == 0);
+    CHECK(f, strcmp(jt_json_str(rec, "status"), "completed") == 0);
     check_fields(f, rec, RESULT_KEYS);
     json_decref(rec);
     CHECK(f, lease_free(f));
@@ -109,8 +130,8 @@ static void incorrect_solution_fails(void **state)
     publish_job(f, id, body);
     json_t *rec = jt_bus_record_next(res, WAIT_S);
     CHECK(f, rec != NULL);
-    CHECK(f, strcmp(str(rec, "status"), "failed") == 0);
-    CHECK(f, strcmp(str(rec, "error_type"), "incorrect") == 0);
+    CHECK(f, strcmp(jt_json_str(rec, "status"), "failed") == 0);
+    CHECK(f, strcmp(jt_json_str(rec, "error_type"), "incorrect") == 0);
     check_fields(f, rec, RECORD_KEYS);
     json_t *v = json_object_get(rec, "validation");
     check_fields(f, v, VALIDATION_KEYS);
@@ -121,14 +142,14 @@ static void incorrect_solution_fails(void **state)
     CHECK(f, json_array_size(tr) == 2);
     for (size_t i = 0; i < 2; i++) {
         json_t *t = json_array_get(tr, i);
-        CHECK(f, strcmp(str(t, "status"), "wrong_answer") == 0);
-        CHECK(f, strstr(str(t, "message"), "expected") != NULL);
+        CHECK(f, strcmp(jt_json_str(t, "status"), "wrong_answer") == 0);
+        CHECK(f, strstr(jt_json_str(t, "message"), "expected") != NULL);
     }
-    CHECK(f, strlen(str(v, "error_summary")) > 0);
+    CHECK(f, strlen(jt_json_str(v, "error_summary")) > 0);
     json_decref(rec);
     jt_error_t err;
     CHECK(f, jt_task_get(f->bus.tasks, id, &rec, NULL, &err) == JT_OK);
-    CHECK(f, strcmp(str(rec, "status"), "failed") == 0);
+    CHECK(f, strcmp(jt_json_str(rec, "status"), "failed") == 0);
     CHECK(f, json_array_size(json_object_get(json_object_get(rec, "validation"), "test_results")) ==
                  2);
     json_decref(rec);
@@ -143,20 +164,20 @@ static void bad_msgpack_fails_task(void **state)
     static const uint8_t garbage[] = {0x83, 0xa3, 'f', 'o', 'o', 0xc1, 0xff, 0x00};
     publish_raw(f, "bad-1", garbage, sizeof garbage);
     json_t *rec = wait_record(f, "bad-1", "failed completed", WAIT_S);
-    CHECK(f, strcmp(str(rec, "status"), "failed") == 0);
-    CHECK(f, strcmp(str(rec, "error_type"), "invalid_job") == 0);
-    CHECK(f, strstr(str(rec, "error"), "invalid job") != NULL);
+    CHECK(f, strcmp(jt_json_str(rec, "status"), "failed") == 0);
+    CHECK(f, strcmp(jt_json_str(rec, "error_type"), "invalid_job") == 0);
+    CHECK(f, strstr(jt_json_str(rec, "error"), "invalid job") != NULL);
     json_decref(rec);
     publish_raw(f, "bad-2", "not msgpack at all", 18);
     rec = wait_record(f, "bad-2", "failed completed", WAIT_S);
-    CHECK(f, strcmp(str(rec, "error_type"), "invalid_job") == 0);
+    CHECK(f, strcmp(jt_json_str(rec, "error_type"), "invalid_job") == 0);
     json_decref(rec);
 
     char body[4096];
     job_json(body, sizeof body, "good-1", ADD_SRC, ADD_CASES, 1, 0.0);
     publish_job(f, "good-1", body);
     rec = wait_record(f, "good-1", "completed failed cancelled", WAIT_S);
-    CHECK(f, strcmp(str(rec, "status"), "completed") == 0);
+    CHECK(f, strcmp(jt_json_str(rec, "status"), "completed") == 0);
     json_decref(rec);
     CHECK(f, jt_proc_alive(f->w[w].pid)); /* still running */
     double until = jt_nats_now() + 10;
@@ -179,11 +200,11 @@ static void cancel_queued_job(void **state)
     publish_job(f, id, body);
     start_ready_worker(f, "w1");
     json_t *rec = wait_record(f, id, "cancelled completed failed", WAIT_S);
-    CHECK(f, strcmp(str(rec, "status"), "cancelled") == 0);
-    CHECK(f, strcmp(str(rec, "error_type"), "cancelled") == 0);
+    CHECK(f, strcmp(jt_json_str(rec, "status"), "cancelled") == 0);
+    CHECK(f, strcmp(jt_json_str(rec, "error_type"), "cancelled") == 0);
     CHECK(f, json_object_get(rec, "validation") == NULL); /* the gate never ran */
     CHECK(f, json_object_get(rec, "trials") == NULL);
-    CHECK(f, strcmp(str(rec, "created_at"), str(queued, "created_at")) == 0);
+    CHECK(f, strcmp(jt_json_str(rec, "created_at"), jt_json_str(queued, "created_at")) == 0);
     json_decref(rec);
     json_decref(queued);
     double until = jt_nats_now() + 10;
@@ -198,12 +219,12 @@ static void wait_measuring(fixture_t *f, natsSubscription *sub)
     double until = jt_nats_now() + WAIT_S;
     while (jt_nats_now() < until) {
         json_t *p = jt_bus_record_next(sub, 1.0);
-        bool measuring = p != NULL && strcmp(str(p, "status"), "measuring") == 0;
+        bool measuring = p != NULL && strcmp(jt_json_str(p, "status"), "measuring") == 0;
         json_decref(p);
         if (measuring)
             return;
     }
-    dump_logs(f);
+    daemon_dump_logs(f);
     fail_msg("the job never started measuring");
 }
 
@@ -215,8 +236,8 @@ static void cancel_running_job(void **state)
     const char *id = "running-cancel-1";
     natsSubscription *prog = subscribe(f, JT_SUBJECT_PROGRESS_PREFIX, id);
     char cases[256], body[4096];
-    burn_cases(cases, sizeof cases);
-    job_json(body, sizeof body, id, BURN_SRC, cases, 50, 10.0); /* minutes of trials */
+    jt_burn_cases(cases, sizeof cases);
+    job_json(body, sizeof body, id, BURN_SOLVE_SRC, cases, 50, 10.0); /* minutes of trials */
     publish_job(f, id, body);
     wait_measuring(f, prog);
     long t0 = jt_scan_descendant_ticks(f->w[w].pid);
@@ -229,8 +250,8 @@ static void cancel_running_job(void **state)
     assert_true(jt_bus_task_subject(subject, sizeof subject, JT_SUBJECT_CANCEL_PREFIX, id));
     assert_int_equal(natsConnection_Publish(f->bus.nc, subject, NULL, 0), NATS_OK);
     json_t *rec = wait_record(f, id, "cancelled completed failed", 60);
-    CHECK(f, strcmp(str(rec, "status"), "cancelled") == 0);
-    CHECK(f, strcmp(str(rec, "error_type"), "cancelled") == 0);
+    CHECK(f, strcmp(jt_json_str(rec, "status"), "cancelled") == 0);
+    CHECK(f, strcmp(jt_json_str(rec, "error_type"), "cancelled") == 0);
     CHECK(f, json_object_get(rec, "validation") != NULL); /* the gate had passed */
     json_decref(rec);
     CHECK(f, lease_free(f));
@@ -245,7 +266,7 @@ static void cancel_running_job(void **state)
     job_json(body, sizeof body, "after-cancel", ADD_SRC, ADD_CASES, 1, 0.0);
     publish_job(f, "after-cancel", body);
     rec = wait_record(f, "after-cancel", "completed failed cancelled", WAIT_S);
-    CHECK(f, strcmp(str(rec, "status"), "completed") == 0);
+    CHECK(f, strcmp(jt_json_str(rec, "status"), "completed") == 0);
     json_decref(rec);
     natsSubscription_Destroy(prog);
 }
@@ -275,12 +296,12 @@ static void sigterm_idle_exits_clean(void **state)
                                        NULL};
     check_fields(f, hb, keys);
     CHECK(f, json_integer_value(json_object_get(hb, "pid")) == f->w[w].pid);
-    CHECK(f, strcmp(str(hb, "state"), "idle") == 0);
+    CHECK(f, strcmp(jt_json_str(hb, "state"), "idle") == 0);
     CHECK(f, json_is_null(json_object_get(hb, "task_id")));
-    CHECK(f, strcmp(str(hb, "meter_type"), "estimate") == 0);
+    CHECK(f, strcmp(jt_json_str(hb, "meter_type"), "estimate") == 0);
     CHECK(f, json_is_true(json_object_get(hb, "energy_is_estimated")));
     CHECK(f, json_is_false(json_object_get(hb, "calibrated")));
-    CHECK(f, strlen(str(hb, "calibration_reason")) > 0);
+    CHECK(f, strlen(jt_json_str(hb, "calibration_reason")) > 0);
     CHECK(f, json_is_null(json_object_get(hb, "calibrated_at"))); /* no calibration file */
     CHECK(f, json_integer_value(json_object_get(hb, "calibration_valid_days")) == 0);
     json_decref(hb);
@@ -298,20 +319,20 @@ static void sigterm_busy_gives_job_back(void **state)
     const char *id = "busy-1";
     natsSubscription *prog = subscribe(f, JT_SUBJECT_PROGRESS_PREFIX, id);
     char cases[256], body[4096];
-    burn_cases(cases, sizeof cases);
-    job_json(body, sizeof body, id, BURN_SRC, cases, 3, 1.0);
+    jt_burn_cases(cases, sizeof cases);
+    job_json(body, sizeof body, id, BURN_SOLVE_SRC, cases, 3, 1.0);
     publish_job(f, id, body);
     wait_measuring(f, prog);
     CHECK(f, stop_worker(f, w1) == 0);
     json_t *rec = wait_record(f, id, "queued completed failed cancelled", 10);
-    CHECK(f, strcmp(str(rec, "status"), "queued") == 0); /* given back, not lost */
+    CHECK(f, strcmp(jt_json_str(rec, "status"), "queued") == 0); /* given back, not lost */
     json_decref(rec);
     CHECK(f, heartbeat(f, "w1") == NULL);
     CHECK(f, lease_free(f));
     start_ready_worker(f, "w2");
     rec = wait_record(f, id, "completed failed cancelled", WAIT_S);
-    CHECK(f, strcmp(str(rec, "status"), "completed") == 0);
-    CHECK(f, strcmp(str(rec, "worker"), "w2") == 0);
+    CHECK(f, strcmp(jt_json_str(rec, "status"), "completed") == 0);
+    CHECK(f, strcmp(jt_json_str(rec, "worker"), "w2") == 0);
     json_decref(rec);
     natsSubscription_Destroy(prog);
 }
@@ -344,8 +365,8 @@ static void max_deliveries_stores_failed(void **state)
     natsSubscription_Destroy(sub);
     start_ready_worker(f, "w1");
     json_t *rec = wait_record(f, id, "failed completed cancelled", WAIT_S);
-    CHECK(f, strcmp(str(rec, "status"), "failed") == 0);
-    CHECK(f, strcmp(str(rec, "error_type"), "max_deliveries") == 0);
+    CHECK(f, strcmp(jt_json_str(rec, "status"), "failed") == 0);
+    CHECK(f, strcmp(jt_json_str(rec, "error_type"), "max_deliveries") == 0);
     json_decref(rec);
     double until = jt_nats_now() + 10;
     while (jt_bus_pending_jobs(&f->bus) != 0 && jt_nats_now() < until)
@@ -394,21 +415,21 @@ static void validate_request_reply(void **state)
     json_decref(r);
 
     r = validate(f, "\xc1 nonsense", 10);
-    CHECK(f, strcmp(str(r, "error"), "invalid_job") == 0);
-    CHECK(f, strlen(str(r, "message")) > 0);
+    CHECK(f, strcmp(jt_json_str(r, "error"), "invalid_job") == 0);
+    CHECK(f, strlen(jt_json_str(r, "message")) > 0);
     json_decref(r);
 }
 
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test_setup_teardown(direct_job_completes, setup, teardown),
-    cmocka_unit_test_setup_teardown(incorrect_solution_fails, setup, teardown),
-    cmocka_unit_test_setup_teardown(bad_msgpack_fails_task, setup, teardown),
-    cmocka_unit_test_setup_teardown(cancel_queued_job, setup, teardown),
-    cmocka_unit_test_setup_teardown(cancel_running_job, setup, teardown),
-    cmocka_unit_test_setup_teardown(sigterm_idle_exits_clean, setup, teardown),
-    cmocka_unit_test_setup_teardown(sigterm_busy_gives_job_back, setup, teardown),
-    cmocka_unit_test_setup_teardown(max_deliveries_stores_failed, setup, teardown),
-    cmocka_unit_test_setup_teardown(validate_request_reply, setup, teardown),
+    cmocka_unit_test_setup_teardown(direct_job_completes, daemon_setup, daemon_teardown),
+    cmocka_unit_test_setup_teardown(incorrect_solution_fails, daemon_setup, daemon_teardown),
+    cmocka_unit_test_setup_teardown(bad_msgpack_fails_task, daemon_setup, daemon_teardown),
+    cmocka_unit_test_setup_teardown(cancel_queued_job, daemon_setup, daemon_teardown),
+    cmocka_unit_test_setup_teardown(cancel_running_job, daemon_setup, daemon_teardown),
+    cmocka_unit_test_setup_teardown(sigterm_idle_exits_clean, daemon_setup, daemon_teardown),
+    cmocka_unit_test_setup_teardown(sigterm_busy_gives_job_back, daemon_setup, daemon_teardown),
+    cmocka_unit_test_setup_teardown(max_deliveries_stores_failed, daemon_setup, daemon_teardown),
+    cmocka_unit_test_setup_teardown(validate_request_reply, daemon_setup, daemon_teardown),
 };
 
 JT_UNIT_MAIN(tests)

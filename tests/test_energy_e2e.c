@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "burn.h"
+#include "candidate.h"
 #include "energy_case.h"
 #include "energy_core_watch.h"
 #include "energy_job.h"

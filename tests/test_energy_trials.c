@@ -11,7 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "burn.h"
+#include "candidate.h"
 #include "energy_case.h"
 #include "energy_core_watch.h"
 #include "energy_job.h"

@@ -28,7 +28,7 @@
 
 /* The CPU work every candidate of the energy tests shares, and the speed
  * probe's work. The result fits 32 bits, so C computes the expected output
- * (jt_burn_expected of burn.h). */
+ * (jt_burn_expected of candidate.h). */
 #define BURN_SRC                                                                                   \
     "def burn(n):\n"                                                                               \
     "    s = 0\n"                                                                                  \

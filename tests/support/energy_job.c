@@ -1,7 +1,7 @@
 /* energy_job.c -- energy tests: the jobs measured, as JSON: code, test cases, trial shape. */
 #include "energy_job.h"
 
-#include "burn.h"
+#include "candidate.h"
 #include "energy_core_watch.h"
 
 const char PLAIN_SRC[] = BURN_SRC "def solve(n):\n"
