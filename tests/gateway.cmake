@@ -1,7 +1,8 @@
 # gateway.cmake -- end-to-end tests of jouletrace-gateway: real nats-server + gateway, libcurl client.
 # One ctest entry per case of tests/test_gateway.c (tasks: submit, read,
 # cancel, stream) and tests/test_gateway_service.c (the other routes, refused
-# requests, NATS down, shutdown); each starts its own servers on free ports.
+# requests, NATS down, shutdown); each starts its own servers on free ports
+# (the fixture: tests/support/gateway_*.c in jt-test-support).
 set(JT_GATEWAY_CASES
     not_calibrated accepted_in_stream get_queued_record idempotency cancel_queued sse_progress
     queue_full concurrent_posts cancel_running)
@@ -20,8 +21,6 @@ jt_add_cmocka_test(test_gateway_service
   TIMEOUT 60
   LIBS jt-bus jt-test-support PkgConfig::CURL PkgConfig::NATS PkgConfig::JANSSON)
 foreach(p test_gateway test_gateway_service)
-  target_compile_definitions(${p} PRIVATE
-      JT_GATEWAY_BIN="$<TARGET_FILE:jouletrace-gateway>")
   add_dependencies(${p} jouletrace-gateway)
 endforeach()
 

@@ -13,7 +13,10 @@
 
 #include "unit_main.h"
 
-#include "gateway_harness.h"
+#include "bus_names.h"
+#include "gateway_fixture.h"
+#include "gateway_http.h"
+#include "gateway_worker.h"
 #include "task_state.h"
 
 /* Every case (argv[1]) is one ctest entry (tests/gateway.cmake) with the
@@ -23,7 +26,7 @@
 static int setup_small_queue(void **state)
 {
     static const char *const extra[] = {"JOULETRACE_MAX_PENDING_JOBS=1", NULL};
-    return setup_with(state, extra);
+    return gateway_setup_with(state, extra);
 }
 
 /* How many jobs the jobs stream holds now. */
@@ -309,7 +312,7 @@ static void cancel_running(void **state)
     json_decref(rec);
 }
 
-#define CASE(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define CASE(f) cmocka_unit_test_setup_teardown(f, gateway_setup, gateway_teardown)
 
 static const struct CMUnitTest tests[] = {
     CASE(not_calibrated),
@@ -318,7 +321,7 @@ static const struct CMUnitTest tests[] = {
     CASE(idempotency),
     CASE(cancel_queued),
     CASE(sse_progress),
-    cmocka_unit_test_setup_teardown(queue_full, setup_small_queue, teardown),
+    cmocka_unit_test_setup_teardown(queue_full, setup_small_queue, gateway_teardown),
     CASE(concurrent_posts),
     CASE(cancel_running),
 };

@@ -10,7 +10,10 @@
 
 #include "unit_main.h"
 
-#include "gateway_harness.h"
+#include "bus_names.h"
+#include "gateway_fixture.h"
+#include "gateway_http.h"
+#include "gateway_worker.h"
 #include "task_state.h"
 
 /* Every case (argv[1]) is one ctest entry (tests/gateway.cmake) with the
@@ -313,7 +316,7 @@ static void sigterm_exit_0(void **state)
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
-#define CASE(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define CASE(f) cmocka_unit_test_setup_teardown(f, gateway_setup, gateway_teardown)
 
 static const struct CMUnitTest tests[] = {
     CASE(bad_requests), CASE(metrics_counts),      CASE(ping),           CASE(health_degraded),

@@ -1,0 +1,49 @@
+/* gateway_http.c -- the gateway tests' requests and what an answer must look like. */
+#include "gateway_http.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "unit_main.h"
+
+int http(fx_t *fx, const char *method, const char *path, const char *body, long blen,
+         const char *const *hdrs, jt_curl_resp_t *r)
+{
+    return jt_curl_request(fx->port, method, path, body, blen, hdrs, 20, r);
+}
+
+const char *jstr(const json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+void check_envelope(const jt_curl_resp_t *r, const char *error, const char *field)
+{
+    char hdr[128];
+    if (r->json == NULL)
+        fail_msg("not JSON: %s", r->body != NULL ? r->body : "(no body)");
+    assert_string_equal(jstr(r->json, "error"), error);
+    assert_non_null(jstr(r->json, "message"));
+    assert_true(json_is_object(json_object_get(r->json, "details")));
+    const char *rid = jstr(r->json, "request_id");
+    assert_non_null(rid);
+    snprintf(hdr, sizeof hdr, "X-Request-Id: %s", rid);
+    assert_non_null(strcasestr(r->headers, hdr));
+    if (field != NULL)
+        assert_string_equal(jstr(json_object_get(r->json, "details"), "field"), field);
+}
+
+void post_accepted(fx_t *fx, const char *const *hdrs, jt_curl_resp_t *r)
+{
+    double deadline = jt_nats_now() + 5.0;
+    for (;;) {
+        assert_int_equal(http(fx, "POST", MEASURE, GOOD_JOB, -1, hdrs, r), 0);
+        if (r->status == 202 || jt_nats_now() > deadline)
+            break;
+        assert_int_equal(r->status, 503); /* not calibrated yet */
+        jt_curl_resp_free(r);
+        jt_nats_sleep_ms(50);
+    }
+    if (r->status != 202)
+        fail_msg("POST gave %ld: %s", r->status, r->body);
+}
