@@ -32,11 +32,6 @@ struct jt_runner {
     double budget_seconds;
 };
 
-pid_t jt_runner_pid(const jt_runner_t *r)
-{
-    return r->pid;
-}
-
 static void runner_path(const jt_config_t *cfg, char *buf, size_t len)
 {
     if (cfg->runner_path[0] != '\0') {

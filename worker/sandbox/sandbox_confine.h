@@ -51,10 +51,6 @@ int jt_sandbox_apply_job(int core, long memory_limit_bytes, long cpu_seconds, ch
  * policy or priority (it stays where it is measured). Returns 0, or -1 with a reason in err. */
 int jt_sandbox_enter_run(pid_t expected_parent, char *err, size_t errlen);
 
-/* Whether a new network namespace was obtained by jt_sandbox_enter_child in
- * this process (for reporting). */
-bool jt_sandbox_has_private_network(void);
-
 /* Remove whatever runs left in the working directory and the private
  * temporary directories, so that no run can leave files that make a later
  * run cheaper. Called by the sandbox child between runs. */

@@ -25,9 +25,6 @@ jt_status_t jt_runner_spawn(const jt_config_t *cfg, jt_runner_t **out, jt_error_
  * free r. NULL is a no-op. */
 void jt_runner_destroy(jt_runner_t *r);
 
-/* Pid of the runner process. */
-pid_t jt_runner_pid(const jt_runner_t *r);
-
 /* Run the correctness gate for job in the sandbox, pinned to core (-1 =
  * anywhere), and fill *v (initialised by the caller) with one record per test
  * case: outputs are compared here with the expected outputs using the job's
