@@ -2,10 +2,11 @@
  *
  * A record is a JSON object: {"task_id", "status", "stage", "progress",
  * "trial", "trials_total", "cv_percent", "elapsed_seconds", "created_at",
- * "updated_at", "worker", "candidate_id", "problem_name", "result"?}. status is
+ * "updated_at", "worker", "candidate_id", "problem_name", ...}. status is
  * one of queued | validating | waiting_for_socket | measuring | completed |
- * failed | cancelled; "result" (the measurement JSON) is present once the task
- * ended. Any thread may call these functions.
+ * failed | cancelled; once the task ended, the fields of the measurement
+ * result (docs/measurement.md "The result") are merged into the record at its
+ * top level. Any thread may call these functions.
  */
 #ifndef JT_TASK_STATE_H
 #define JT_TASK_STATE_H
