@@ -20,7 +20,8 @@ set(JT_PIPELINE_FAULTS_CASES
     bad_http_requests:360
     bad_msgpack_on_bus:360)
 
-# One program: its cases ("name:timeout"), built against the real daemons.
+# One program: its cases ("name:timeout"), built against the real daemons with the
+# fixture of tests/support/pipeline_*.c (jt-test-support).
 function(jt_add_pipeline_test p)
   set(names "")
   foreach(entry ${ARGN})
@@ -33,12 +34,7 @@ function(jt_add_pipeline_test p)
     SOURCES ${p}.c
     CASES ${names}
     LIBS jt-bus jt-energy jt-test-support PkgConfig::CURL PkgConfig::NATS PkgConfig::JANSSON PkgConfig::MSGPACK m)
-  target_compile_definitions(${p} PRIVATE
-      JT_WORKER_BIN="${CMAKE_BINARY_DIR}/bin/jouletrace-worker"
-      JT_GATEWAY_BIN="$<TARGET_FILE:jouletrace-gateway>"
-      JT_FAKE_RAPL_BIN="$<TARGET_FILE:fake_rapl>"
-      JT_BROKER_CONF="${PROJECT_SOURCE_DIR}/broker/nats-server.conf"
-      JT_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  target_compile_definitions(${p} PRIVATE JT_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   foreach(t fake_rapl jouletrace-gateway jouletrace-worker jouletrace-runner)
     if(TARGET ${t})
       add_dependencies(${p} ${t})

@@ -13,12 +13,9 @@
 #include "json_path.h"
 #include "lease.h"
 #include "proc_scan.h"
+#include "record_keys.h"
 #include "task_state.h"
 
-static const char *const RECORD_KEYS[] = {
-    "task_id",      "status",       "stage",           "progress",   "trial",
-    "trials_total", "cv_percent",   "elapsed_seconds", "created_at", "updated_at",
-    "worker",       "candidate_id", "problem_name",    "request_id", NULL};
 static const char *const RESULT_KEYS[] = {"validation",
                                           "energy_metrics",
                                           "statistics",
@@ -27,20 +24,6 @@ static const char *const RESULT_KEYS[] = {"validation",
                                           "repetition_mode",
                                           "measurement_environment",
                                           NULL};
-static const char *const VALIDATION_KEYS[] = {"is_correct", "passed_tests",  "total_tests",
-                                              "pass_rate",  "error_summary", "test_results",
-                                              NULL};
-static const char *const ENERGY_KEYS[] = {
-    "median_package_energy_joules", "median_ram_energy_joules",
-    "median_total_energy_joules",   "median_execution_time_seconds",
-    "energy_per_test_case_joules",  "power_consumption_watts",
-    "energy_efficiency_score",      NULL};
-static const char *const STATISTICS_KEYS[] = {
-    "trials",   "repeats_per_trial", "mean", "stddev", "cv_percent", "mad", "ci95_low", "ci95_high",
-    "outliers", "early_stop_reason", NULL};
-static const char *const ENVIRONMENT_KEYS[] = {
-    "meter_type",         "energy_is_estimated", "measurement_core", "socket", "cpu_model",
-    "thermal_controlled", "calibration",         "timestamp",        NULL};
 
 /* Whether the measurement lease of this host's socket 0 is free (no key in the leases KV). */
 static bool lease_free(fixture_t *f)

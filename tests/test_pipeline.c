@@ -2,8 +2,27 @@
  * clients. The life of a job: submitted, validated, measured, reported. */
 #include "unit_main.h"
 
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "bus_record.h"
-#include "pipeline_harness.h"
+#include "bus_names.h"
+#include "candidate.h"
+#include "curl_client.h"
+#include "job.h"
+#include "job_json.h"
+#include "job_msgpack.h"
+#include "json_path.h"
+#include "pipeline_bus.h"
+#include "pipeline_fixture.h"
+#include "pipeline_http.h"
+#include "pipeline_job.h"
+#include "pipeline_record.h"
+#include "record_keys.h"
 
 /* Every case (argv[1]) is one ctest entry (tests/pipeline.cmake) and starts
  * the whole system afresh (pipeline_harness.h). Faults (cancels, kill -9,
@@ -395,9 +414,8 @@ static void sse_events_in_order(void **state)
     pl_boot(pl);
     char id[128], path[256];
     char cases[256];
-    snprintf(cases, sizeof cases, "[{\"test_id\":\"b1\",\"inputs\":[%ld],\"expected_output\":%lu}]",
-             PL_BURN_N, (unsigned long)pl_burn_expected(PL_BURN_N));
-    char *body = pl_job_body(PL_BURN_SRC, cases, 4, 1, 0.3, 0.001);
+    jt_burn_cases(cases, sizeof cases);
+    char *body = pl_job_body(BURN_SOLVE_SRC, cases, 4, 1, 0.3, 0.001);
     pl_post(pl, body, id, sizeof id);
     free(body);
     snprintf(path, sizeof path, "/api/v1/tasks/%s/events", id);

@@ -2,7 +2,26 @@
  * input. */
 #include "unit_main.h"
 
-#include "pipeline_harness.h"
+#include <errno.h>
+#include <jansson.h>
+#include <msgpack.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bus_names.h"
+#include "candidate.h"
+#include "curl_client.h"
+#include "json_path.h"
+#include "pipeline_bus.h"
+#include "pipeline_fixture.h"
+#include "pipeline_http.h"
+#include "pipeline_job.h"
+#include "pipeline_record.h"
+#include "proc_scan.h"
 
 /* Every case (argv[1]) is one ctest entry (tests/pipeline.cmake) and starts
  * the whole system afresh (pipeline_harness.h). The life of a job without
@@ -221,7 +240,7 @@ static void gateway_restart_keeps_state(void **state)
     pl_post(pl, body, done, sizeof done);
     json_t *rec_done = pl_wait_final(pl, done, PL_WAIT_S);
     check_completed(pl, rec_done, 2);
-    char *bad = pl_job_body("def solve(a, b):\n    return 0\n", PL_ADD_CASES, 1, 0, 0.05, 5.0);
+    char *bad = pl_job_body("def solve(a, b):\n    return 0\n", ADD_CASES, 1, 0, 0.05, 5.0);
     pl_post(pl, bad, wrong, sizeof wrong);
     free(bad);
     json_t *rec_wrong = pl_wait_final(pl, wrong, PL_WAIT_S);
