@@ -27,13 +27,20 @@ jt_add_cmocka_test(test_job_json_limits
 jt_add_cmocka_test(test_job_msgpack
   SOURCES test_job_msgpack.c
   CASES roundtrip_all_fields roundtrip_minimal json_to_msgpack_roundtrip truncated_every_prefix
-        trailing_bytes non_string_keys bin_and_ext reserved_byte depth_64_accepted
-        depth_65_rejected depth_100000 huge_counts too_large string_too_large invalid_utf8
-        float_for_integer_field int_for_float_field bool_for_number_field
-        integer_out_of_range non_finite_numbers duplicate_field root_not_map unknown_fields
-        missing_required blobs_canonical nul_in_code
+        trailing_bytes reserved_byte huge_counts too_large duplicate_field root_not_map
+        unknown_fields missing_required blobs_canonical nul_in_code
   TIMEOUT 60
-  LIBS jt-wire)
+  LIBS jt-wire jt-test-wire)
+
+# The value bounds and numbers of the msgpack codec: their own program, the same test names.
+jt_add_cmocka_test(test_job_msgpack_limits
+  SOURCES test_job_msgpack_limits.c
+  CASES non_string_keys bin_and_ext depth_64_accepted depth_65_rejected depth_100000
+        string_too_large invalid_utf8 float_for_integer_field int_for_float_field
+        bool_for_number_field integer_out_of_range non_finite_numbers
+  TIMEOUT 60
+  GROUP test_job_msgpack
+  LIBS jt-wire jt-test-wire)
 
 # The fuzz entry points, replayed over the seed corpus by a plain driver in every build.
 foreach(target job_json job_msgpack)

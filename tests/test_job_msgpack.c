@@ -1,118 +1,13 @@
-/* test_job_msgpack.c -- msgpack job codec tests: round-trips, framing, bounds, codes and paths. */
+/* test_job_msgpack.c -- msgpack job codec tests: round-trips, framing, schema, codes and paths. */
 #include "unit_main.h"
 
-#include <math.h>
 #include <stdlib.h>
 
 #include <msgpack.h>
 
 #include "job_json.h"
 #include "job_msgpack.h"
-
-/* A byte-string literal as (pointer, length); the length counts embedded NULs. */
-#define LIT(s) (s), (sizeof(s) - 1)
-
-/* ---- helpers ---------------------------------------------------------------------- */
-
-typedef struct {
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-} mp_t;
-
-static void mp_init(mp_t *m)
-{
-    msgpack_sbuffer_init(&m->sb);
-    msgpack_packer_init(&m->pk, &m->sb, msgpack_sbuffer_write);
-}
-
-static void mp_str(mp_t *m, const char *s)
-{
-    size_t n = strlen(s);
-    assert_int_equal(msgpack_pack_str(&m->pk, n), 0);
-    assert_int_equal(msgpack_pack_str_body(&m->pk, s, n), 0);
-}
-
-static void mp_raw(mp_t *m, const char *bytes, size_t n)
-{
-    assert_int_equal(msgpack_sbuffer_write(&m->sb, bytes, n), 0);
-}
-
-/* {"candidate_code": "...", "test_cases": [{"inputs": INPUTS, "expected_output": 1}]},
- * plus one more top-level member (key, raw value bytes) when key is not NULL. The
- * caller frees m->sb. */
-static void job_with(mp_t *m, const char *inputs, size_t inputs_len, const char *key,
-                     const char *value, size_t value_len)
-{
-    mp_init(m);
-    msgpack_pack_map(&m->pk, key ? 3 : 2);
-    mp_str(m, "candidate_code");
-    mp_str(m, "def solve(a):\n    return a\n");
-    mp_str(m, "test_cases");
-    msgpack_pack_array(&m->pk, 1);
-    msgpack_pack_map(&m->pk, 2);
-    mp_str(m, "inputs");
-    mp_raw(m, inputs, inputs_len);
-    mp_str(m, "expected_output");
-    msgpack_pack_int(&m->pk, 1);
-    if (key != NULL) {
-        mp_str(m, key);
-        mp_raw(m, value, value_len);
-    }
-}
-
-static void assert_clean(const jt_job_t *job)
-{
-    jt_job_t fresh;
-    jt_job_init(&fresh);
-    assert_memory_equal(job, &fresh, sizeof fresh);
-}
-
-static void expect_error(const void *data, size_t len, jt_status_t code, const char *path)
-{
-    jt_job_t job;
-    jt_job_init(&job);
-    jt_error_t err;
-    memset(&err, 0, sizeof err);
-    jt_status_t st = jt_job_from_msgpack(&job, data, len, &err);
-    if (st != code || strcmp(err.path, path) != 0)
-        print_error("want %s at '%s', got %s at '%s': %s\n", jt_status_name(code), path,
-                    jt_status_name(st), err.path, err.message);
-    assert_int_equal(st, code);
-    assert_int_equal(err.code, code);
-    assert_string_equal(err.path, path);
-    assert_true(err.message[0] != '\0');
-    assert_clean(&job);
-}
-
-/* expect_error on job_with(...) */
-static void expect_job_error(const char *inputs, size_t inputs_len, const char *key,
-                             const char *value, size_t value_len, jt_status_t code,
-                             const char *path)
-{
-    mp_t m;
-    job_with(&m, inputs, inputs_len, key, value, value_len);
-    expect_error(m.sb.data, m.sb.size, code, path);
-    msgpack_sbuffer_destroy(&m.sb);
-}
-
-static void decode_ok(const void *data, size_t len, jt_job_t *job)
-{
-    jt_job_init(job);
-    jt_error_t err;
-    jt_status_t st = jt_job_from_msgpack(job, data, len, &err);
-    if (st != JT_OK)
-        print_error("got %s at '%s': %s\n", jt_status_name(st), err.path, err.message);
-    assert_int_equal(st, JT_OK);
-}
-
-static void job_with_ok(const char *inputs, size_t inputs_len, const char *key, const char *value,
-                        size_t value_len, jt_job_t *job)
-{
-    mp_t m;
-    job_with(&m, inputs, inputs_len, key, value, value_len);
-    decode_ok(m.sb.data, m.sb.size, job);
-    msgpack_sbuffer_destroy(&m.sb);
-}
+#include "job_msgpack_helpers.h"
 
 static void assert_str_eq(const char *a, const char *b)
 {
@@ -206,7 +101,7 @@ static void roundtrip_all_fields(void **state)
     uint8_t *buf, *buf2;
     size_t len, len2;
     assert_int_equal(jt_job_to_msgpack(&a, &buf, &len), JT_OK);
-    decode_ok(buf, len, &b);
+    mp_decode_ok(buf, len, &b);
     assert_jobs_equal(&a, &b);
     assert_int_equal(jt_job_to_msgpack(&b, &buf2, &len2), JT_OK);
     assert_int_equal(len, len2);
@@ -221,7 +116,7 @@ static void roundtrip_minimal(void **state)
 {
     (void)state;
     jt_job_t a, b;
-    job_with_ok(LIT("\x01"), NULL, NULL, 0, &a);
+    mp_job_with_ok(LIT("\x01"), NULL, NULL, 0, &a);
     assert_string_equal(a.function_name, "solve");
     assert_string_equal(a.test_cases[0].test_id, "t1");
     assert_null(a.task_id);
@@ -229,7 +124,7 @@ static void roundtrip_minimal(void **state)
     uint8_t *buf;
     size_t len;
     assert_int_equal(jt_job_to_msgpack(&a, &buf, &len), JT_OK);
-    decode_ok(buf, len, &b);
+    mp_decode_ok(buf, len, &b);
     assert_jobs_equal(&a, &b);
     free(buf);
     jt_job_cleanup(&a);
@@ -256,7 +151,7 @@ static void json_to_msgpack_roundtrip(void **state)
     uint8_t *buf;
     size_t len;
     assert_int_equal(jt_job_to_msgpack(&a, &buf, &len), JT_OK);
-    decode_ok(buf, len, &b);
+    mp_decode_ok(buf, len, &b);
     assert_jobs_equal(&a, &b);
     assert_true(b.abs_tol == JT_DEFAULT_ABS_TOL);
     assert_true(b.rel_tol == 1e-6);
@@ -280,7 +175,7 @@ static void truncated_every_prefix(void **state)
         uint8_t *prefix = malloc(n ? n : 1);
         assert_non_null(prefix);
         memcpy(prefix, buf, n);
-        expect_error(prefix, n, JT_ERR_TRUNCATED, "");
+        expect_mp_error(prefix, n, JT_ERR_TRUNCATED, "");
         free(prefix);
     }
     free(buf);
@@ -291,19 +186,19 @@ static void trailing_bytes(void **state)
 {
     (void)state;
     mp_t m;
-    job_with(&m, LIT("\x01"), NULL, NULL, 0);
+    mp_job_with(&m, LIT("\x01"), NULL, NULL, 0);
     mp_raw(&m, LIT("\xc0"));
-    expect_error(m.sb.data, m.sb.size, JT_ERR_TRAILING, "");
+    expect_mp_error(m.sb.data, m.sb.size, JT_ERR_TRAILING, "");
     mp_raw(&m, LIT("\x00"));
-    expect_error(m.sb.data, m.sb.size, JT_ERR_TRAILING, "");
+    expect_mp_error(m.sb.data, m.sb.size, JT_ERR_TRAILING, "");
     msgpack_sbuffer_destroy(&m.sb);
 }
 
 static void reserved_byte(void **state)
 {
     (void)state;
-    expect_job_error(LIT("\xc1"), NULL, NULL, 0, JT_ERR_INVALID, "");
-    expect_error(LIT("\xc1"), JT_ERR_INVALID, "");
+    expect_mp_job_error(LIT("\xc1"), NULL, NULL, 0, JT_ERR_INVALID, "");
+    expect_mp_error(LIT("\xc1"), JT_ERR_INVALID, "");
 }
 
 static void huge_counts(void **state)
@@ -322,8 +217,8 @@ static void huge_counts(void **state)
         {LIT("\xdc\xff\xff")},             /* array16 */
     };
     for (size_t i = 0; i < sizeof claims / sizeof claims[0]; i++) {
-        expect_job_error(claims[i].bytes, claims[i].len, NULL, NULL, 0, JT_ERR_TRUNCATED, "");
-        expect_error(claims[i].bytes, claims[i].len, JT_ERR_TRUNCATED, "");
+        expect_mp_job_error(claims[i].bytes, claims[i].len, NULL, NULL, 0, JT_ERR_TRUNCATED, "");
+        expect_mp_error(claims[i].bytes, claims[i].len, JT_ERR_TRUNCATED, "");
     }
 }
 
@@ -332,7 +227,7 @@ static void too_large(void **state)
     (void)state;
     uint8_t *big = calloc(JT_MAX_BODY_BYTES + 1, 1);
     assert_non_null(big);
-    expect_error(big, JT_MAX_BODY_BYTES + 1, JT_ERR_TOO_LARGE, "");
+    expect_mp_error(big, JT_MAX_BODY_BYTES + 1, JT_ERR_TOO_LARGE, "");
     free(big);
 
     /* 3 MiB of client values is fine */
@@ -347,226 +242,11 @@ static void too_large(void **state)
         msgpack_pack_str_body(&in.pk, s, JT_MAX_STRING_BYTES);
     }
     jt_job_t job;
-    job_with_ok(in.sb.data, in.sb.size, NULL, NULL, 0, &job);
+    mp_job_with_ok(in.sb.data, in.sb.size, NULL, NULL, 0, &job);
     assert_int_equal(job.test_cases[0].inputs.len, in.sb.size);
     jt_job_cleanup(&job);
     msgpack_sbuffer_destroy(&in.sb);
     free(s);
-}
-
-/* ---- values ----------------------------------------------------------------------- */
-
-static void non_string_keys(void **state)
-{
-    (void)state;
-    expect_error(LIT("\x81\x01\x02"), JT_ERR_INVALID, "");
-    expect_job_error(LIT("\x81\x01\x02"), NULL, NULL, 0, JT_ERR_INVALID, "test_cases[0].inputs");
-    expect_job_error(LIT("\x91\x81\xc0\x02"), NULL, NULL, 0, JT_ERR_INVALID,
-                     "test_cases[0].inputs[0]");
-    /* a key that is itself a map or an array */
-    expect_job_error(LIT("\x81\x80\x01"), NULL, NULL, 0, JT_ERR_INVALID, "test_cases[0].inputs");
-    expect_job_error(LIT("\x81\x91\x01\x01"), NULL, NULL, 0, JT_ERR_INVALID,
-                     "test_cases[0].inputs");
-}
-
-static void bin_and_ext(void **state)
-{
-    (void)state;
-    expect_job_error(LIT("\xc4\x02hi"), NULL, NULL, 0, JT_ERR_INVALID, "test_cases[0].inputs");
-    expect_job_error(LIT("\x92\x01\xd4\x01\x00"), NULL, NULL, 0, JT_ERR_INVALID,
-                     "test_cases[0].inputs[1]");
-    expect_job_error(LIT("\x81\xa1k\xc7\x01\x05x"), NULL, NULL, 0, JT_ERR_INVALID,
-                     "test_cases[0].inputs.k");
-    expect_job_error(LIT("\x01"), "problem_name", LIT("\xc4\x01p"), JT_ERR_INVALID, "problem_name");
-    /* candidate_code sent as bin: same key again is a duplicate, so build it directly */
-    mp_t m;
-    mp_init(&m);
-    msgpack_pack_map(&m.pk, 2);
-    mp_str(&m, "candidate_code");
-    mp_raw(&m, LIT("\xc4\x01x"));
-    mp_str(&m, "test_cases");
-    mp_raw(&m, LIT("\x91\x82\xa6inputs\x01\xaf"
-                   "expected_output\x01"));
-    expect_error(m.sb.data, m.sb.size, JT_ERR_INVALID, "candidate_code");
-    msgpack_sbuffer_destroy(&m.sb);
-}
-
-static void depth_64_accepted(void **state)
-{
-    (void)state;
-    char in[JT_MAX_DEPTH];
-    memset(in, 0x91, JT_MAX_DEPTH - 3);
-    in[JT_MAX_DEPTH - 3] = 0x01;
-    jt_job_t job;
-    job_with_ok(in, JT_MAX_DEPTH - 2, NULL, NULL, 0, &job);
-    assert_int_equal(job.test_cases[0].inputs.len, JT_MAX_DEPTH - 2);
-    assert_memory_equal(job.test_cases[0].inputs.data, in, JT_MAX_DEPTH - 2);
-    jt_job_cleanup(&job);
-}
-
-static char *repeat_path(const char *base, const char *step, size_t n)
-{
-    char *p = malloc(strlen(base) + strlen(step) * n + 1);
-    assert_non_null(p);
-    strcpy(p, base);
-    for (size_t i = 0; i < n; i++)
-        strcat(p, step);
-    return p;
-}
-
-static void depth_65_rejected(void **state)
-{
-    (void)state;
-    char *path = repeat_path("test_cases[0].inputs", "[0]", JT_MAX_DEPTH - 3);
-    char in[JT_MAX_DEPTH + 1];
-    memset(in, 0x91, JT_MAX_DEPTH - 2);
-    in[JT_MAX_DEPTH - 2] = 0x01;
-    expect_job_error(in, JT_MAX_DEPTH - 1, NULL, NULL, 0, JT_ERR_TOO_DEEP, path);
-    in[JT_MAX_DEPTH - 2] = (char)0x90; /* an empty container is a level too */
-    expect_job_error(in, JT_MAX_DEPTH - 1, NULL, NULL, 0, JT_ERR_TOO_DEEP, path);
-    in[JT_MAX_DEPTH - 2] = (char)0x80;
-    expect_job_error(in, JT_MAX_DEPTH - 1, NULL, NULL, 0, JT_ERR_TOO_DEEP, path);
-    free(path);
-
-    mp_t m; /* nested maps {"a": {"a": ...}} */
-    mp_init(&m);
-    for (size_t i = 0; i < JT_MAX_DEPTH - 2; i++) {
-        msgpack_pack_map(&m.pk, 1);
-        mp_str(&m, "a");
-    }
-    msgpack_pack_nil(&m.pk);
-    path = repeat_path("test_cases[0].inputs", ".a", JT_MAX_DEPTH - 3);
-    expect_job_error(m.sb.data, m.sb.size, NULL, NULL, 0, JT_ERR_TOO_DEEP, path);
-    free(path);
-    msgpack_sbuffer_destroy(&m.sb);
-}
-
-static void depth_100000(void **state)
-{
-    (void)state;
-    enum { DEEP = 100000 };
-    char *in = malloc(DEEP + 1);
-    assert_non_null(in);
-    memset(in, 0x91, DEEP);
-    in[DEEP] = (char)0xc0;
-    char *path = repeat_path("test_cases[0].inputs", "[0]", JT_MAX_DEPTH - 3);
-    expect_job_error(in, DEEP + 1, NULL, NULL, 0, JT_ERR_TOO_DEEP, path);
-    free(path);
-    path = repeat_path("", "[0]", JT_MAX_DEPTH);
-    expect_error(in, DEEP + 1, JT_ERR_TOO_DEEP, path);
-    expect_error(in, DEEP, JT_ERR_TOO_DEEP, path); /* never terminated */
-    free(path);
-    free(in);
-}
-
-static void string_too_large(void **state)
-{
-    (void)state;
-    mp_t in;
-    mp_init(&in);
-    char *s = calloc(JT_MAX_STRING_BYTES + 1, 1);
-    assert_non_null(s);
-    msgpack_pack_str(&in.pk, JT_MAX_STRING_BYTES + 1);
-    msgpack_pack_str_body(&in.pk, s, JT_MAX_STRING_BYTES + 1);
-    expect_job_error(in.sb.data, in.sb.size, NULL, NULL, 0, JT_ERR_TOO_LARGE,
-                     "test_cases[0].inputs");
-    msgpack_sbuffer_destroy(&in.sb);
-    free(s);
-}
-
-static void invalid_utf8(void **state)
-{
-    (void)state;
-    expect_job_error(LIT("\xa1\xff"), NULL, NULL, 0, JT_ERR_INVALID, "test_cases[0].inputs");
-    expect_job_error(LIT("\x81\xa1\xff\x01"), NULL, NULL, 0, JT_ERR_INVALID,
-                     "test_cases[0].inputs");
-    expect_job_error(LIT("\x01"), "task_id", LIT("\xa2\xc3\x28"), JT_ERR_INVALID, "task_id");
-    expect_job_error(LIT("\x01"), "candidate_id", LIT("\xa3\xed\xa0\x80"), JT_ERR_INVALID,
-                     "candidate_id");
-}
-
-/* ---- numbers ---------------------------------------------------------------------- */
-
-#define F64_512 "\xcb\x40\x80\x00\x00\x00\x00\x00\x00"
-#define F32_512 "\xca\x44\x00\x00\x00"
-
-static void float_for_integer_field(void **state)
-{
-    (void)state;
-    expect_job_error(LIT("\x01"), "memory_limit_mb", F64_512, 9, JT_ERR_INVALID, "memory_limit_mb");
-    expect_job_error(LIT("\x01"), "memory_limit_mb", F32_512, 5, JT_ERR_INVALID, "memory_limit_mb");
-    expect_job_error(LIT("\x01"), "warmup_trials", LIT("\xca\x00\x00\x00\x00"), JT_ERR_INVALID,
-                     "warmup_trials");
-    expect_job_error(LIT("\x01"), "energy_measurement_trials", LIT("\xcb\x3f\xf0\0\0\0\0\0\0"),
-                     JT_ERR_INVALID, "energy_measurement_trials");
-}
-
-static void int_for_float_field(void **state)
-{
-    (void)state;
-    jt_job_t job;
-    job_with_ok(LIT("\x01"), "timeout_seconds", LIT("\x1e"), &job);
-    assert_true(job.timeout_seconds == 30.0);
-    jt_job_cleanup(&job);
-    job_with_ok(LIT("\x01"), "thermal_wait_seconds", LIT("\xcd\x01\x2c"), &job); /* uint16 300 */
-    assert_true(job.thermal_wait_seconds == 300.0);
-    jt_job_cleanup(&job);
-    job_with_ok(LIT("\x01"), "timeout_seconds", LIT("\xca\x41\x48\x00\x00"), &job); /* 12.5f32 */
-    assert_true(job.timeout_seconds == 12.5);
-    jt_job_cleanup(&job);
-    job_with_ok(LIT("\x01"), "comparison",
-                LIT("\x81\xa7"
-                    "abs_tol\x00"),
-                &job);
-    assert_true(job.abs_tol == 0.0);
-    jt_job_cleanup(&job);
-}
-
-static void bool_for_number_field(void **state)
-{
-    (void)state;
-    expect_job_error(LIT("\x01"), "timeout_seconds", LIT("\xc3"), JT_ERR_INVALID,
-                     "timeout_seconds");
-    expect_job_error(LIT("\x01"), "memory_limit_mb", LIT("\xc2"), JT_ERR_INVALID,
-                     "memory_limit_mb");
-    expect_job_error(LIT("\x01"), "comparison",
-                     LIT("\x81\xa7"
-                         "rel_tol\xc3"),
-                     JT_ERR_INVALID, "comparison.rel_tol");
-}
-
-static void integer_out_of_range(void **state)
-{
-    (void)state;
-    expect_job_error(LIT("\x01"), "memory_limit_mb", LIT("\xcf\xff\xff\xff\xff\xff\xff\xff\xff"),
-                     JT_ERR_INVALID, "memory_limit_mb");
-    expect_job_error(LIT("\x01"), "memory_limit_mb", LIT("\xd3\x80\x00\x00\x00\x00\x00\x00\x00"),
-                     JT_ERR_INVALID, "memory_limit_mb");
-    expect_job_error(LIT("\x01"), "warmup_trials", LIT("\xff"), JT_ERR_INVALID, "warmup_trials");
-    expect_job_error(LIT("\x01"), "energy_measurement_trials", LIT("\x33"), JT_ERR_INVALID,
-                     "energy_measurement_trials");
-    /* a negative value in a signed encoding that fits is still accepted when in range */
-    jt_job_t job;
-    job_with_ok(LIT("\x01"), "warmup_trials", LIT("\xd3\x00\x00\x00\x00\x00\x00\x00\x0a"), &job);
-    assert_int_equal(job.warmup_trials, 10);
-    jt_job_cleanup(&job);
-}
-
-static void non_finite_numbers(void **state)
-{
-    (void)state;
-    expect_job_error(LIT("\x01"), "timeout_seconds", LIT("\xcb\x7f\xf8\0\0\0\0\0\0"),
-                     JT_ERR_INVALID, "timeout_seconds");
-    expect_job_error(LIT("\x01"), "thermal_wait_seconds", LIT("\xcb\xff\xf0\0\0\0\0\0\0"),
-                     JT_ERR_INVALID, "thermal_wait_seconds");
-    expect_job_error(LIT("\x01"), "comparison",
-                     LIT("\x81\xa7"
-                         "abs_tol\xca\x7f\x80\x00\x00"),
-                     JT_ERR_INVALID, "comparison.abs_tol");
-    /* NaN and infinities are fine inside client values */
-    jt_job_t job;
-    job_with_ok(LIT("\x92\xcb\x7f\xf8\0\0\0\0\0\0\xca\xff\x80\x00\x00"), NULL, NULL, 0, &job);
-    jt_job_cleanup(&job);
 }
 
 /* ---- schema ----------------------------------------------------------------------- */
@@ -574,12 +254,13 @@ static void non_finite_numbers(void **state)
 static void duplicate_field(void **state)
 {
     (void)state;
-    expect_job_error(LIT("\x01"), "candidate_code", LIT("\xa1x"), JT_ERR_INVALID, "candidate_code");
-    expect_job_error(LIT("\x01"), "comparison",
-                     LIT("\x82\xa7"
-                         "abs_tol\x00\xa7"
-                         "abs_tol\x01"),
-                     JT_ERR_INVALID, "comparison.abs_tol");
+    expect_mp_job_error(LIT("\x01"), "candidate_code", LIT("\xa1x"), JT_ERR_INVALID,
+                        "candidate_code");
+    expect_mp_job_error(LIT("\x01"), "comparison",
+                        LIT("\x82\xa7"
+                            "abs_tol\x00\xa7"
+                            "abs_tol\x01"),
+                        JT_ERR_INVALID, "comparison.abs_tol");
     mp_t m;
     mp_init(&m);
     msgpack_pack_map(&m.pk, 2);
@@ -588,24 +269,24 @@ static void duplicate_field(void **state)
     mp_str(&m, "test_cases");
     mp_raw(&m, LIT("\x91\x83\xa6inputs\x01\xaf"
                    "expected_output\x01\xa6inputs\x02"));
-    expect_error(m.sb.data, m.sb.size, JT_ERR_INVALID, "test_cases[0].inputs");
+    expect_mp_error(m.sb.data, m.sb.size, JT_ERR_INVALID, "test_cases[0].inputs");
     msgpack_sbuffer_destroy(&m.sb);
 }
 
 static void root_not_map(void **state)
 {
     (void)state;
-    expect_error(LIT("\x90"), JT_ERR_INVALID, "");
-    expect_error(LIT("\xc0"), JT_ERR_INVALID, "");
-    expect_error(LIT("\xa1x"), JT_ERR_INVALID, "");
+    expect_mp_error(LIT("\x90"), JT_ERR_INVALID, "");
+    expect_mp_error(LIT("\xc0"), JT_ERR_INVALID, "");
+    expect_mp_error(LIT("\xa1x"), JT_ERR_INVALID, "");
 }
 
 static void unknown_fields(void **state)
 {
     (void)state;
-    expect_job_error(LIT("\x01"), "bogus", LIT("\x01"), JT_ERR_UNKNOWN_FIELD, "bogus");
-    expect_job_error(LIT("\x01"), "comparison", LIT("\x81\xa3tol\x01"), JT_ERR_UNKNOWN_FIELD,
-                     "comparison.tol");
+    expect_mp_job_error(LIT("\x01"), "bogus", LIT("\x01"), JT_ERR_UNKNOWN_FIELD, "bogus");
+    expect_mp_job_error(LIT("\x01"), "comparison", LIT("\x81\xa3tol\x01"), JT_ERR_UNKNOWN_FIELD,
+                        "comparison.tol");
     mp_t m;
     mp_init(&m);
     msgpack_pack_map(&m.pk, 2);
@@ -615,7 +296,7 @@ static void unknown_fields(void **state)
     mp_raw(&m, LIT("\x91\x83\xa6inputs\x01\xaf"
                    "expected_output\x01\xa5"
                    "extra\x01"));
-    expect_error(m.sb.data, m.sb.size, JT_ERR_UNKNOWN_FIELD, "test_cases[0].extra");
+    expect_mp_error(m.sb.data, m.sb.size, JT_ERR_UNKNOWN_FIELD, "test_cases[0].extra");
     msgpack_sbuffer_destroy(&m.sb);
 }
 
@@ -643,7 +324,7 @@ static void missing_required(void **state)
         {LIT("\x80"), "candidate_code"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        expect_error(cases[i].bytes, cases[i].len, JT_ERR_MISSING, cases[i].path);
+        expect_mp_error(cases[i].bytes, cases[i].len, JT_ERR_MISSING, cases[i].path);
 }
 
 static void blobs_canonical(void **state)
@@ -656,7 +337,7 @@ static void blobs_canonical(void **state)
     static const char want[] = "\x96\x01\xff\x05\xa1"
                                "a\x91\xc0\xca\x3f\xc0\x00\x00";
     jt_job_t job;
-    job_with_ok(in, sizeof in - 1, NULL, NULL, 0, &job);
+    mp_job_with_ok(in, sizeof in - 1, NULL, NULL, 0, &job);
     assert_int_equal(job.test_cases[0].inputs.len, sizeof want - 1);
     assert_memory_equal(job.test_cases[0].inputs.data, want, sizeof want - 1);
     jt_job_cleanup(&job);
@@ -673,7 +354,7 @@ static void nul_in_code(void **state)
     mp_str(&m, "test_cases");
     mp_raw(&m, LIT("\x91\x82\xa6inputs\x01\xaf"
                    "expected_output\x01"));
-    expect_error(m.sb.data, m.sb.size, JT_ERR_INVALID, "candidate_code");
+    expect_mp_error(m.sb.data, m.sb.size, JT_ERR_INVALID, "candidate_code");
     msgpack_sbuffer_destroy(&m.sb);
 }
 
@@ -683,21 +364,9 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(json_to_msgpack_roundtrip),
     cmocka_unit_test(truncated_every_prefix),
     cmocka_unit_test(trailing_bytes),
-    cmocka_unit_test(non_string_keys),
-    cmocka_unit_test(bin_and_ext),
     cmocka_unit_test(reserved_byte),
-    cmocka_unit_test(depth_64_accepted),
-    cmocka_unit_test(depth_65_rejected),
-    cmocka_unit_test(depth_100000),
     cmocka_unit_test(huge_counts),
     cmocka_unit_test(too_large),
-    cmocka_unit_test(string_too_large),
-    cmocka_unit_test(invalid_utf8),
-    cmocka_unit_test(float_for_integer_field),
-    cmocka_unit_test(int_for_float_field),
-    cmocka_unit_test(bool_for_number_field),
-    cmocka_unit_test(integer_out_of_range),
-    cmocka_unit_test(non_finite_numbers),
     cmocka_unit_test(duplicate_field),
     cmocka_unit_test(root_not_map),
     cmocka_unit_test(unknown_fields),

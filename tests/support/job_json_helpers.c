@@ -18,7 +18,7 @@ char *body_tc(const char *tc_extra)
                tc_extra);
 }
 
-static void assert_clean(const jt_job_t *job)
+void assert_job_clean(const jt_job_t *job)
 {
     jt_job_t fresh;
     jt_job_init(&fresh);
@@ -39,7 +39,7 @@ void expect_error_n(const char *text, size_t len, jt_status_t code, const char *
     assert_int_equal(err.code, code);
     assert_string_equal(err.path, path);
     assert_true(err.message[0] != '\0');
-    assert_clean(&job);
+    assert_job_clean(&job);
 }
 
 void expect_error(const char *text, jt_status_t code, const char *path)

@@ -14,6 +14,9 @@
 #define CODE "\"def solve(a, b):\\n    return a + b\\n\""
 #define TC "{\"inputs\":[1,2],\"expected_output\":3}"
 
+/* The job is exactly as jt_job_init made it (a refused decode leaves nothing behind). */
+void assert_job_clean(const jt_job_t *job);
+
 /* A valid body plus extra top-level members (",\"k\":v"); malloc'd. */
 char *body_with(const char *extra);
 
