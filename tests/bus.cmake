@@ -4,10 +4,17 @@ jt_add_cmocka_test(test_bus
   CASES topology_idempotent topology_values topology_updates_changed_settings
         topology_unchangeable_reported dedup_msg_id pending_jobs_counts task_subject_checks
         connect_dead_url connect_silent_server reconnects_after_broker_restart
-        task_round_trip task_get_unknown task_cas_stale
-        task_status_names lease_primitives lease_expires
   TIMEOUT 60
-  LIBS jt-bus jt-test-base)
+  LIBS jt-bus jt-test-support)
+
+# Task state and the lease primitives: their own program, the same test names.
+jt_add_cmocka_test(test_bus_tasks
+  SOURCES test_bus_tasks.c
+  CASES task_round_trip task_get_unknown task_cas_stale task_status_names lease_primitives
+        lease_expires
+  TIMEOUT 60
+  GROUP test_bus
+  LIBS jt-bus jt-test-support)
 
 jt_add_cmocka_test(test_broker
   SOURCES test_broker.c
