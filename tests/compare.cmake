@@ -1,10 +1,17 @@
 # compare.cmake -- unit tests of the correctness gate: value comparison and result records.
 jt_add_cmocka_test(test_compare
   SOURCES test_compare.c
-  CASES none_rules bool_rules numeric_rules tolerance_edges nan_inf strings arrays maps
-        large_maps deep_nesting
+  CASES none_rules bool_rules numeric_rules tolerance_edges nan_inf strings
   TIMEOUT 30
-  LIBS jt-wire)
+  LIBS jt-wire jt-test-wire)
+
+# Arrays and maps: their own program, the same test names.
+jt_add_cmocka_test(test_compare_containers
+  SOURCES test_compare_containers.c
+  CASES arrays maps large_maps deep_nesting
+  TIMEOUT 30
+  GROUP test_compare
+  LIBS jt-wire jt-test-wire)
 
 jt_add_cmocka_test(test_validation
   SOURCES test_validation.c
