@@ -11,8 +11,15 @@ jt_add_cmocka_test(test_calibration
   SOURCES test_calibration.c
   CASES round_trip save_pretty_atomic save_rejects_invalid load_hand_written
         fresh_exactly_valid_days stale_one_second_past future_beyond_skew future_within_skew
-        malformed_json each_missing_field wrong_types bad_values_and_unknown_fields foreign_host
-        host_null_uses_gethostname file_too_large missing_file fractional_timestamp
-        non_utc_rejected timezone_independent failure_leaves_out_untouched
+        foreign_host host_null_uses_gethostname missing_file failure_leaves_out_untouched
   TIMEOUT 30
-  LIBS jt-energy)
+  LIBS jt-energy jt-test-energy)
+
+# The file's fields and timestamp: their own program, the same test names.
+jt_add_cmocka_test(test_calibration_fields
+  SOURCES test_calibration_fields.c
+  CASES malformed_json each_missing_field wrong_types bad_values_and_unknown_fields
+        file_too_large fractional_timestamp non_utc_rejected timezone_independent
+  TIMEOUT 30
+  GROUP test_calibration
+  LIBS jt-energy jt-test-energy)
