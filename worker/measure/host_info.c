@@ -9,7 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
-int jt_host_read_line(const char *path, char *buf, size_t len)
+/* Read a short text file (first line, newline stripped) into buf; 0 or -1. */
+static int read_line(const char *path, char *buf, size_t len)
 {
     FILE *f = fopen(path, "r");
     if (f == NULL)
@@ -63,7 +64,7 @@ void jt_host_governor(int core, char *buf, size_t len)
 {
     char path[128];
     snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d/cpufreq/scaling_governor", core);
-    if (jt_host_read_line(path, buf, len) < 0)
+    if (read_line(path, buf, len) < 0)
         buf[0] = '\0';
 }
 
@@ -71,7 +72,7 @@ double jt_host_frequency_mhz(int core)
 {
     char path[128], line[64];
     snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d/cpufreq/scaling_cur_freq", core);
-    if (jt_host_read_line(path, line, sizeof line) == 0)
+    if (read_line(path, line, sizeof line) == 0)
         return atof(line) / 1000.0;
     if (cpuinfo_field(core, "cpu MHz", line, sizeof line) == 0)
         return atof(line);
@@ -81,7 +82,7 @@ double jt_host_frequency_mhz(int core)
 static double read_millidegrees(const char *path)
 {
     char line[32];
-    if (jt_host_read_line(path, line, sizeof line) < 0)
+    if (read_line(path, line, sizeof line) < 0)
         return NAN;
     char *end;
     double v = strtod(line, &end);
@@ -112,7 +113,7 @@ static double class_temperature(const char *dir, const char *prefix, const char 
         long index = strtol(de->d_name + plen, NULL, 10);
         char path[320], label[64];
         snprintf(path, sizeof path, "%s/%.200s/%s", dir, de->d_name, label_file);
-        if (jt_host_read_line(path, label, sizeof label) < 0)
+        if (read_line(path, label, sizeof label) < 0)
             continue;
         snprintf(path, sizeof path, "%s/%.200s/%s", dir, de->d_name, temp_file);
         double t = read_millidegrees(path);
@@ -181,7 +182,7 @@ int jt_host_cpu_online(int cpu)
         return 1;
     char path[96], line[8];
     snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d/online", cpu);
-    if (jt_host_read_line(path, line, sizeof line) == 0)
+    if (read_line(path, line, sizeof line) == 0)
         return line[0] == '1';
     snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d", cpu);
     return access(path, F_OK) == 0;

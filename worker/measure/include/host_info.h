@@ -34,7 +34,4 @@ int jt_host_highest_cpu(void);
 /* Whether cpu exists (is online). */
 int jt_host_cpu_online(int cpu);
 
-/* Read a short text file (first line, newline stripped) into buf; 0 or -1. */
-int jt_host_read_line(const char *path, char *buf, size_t len);
-
 #endif
