@@ -1,6 +1,6 @@
 /* bench_pipeline.c -- the NATS pipeline's speed: POSTs per second, added latency, lease hand-over.
  *
- * Starts a real nats-server (tests/nats_server.h), jouletrace-gateway and two
+ * Starts a real nats-server (tests/support/nats_server.h), jouletrace-gateway and two
  * `jouletrace-worker run` daemons (estimate meter, no calibration file,
  * measurement core 1) on free 127.0.0.1 ports, and measures with trivial jobs
  * (warmup_trials 0, energy_measurement_trials 1, min_trial_seconds 0):

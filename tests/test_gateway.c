@@ -20,7 +20,7 @@
 #include "task_state.h"
 
 /* Every case (argv[1]) is one ctest entry (tests/gateway.cmake) with the
- * fixture of gateway_harness.h. The other routes, refused requests, NATS down
+ * fixture of support/gateway_fixture.h. The other routes, refused requests, NATS down
  * and shutdown are in test_gateway_service.c. */
 
 static int setup_small_queue(void **state)

@@ -17,7 +17,7 @@
 #include "task_state.h"
 
 /* Every case (argv[1]) is one ctest entry (tests/gateway.cmake) with the
- * fixture of gateway_harness.h. Tasks (submit, read, cancel, stream) are in
+ * fixture of support/gateway_fixture.h. Tasks (submit, read, cancel, stream) are in
  * test_gateway.c. */
 
 /* ---- cases ------------------------------------------------------------------------------- */

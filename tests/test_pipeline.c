@@ -25,7 +25,7 @@
 #include "record_keys.h"
 
 /* Every case (argv[1]) is one ctest entry (tests/pipeline.cmake) and starts
- * the whole system afresh (pipeline_harness.h). Faults (cancels, kill -9,
+ * the whole system afresh (support/pipeline_fixture.h). Faults (cancels, kill -9,
  * gateway restart, bad input) are in test_pipeline_faults.c. */
 
 /* ---- status and NATS records ------------------------------------------------------- */

@@ -24,7 +24,7 @@
 #include "proc_scan.h"
 
 /* Every case (argv[1]) is one ctest entry (tests/pipeline.cmake) and starts
- * the whole system afresh (pipeline_harness.h). The life of a job without
+ * the whole system afresh (support/pipeline_fixture.h). The life of a job without
  * faults is in test_pipeline.c. */
 
 /* ---- sandbox processes --------------------------------------------------------------------- */
