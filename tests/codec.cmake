@@ -62,6 +62,7 @@ if(JT_FUZZ)
     message(FATAL_ERROR "JT_FUZZ=ON needs clang: configure with CC=clang")
   endif()
   set(codec_sources wire/job.c wire/value.c wire/unpack.c wire/job_json.c wire/job_msgpack.c
+      wire/field_list.c
       wire/task_id.c base/status.c)
   list(TRANSFORM codec_sources PREPEND ${PROJECT_SOURCE_DIR}/shared/)
   foreach(target job_json job_msgpack)

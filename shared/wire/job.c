@@ -42,18 +42,6 @@ const char *jt_repetition_mode_name(jt_repetition_mode_t m)
     return m == JT_REPEAT_SAME_PROCESS ? "same_process" : "fresh_process";
 }
 
-int jt_blob_copy(jt_blob_t *out, const void *data, size_t len)
-{
-    uint8_t *p = malloc(len ? len : 1);
-    if (p == NULL)
-        return -1;
-    if (len)
-        memcpy(p, data, len);
-    out->data = p;
-    out->len = len;
-    return 0;
-}
-
 void jt_blob_free(jt_blob_t *b)
 {
     free(b->data);

@@ -92,9 +92,6 @@ void jt_job_cleanup(jt_job_t *job);
 /* Name of a repetition mode as on the wire ("fresh_process", "same_process"). */
 const char *jt_repetition_mode_name(jt_repetition_mode_t m);
 
-/* Copy len bytes into a new blob. Returns 0, or -1 on allocation failure
- * (then *out is untouched). */
-int jt_blob_copy(jt_blob_t *out, const void *data, size_t len);
 
 /* Free a blob and set it absent. */
 void jt_blob_free(jt_blob_t *b);
