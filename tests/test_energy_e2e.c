@@ -248,20 +248,27 @@ static void input_mutation(env_t *e, const char *mode)
                             "sorts its input in place", sort_job(MUTATING_SRC, &s), &copy, &mut))
         return;
     expect_ratio(e, "in place / copying, net J per run", energy(mut), energy(copy), 0.85, 1.15);
-    /* every trial pays for the full work, not only the first */
+    /* Every trial pays for the full work, not only the first: a trial that met
+     * an already sorted list would skip burn() and cost a few percent of the
+     * median, far below half of it. */
     double med = energy(mut), cv = num(mut, "statistics.cv_percent");
     size_t i;
     json_t *t;
     json_array_foreach(json_object_get(mut->json, "trials"), i, t)
     {
         double x = json_number_value(json_object_get(t, "net_total_joules_per_run"));
-        if (!(x >= 0.75 * med))
-            flunk(e, "in place, trial %zu: %.5f J per run, below 75%% of the median %.5f J", i, x,
+        if (!(x >= 0.5 * med))
+            flunk(e, "in place, trial %zu: %.5f J per run, below half the median %.5f J", i, x,
                   med);
     }
-    fprintf(stderr, "in place: cv %.2f%% across trials (accepted <= 10%%)\n", cv);
-    if (!(cv <= 10.0))
-        flunk(e, "in place: per-run energy varies across trials (cv %.2f%% > 10%%)", cv);
+    /* Its spread across trials is the machine's, as for its honest twin
+     * measured in the same run: 10 %, or 1.5x the twin's CV on a noisier host. */
+    double twin_cv = num(copy, "statistics.cv_percent");
+    double limit = twin_cv * 1.5 > 10.0 ? twin_cv * 1.5 : 10.0;
+    fprintf(stderr, "in place: cv %.2f%% across trials, copying %.2f%% (accepted <= %.2f%%)\n",
+            cv, twin_cv, limit);
+    if (!(cv <= limit))
+        flunk(e, "in place: per-run energy varies across trials (cv %.2f%% > %.2f%%)", cv, limit);
 }
 
 static void e_input_mutation_body(env_t *e)

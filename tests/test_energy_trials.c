@@ -39,8 +39,9 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /* Every trial has repeats_per_trial runs and lasted at least min_seconds
- * (10 % grace for one trial against autorange's estimate of a run); the
- * median trial did in full. */
+ * (25 % grace for one trial: the runs per trial come from autorange's
+ * windows before the trials, and a loaded host's speed moves between them);
+ * the median trial did in full. */
 static bool expect_trial_length(env_t *e, const outcome_t *o, double min_seconds)
 {
     double secs[64];
@@ -56,7 +57,7 @@ static bool expect_trial_length(env_t *e, const outcome_t *o, double min_seconds
         if (r != repeats)
             return flunk(e, "[%s] trial %zu has %lld runs, statistics.repeats_per_trial %lld",
                          o->label, i, r, repeats);
-        if (!(x >= 0.9 * min_seconds))
+        if (!(x >= 0.75 * min_seconds))
             return flunk(e, "[%s] trial %zu lasted %.4f s (%lld runs), min_trial_seconds %.2f",
                          o->label, i, x, r, min_seconds);
     }
