@@ -26,7 +26,7 @@ typedef struct {
 } jt_trials_spec_t;
 
 /* Protocol (frames; commands on cmd_fd, answers on out_fd):
- *   start                          -> {"t":"trials_ready"} | {"t":"trials_error","message":M}
+ *   (on entry, unasked)            -> {"t":"trials_ready"} | {"t":"trials_error","message":M}
  *   {"op":"trial","id":K,"which":"candidate"|"null","runs":R}
  *                                  -> {"t":"trial_ready","id":K}
  *   {"op":"go","id":K}             -> R runs, then {"t":"trial_end","id":K,"ok":B,

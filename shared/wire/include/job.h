@@ -57,7 +57,7 @@ typedef struct {
     char *test_id;            /* owned, never NULL after parsing ("t<index+1>" if absent) */
     jt_blob_t inputs;         /* required */
     jt_blob_t expected_output;/* required (msgpack nil for JSON null) */
-    jt_blob_t metadata;       /* optional, echoed */
+    jt_blob_t metadata;       /* optional; validated and carried on the wire, not in the result */
 } jt_test_case_t;
 
 typedef struct {
