@@ -7,7 +7,7 @@
 # refused job. Both run on the harness jt-test-hostile (tests/support/hostile_*.c).
 set(JT_HOSTILE_CASES
     call_loop memory fork_loop thread tcp big_file big_print print_loop
-    kill_parent killpg shadow sys_exit os_exit segfault recursion object set
+    kill_parent killpg shadow sys_exit os_exit segfault recursion object set secrets
     suite_leaves_nothing)
 set(JT_HOSTILE_MODULE_CASES
     baseline bad_input module_loop missing_function syntax_error)
@@ -32,6 +32,9 @@ endforeach()
 foreach(c ${JT_HOSTILE_CASES} ${JT_HOSTILE_MODULE_CASES})
   set_tests_properties(hostile.${c} PROPERTIES TIMEOUT 60 SKIP_RETURN_CODE 77 LABELS hostile)
 endforeach()
+# The worker runs with secrets in its environment; the candidate must see none.
+set_tests_properties(hostile.secrets PROPERTIES ENVIRONMENT
+  "JOULETRACE_NATS_URL=nats://jt:jt-canary-password@127.0.0.1:1;JT_CANARY=jt-canary-token")
 # These two assert a wall-clock bound (timeout + 1 s): measured alone, not
 # against the CPU load of parallel tests.
 set_tests_properties(hostile.module_loop hostile.call_loop PROPERTIES RUN_SERIAL TRUE)

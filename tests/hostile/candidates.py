@@ -102,3 +102,18 @@ def h_object(arg):
 
 def h_set(arg):
     return {1, 2, 3}
+
+
+def h_secrets(arg):
+    """Look for the worker's environment wherever a run can read one."""
+    seen = [repr(dict(os.environ))]
+    for pid in ("self", str(os.getppid())):
+        try:
+            with open("/proc/%s/environ" % pid, "rb") as f:
+                seen.append(f.read().decode("latin-1"))
+        except OSError:
+            pass
+    text = "\n".join(seen)
+    if "JOULETRACE_NATS_URL" in text or "jt-canary" in text:
+        raise RuntimeError("leaked: " + text[:300])
+    raise LookupError("no secret visible")

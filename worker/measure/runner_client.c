@@ -1,6 +1,5 @@
 /* runner_client.c -- spawn jouletrace-runner and turn its frames into a validation result. */
 #include "runner_client.h"
-#include "clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "compare.h"
 #include "frame.h"
 #include "protocol.h"
@@ -23,6 +23,34 @@
 #define REPLY_MAX_BYTES JT_FRAME_MAX_BYTES
 #define SPAWN_TIMEOUT_MS 10000
 #define EXPECTED_SHOWN_BYTES 512
+
+extern char **environ;
+
+/* The only variables the runner inherits: the settings it reads. Everything
+ * else of the worker's environment (the NATS URL with its credentials, tokens,
+ * HOME, PATH) would reach the candidate through the runner's memory and
+ * /proc/self/environ, so it stays behind. */
+static const char *const RUNNER_ENV[] = {"JOULETRACE_LOG_LEVEL", "JOULETRACE_SANDBOX_DIR",
+                                         "JOULETRACE_SANDBOX_USER",
+                                         "JOULETRACE_OUTPUT_LIMIT_BYTES",
+                                         "JOULETRACE_VALIDATION_BUDGET_SECONDS"};
+#define RUNNER_ENV_COUNT (sizeof RUNNER_ENV / sizeof RUNNER_ENV[0])
+
+/* envp for the runner: the entries of environ named in RUNNER_ENV, NULL-ended.
+ * Points into environ; out has room for RUNNER_ENV_COUNT + 1 entries. */
+static void runner_environment(char **out)
+{
+    size_t n = 0;
+    for (char **e = environ; e != NULL && *e != NULL && n < RUNNER_ENV_COUNT; e++)
+        for (size_t i = 0; i < RUNNER_ENV_COUNT; i++) {
+            size_t len = strlen(RUNNER_ENV[i]);
+            if (strncmp(*e, RUNNER_ENV[i], len) == 0 && (*e)[len] == '=') {
+                out[n++] = *e;
+                break;
+            }
+        }
+    out[n] = NULL;
+}
 
 struct jt_runner {
     pid_t pid;
@@ -63,6 +91,8 @@ jt_status_t jt_runner_spawn(const jt_config_t *cfg, jt_runner_t **out, jt_error_
         close(cmd[1]);
         return jt_error_set(err, JT_ERR_SYSTEM, "", "pipe: %s", strerror(errno));
     }
+    char *envp[RUNNER_ENV_COUNT + 1];
+    runner_environment(envp);
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid == 0) {
@@ -81,7 +111,8 @@ jt_status_t jt_runner_spawn(const jt_config_t *cfg, jt_runner_t **out, jt_error_
         snprintf(a, sizeof a, "%d", in);
         snprintf(b, sizeof b, "%d", outfd);
         signal(SIGPIPE, SIG_DFL);
-        execl(path, "jouletrace-runner", a, b, (char *)NULL);
+        char *argv[] = {"jouletrace-runner", a, b, NULL};
+        execve(path, argv, envp);
         _exit(127);
     }
     int saved = errno;
