@@ -1,6 +1,5 @@
 /* frame.c -- length-prefixed frames over pipes (see frame.h). */
 #include "frame.h"
-#include "clock.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -8,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "clock.h"
 
 jt_status_t jt_frame_write(int fd, const void *data, size_t len)
 {

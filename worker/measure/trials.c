@@ -1,6 +1,5 @@
 /* trials.c -- autorange, warmup, interleaved null/candidate trials around meter reads, statistics. */
 #include "trials.h"
-#include "clock.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -9,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "compare.h"
 #include "protocol.h"
 #include "stats.h"

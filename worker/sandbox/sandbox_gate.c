@@ -1,6 +1,5 @@
 /* sandbox_gate.c -- sandbox child: compile the candidate, fork runs, enforce wall clock and output caps. */
 #include "sandbox_gate.h"
-#include "clock.h"
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -10,10 +9,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "run_candidate.h"
+#include "clock.h"
 #include "frame.h"
 #include "protocol.h"
 #include "pyvalue.h"
+#include "run_candidate.h"
 #include "run_process.h"
 #include "validation.h"
 #include "value.h"

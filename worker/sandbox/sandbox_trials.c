@@ -1,6 +1,5 @@
 /* sandbox_trials.c -- sandbox child: execute trials of R runs on command, check outputs across runs. */
 #include "sandbox_trials.h"
-#include "clock.h"
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -12,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "frame.h"
 #include "protocol.h"
 #include "pyvalue.h"
