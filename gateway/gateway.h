@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "door.h"
 #include "job.h"
 #include "http.h"
 #include "metrics.h"
@@ -24,7 +25,7 @@
 
 typedef struct {
     jt_config_t cfg;
-    char cors_origin[256]; /* JOULETRACE_CORS_ORIGIN; "" = no CORS headers */
+    jt_door_t door; /* CORS origins and bearer tokens (door.h) */
     time_t started_at;
     jt_view_t *view; /* the bus and the cluster snapshot */
     jt_metrics_t metrics;
@@ -58,8 +59,10 @@ void jt_route_capabilities(jt_gw_t *gw, jt_req_t *req);
 void jt_route_ping(jt_gw_t *gw, jt_req_t *req);
 void jt_route_metrics(jt_gw_t *gw, jt_req_t *req);
 
-/* The civetweb request handler for every URI (router.c): matches the route,
- * answers 404/405 itself, counts the request. cbdata is the jt_gw_t. */
+/* The civetweb request handler for every URI (router.c): checks the bearer
+ * token (401), matches the route, answers 404/405 itself, refuses bodies that
+ * are not application/json (415) and task ids outside the id alphabet, as the
+ * client sent them (400), counts the request. cbdata is the jt_gw_t. */
 int jt_router_handle(struct mg_connection *conn, void *cbdata);
 
 /* civetweb's http_error callback: the errors civetweb itself detects

@@ -26,6 +26,8 @@ const char *jt_http_status_text(int status)
         return "No Content";
     case 400:
         return "Bad Request";
+    case 401:
+        return "Unauthorized";
     case 404:
         return "Not Found";
     case 405:
@@ -66,6 +68,18 @@ void jt_req_init(jt_req_t *req, struct mg_connection *conn, const char *cors_ori
     req->ri = mg_get_request_info(conn);
     req->method = req->ri->request_method != NULL ? req->ri->request_method : "";
     req->path = req->ri->local_uri != NULL ? req->ri->local_uri : "";
+    /* civetweb runs with decode_url=no (main.c): no URI is percent-decoded,
+     * so a "%00" stays three characters instead of a NUL that ends the
+     * string. local_uri is cleaned of dot segments, local_uri_raw is not;
+     * both end before the '?'. Absolute URIs start with scheme://host; their
+     * path is what follows. */
+    const char *raw = req->ri->local_uri_raw != NULL ? req->ri->local_uri_raw
+                                                      : req->ri->request_uri;
+    if (raw != NULL && strncasecmp(raw, "http", 4) == 0 && strstr(raw, "://") != NULL) {
+        const char *slash = strchr(strstr(raw, "://") + 3, '/');
+        raw = slash != NULL ? slash : "/";
+    }
+    req->raw_path = raw != NULL ? raw : req->path;
     req->cors_origin = cors_origin;
     req->route = JT_ROUTE_UNKNOWN;
     const char *rid = mg_get_header(conn, "X-Request-Id");

@@ -2,8 +2,9 @@
  *
  * Everything here runs on the civetweb worker thread that owns the request.
  * Every reply carries the request id in the body (JSON replies) and as the
- * X-Request-Id header, plus Cache-Control: no-store and, when a CORS origin
- * is configured, Access-Control-Allow-Origin.
+ * X-Request-Id header, plus Cache-Control: no-store and, when the request's
+ * Origin is one of JOULETRACE_CORS_ORIGINS, Access-Control-Allow-Origin with
+ * that origin and Vary: Origin.
  *
  * The one error envelope:
  *   {"error": "<snake_case code>", "message": "<for people>",
@@ -26,15 +27,18 @@ typedef struct {
     struct mg_connection *conn;
     const struct mg_request_info *ri;
     const char *method;      /* "GET", "POST", ... */
-    const char *path;        /* decoded local URI, without the query */
+    const char *path;        /* local URI as sent (never percent-decoded), dot segments
+                                removed, without the query */
+    const char *raw_path;    /* the same with its dot segments, exactly as sent */
     char request_id[72];     /* from a valid X-Request-Id header, else generated */
-    const char *cors_origin; /* "" or NULL: no CORS header */
+    const char *cors_origin; /* the request's Origin when allowed; "" or NULL: no CORS header */
     jt_route_t route;        /* metric label, set by the router */
     int status;              /* HTTP status sent, 0 until a reply went out */
     bool close;              /* close the connection after the reply */
 } jt_req_t;
 
-/* Fill *req for conn: method, path, request id. Never fails. */
+/* Fill *req for conn: method, paths, request id; cors_origin is the allowed
+ * origin to echo (jt_door_allowed_origin) or NULL. Never fails. */
 void jt_req_init(jt_req_t *req, struct mg_connection *conn, const char *cors_origin);
 
 /* Value of a request header (case-insensitive), or NULL. */

@@ -5,8 +5,9 @@
  * thread owns the NATS connection (see view.h).
  *
  * Environment: every JOULETRACE_* of shared/base/include/config.h that it uses
- * (HTTP address, NATS URL, threads, max pending jobs, ...) plus JOULETRACE_CORS_ORIGIN
- * (default unset: no Access-Control-Allow-Origin header, never "*").
+ * (HTTP address, NATS URL, threads, max pending jobs, ...) plus the front door's
+ * JOULETRACE_CORS_ORIGINS, JOULETRACE_API_TOKENS[_FILE] and
+ * JOULETRACE_REQUIRE_TOKENS_BEYOND_LOOPBACK (door.h). Tokens are never logged.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -16,8 +17,6 @@
 
 #include "gateway.h"
 #include "log.h"
-
-#define CORS_ENV "JOULETRACE_CORS_ORIGIN"
 
 /* civetweb's own messages go through the one log format. */
 static int on_civetweb_log(const struct mg_connection *conn, const char *message)
@@ -46,17 +45,11 @@ static int load_settings(jt_gw_t *gw)
         return -1;
     }
     jt_log_setup("gateway", gw->cfg.log_level);
-    const char *cors = getenv(CORS_ENV);
-    if (cors != NULL && strcmp(cors, "*") == 0) {
-        jt_log_error("%s=\"*\" is refused: name the one origin allowed", CORS_ENV);
+    char why[512];
+    if (jt_door_load(&gw->door, gw->cfg.http_addr, why, sizeof why) != 0) {
+        jt_log_error("configuration: %s", why);
         return -1;
     }
-    if (cors != NULL &&
-        (strlen(cors) >= sizeof gw->cors_origin || strpbrk(cors, "\r\n,") != NULL)) {
-        jt_log_error("%s must be one origin such as https://example.org", CORS_ENV);
-        return -1;
-    }
-    snprintf(gw->cors_origin, sizeof gw->cors_origin, "%s", cors != NULL ? cors : "");
     gw->started_at = time(NULL);
     gw->sse_max = gw->cfg.http_threads / 2 > 0 ? gw->cfg.http_threads / 2 : 1;
     return 0;
@@ -68,7 +61,9 @@ static struct mg_context *start_http(jt_gw_t *gw)
     struct mg_callbacks cb;
     snprintf(threads, sizeof threads, "%d", gw->cfg.http_threads > 0 ? gw->cfg.http_threads : 32);
     /* No document_root: civetweb serves no files, only the handler below.
-     * CORS is answered by the routes themselves (never "*"). civetweb gives
+     * CORS is answered by the routes themselves (never "*"). Paths are not
+     * percent-decoded: no route needs it, and the router judges task ids as
+     * sent (a decoded "%00" would truncate them). civetweb gives
      * each connection a thread until it goes idle: a short keep-alive idle
      * time keeps a few quiet clients from starving the others. */
     const char *options[] = {"listening_ports",
@@ -94,6 +89,8 @@ static struct mg_context *start_http(jt_gw_t *gw)
                              "connection_queue",
                              "1024",
                              "enable_auth_domain_check",
+                             "no",
+                             "decode_url",
                              "no",
                              NULL};
     memset(&cb, 0, sizeof cb);
@@ -143,8 +140,10 @@ int main(void)
         mg_exit_library();
         return 1;
     }
-    jt_log_info("gateway listening on http://%s (%d threads, max %ld pending jobs)",
-                gw.cfg.http_addr, gw.cfg.http_threads, gw.cfg.max_pending_jobs);
+    jt_log_info("gateway listening on http://%s (%d threads, max %ld pending jobs, %d bearer "
+                "tokens, %d CORS origins)",
+                gw.cfg.http_addr, gw.cfg.http_threads, gw.cfg.max_pending_jobs, gw.door.n_tokens,
+                gw.door.n_origins);
 
     while (sigwait(&stop_signals, &sig) != 0)
         ;

@@ -1,7 +1,9 @@
-/* router.c -- maps method and path to a route handler; 404 and 405 with Allow; request metrics.
+/* router.c -- the front door (401, 415, 400 on ids), then method and path to a route handler;
+ * 404 and 405 with Allow; request metrics.
  *
  * jt_router_handle runs on civetweb worker threads, once per request.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "gateway.h"
@@ -43,7 +45,8 @@ static void reply_options(jt_req_t *req, const char *allow)
         (size_t)n < sizeof headers)
         snprintf(headers + n, sizeof headers - (size_t)n,
                  "Access-Control-Allow-Methods: %s, OPTIONS\r\n"
-                 "Access-Control-Allow-Headers: Content-Type, Idempotency-Key, X-Request-Id\r\n"
+                 "Access-Control-Allow-Headers: Authorization, Content-Type, Idempotency-Key, "
+                 "X-Request-Id\r\n"
                  "Access-Control-Max-Age: 600\r\n",
                  allow);
     jt_http_reply_raw(req, 204, "text/plain", "", 0, headers);
@@ -56,7 +59,18 @@ static void not_found(jt_req_t *req)
                         "no such route; see GET /api/v1/capabilities for the list");
 }
 
-/* /api/v1/tasks/{id} and /api/v1/tasks/{id}/events. */
+/* The task id of a task route, as the client sent it, must be 1..JT_TASK_ID_MAX
+ * characters of the id alphabet: no percent-encoding (a "%00" would end the
+ * decoded string, a "%2F" would split it), no "..", no NUL. */
+static void reply_invalid_task_id(jt_req_t *req)
+{
+    jt_http_reply_error(req, 400, "invalid_task_id", "task_id", NULL,
+                        "task ids are 1..128 characters of [A-Za-z0-9_-], sent as they are "
+                        "(no percent-encoding)");
+}
+
+/* /api/v1/tasks/{id} and /api/v1/tasks/{id}/events; rest follows the prefix
+ * in the raw (not decoded) path. */
 static void route_task(jt_gw_t *gw, jt_req_t *req, const char *rest)
 {
     char id[JT_TASK_ID_MAX + 1];
@@ -64,6 +78,18 @@ static void route_task(jt_gw_t *gw, jt_req_t *req, const char *rest)
     size_t id_len = slash != NULL ? (size_t)(slash - rest) : strlen(rest);
     bool events = slash != NULL && strcmp(slash, "/events") == 0;
 
+    /* The path as sent must be the cleaned one ("..", "." segments would
+     * name another id or route) and the id must need no decoding. */
+    if (id_len == 0 || id_len > JT_TASK_ID_MAX || strcmp(req->path, req->raw_path) != 0) {
+        reply_invalid_task_id(req);
+        return;
+    }
+    memcpy(id, rest, id_len);
+    id[id_len] = '\0';
+    if (!jt_task_id_valid(id)) {
+        reply_invalid_task_id(req);
+        return;
+    }
     if (slash != NULL && !events) {
         not_found(req);
         return;
@@ -82,15 +108,6 @@ static void route_task(jt_gw_t *gw, jt_req_t *req, const char *rest)
     }
     if (is_delete)
         req->route = JT_ROUTE_TASK_CANCEL;
-    if (id_len <= JT_TASK_ID_MAX) { /* longer ones do not fit id and are invalid anyway */
-        memcpy(id, rest, id_len);
-        id[id_len] = '\0';
-    }
-    if (id_len > JT_TASK_ID_MAX || !jt_task_id_valid(id)) {
-        jt_http_reply_error(req, 404, "task_not_found", "task_id", NULL,
-                            "no task has this id (ids are 1..128 characters of [A-Za-z0-9_-])");
-        return;
-    }
     if (events)
         jt_route_task_events(gw, req, id);
     else if (is_delete)
@@ -99,21 +116,73 @@ static void route_task(jt_gw_t *gw, jt_req_t *req, const char *rest)
         jt_route_task_get(gw, req, id);
 }
 
+/* 401 for a missing or wrong bearer token: the same answer for both. */
+static void reply_unauthorized(jt_req_t *req)
+{
+    json_t *env = json_pack("{s:s, s:s, s:{}, s:s}", "error", "unauthorized", "message",
+                            "this gateway needs the header Authorization: Bearer <token> with one "
+                            "of its API tokens",
+                            "details", "request_id", req->request_id);
+    jt_http_reply_json(req, 401, env, "WWW-Authenticate: Bearer realm=\"jouletrace\"\r\n");
+}
+
+/* Whether this request may pass without a token: GET/HEAD /ping (liveness
+ * probes) and OPTIONS (CORS preflights carry no credentials; they reveal
+ * nothing but the Allow list). */
+static bool open_without_token(const jt_req_t *req)
+{
+    if (strcmp(req->method, "OPTIONS") == 0)
+        return true;
+    return strcmp(req->path, "/ping") == 0 && strcmp(req->raw_path, "/ping") == 0 &&
+           (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0);
+}
+
+/* Methods whose body a route reads: only JSON is taken, so that a browser's
+ * "simple" cross-origin request (text/plain, form bodies) is never acted on. */
+static bool takes_body(const char *method)
+{
+    return strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
+           strcmp(method, "PATCH") == 0;
+}
+
+static void reply_unsupported_media_type(jt_req_t *req, const char *content_type)
+{
+    jt_req_close_after_reply(req); /* the body is not read */
+    jt_http_reply_error(req, 415, "unsupported_media_type", "Content-Type",
+                        json_pack("{s:s}", "content_type",
+                                  content_type != NULL ? content_type : ""),
+                        "request bodies must be sent with Content-Type: application/json");
+}
+
+static bool starts_with_tasks(const char *p)
+{
+    return strncmp(p, TASKS_PREFIX, strlen(TASKS_PREFIX)) == 0;
+}
+
 int jt_router_handle(struct mg_connection *conn, void *cbdata)
 {
     jt_gw_t *gw = cbdata;
     jt_req_t req;
     bool matched = false;
 
-    jt_req_init(&req, conn, gw->cors_origin);
-    for (size_t i = 0; i < sizeof plain_routes / sizeof plain_routes[0]; i++) {
-        if (strcmp(req.path, plain_routes[i].path) != 0)
-            continue;
+    jt_req_init(&req, conn, jt_door_allowed_origin(&gw->door, mg_get_header(conn, "Origin")));
+    if (jt_door_tokens_required(&gw->door) && !open_without_token(&req) &&
+        !jt_door_authorized(&gw->door, jt_req_header(&req, "Authorization"))) {
+        reply_unauthorized(&req);
+        matched = true; /* answered: no route */
+    }
+    for (size_t i = 0; !matched && i < sizeof plain_routes / sizeof plain_routes[0]; i++) {
+        if (strcmp(req.path, plain_routes[i].path) != 0 || strcmp(req.raw_path, req.path) != 0)
+            continue; /* encoded or dotted spellings of a route are no route */
         matched = true;
         req.route = plain_routes[i].route;
         bool head_of_get =
             strcmp(req.method, "HEAD") == 0 && strcmp(plain_routes[i].method, "GET") == 0;
-        if (strcmp(req.method, plain_routes[i].method) == 0 || head_of_get)
+        const char *ct = jt_req_header(&req, "Content-Type");
+        if (strcmp(req.method, plain_routes[i].method) == 0 && takes_body(req.method) &&
+            !jt_door_json_content_type(ct))
+            reply_unsupported_media_type(&req, ct);
+        else if (strcmp(req.method, plain_routes[i].method) == 0 || head_of_get)
             plain_routes[i].fn(gw, &req); /* HEAD: http.c leaves the body out */
         else if (strcmp(req.method, "OPTIONS") == 0)
             reply_options(&req, allow_of(plain_routes[i].method));
@@ -122,7 +191,11 @@ int jt_router_handle(struct mg_connection *conn, void *cbdata)
         break;
     }
     if (!matched) {
-        if (strncmp(req.path, TASKS_PREFIX, strlen(TASKS_PREFIX)) == 0)
+        /* Either spelling under the prefix is a task route: the one as sent
+         * so that "/api/v1/tasks/../health" is a bad id, not another route. */
+        if (starts_with_tasks(req.raw_path))
+            route_task(gw, &req, req.raw_path + strlen(TASKS_PREFIX));
+        else if (starts_with_tasks(req.path))
             route_task(gw, &req, req.path + strlen(TASKS_PREFIX));
         else
             not_found(&req);
@@ -137,7 +210,9 @@ int jt_router_http_error(struct mg_connection *conn, int status, const char *err
 {
     jt_gw_t *gw = mg_get_user_data(mg_get_context(conn));
     jt_req_t req;
-    jt_req_init(&req, conn, gw != NULL ? gw->cors_origin : NULL);
+    jt_req_init(&req, conn,
+                gw != NULL ? jt_door_allowed_origin(&gw->door, mg_get_header(conn, "Origin"))
+                           : NULL);
     jt_req_close_after_reply(&req); /* civetweb gave up on this request: start afresh */
     const char *code = "bad_request";
     switch (status) {

@@ -113,8 +113,10 @@ static void send_headers(jt_req_t *req)
     mg_response_header_add(c, "X-Accel-Buffering", "no", -1);
     mg_response_header_add(c, "X-Request-Id", req->request_id, -1);
     mg_response_header_add(c, "Transfer-Encoding", "chunked", -1);
-    if (req->cors_origin != NULL && req->cors_origin[0] != '\0')
+    if (req->cors_origin != NULL && req->cors_origin[0] != '\0') {
         mg_response_header_add(c, "Access-Control-Allow-Origin", req->cors_origin, -1);
+        mg_response_header_add(c, "Vary", "Origin", -1);
+    }
     mg_response_header_send(c);
     mg_send_chunk(c, "retry: 3000\n\n", 13);
 }
