@@ -403,6 +403,63 @@ static void validate_request_reply(void **state)
     json_decref(r);
 }
 
+/* The first tenant's code carries a canary; the second, validated next by the
+ * same worker and runner, scans its own memory for it (in two halves, so that
+ * its own source never holds the whole canary). */
+static const char TENANT_A_SRC[] = "CANARY = 'jtcanaryQ7tenantX9zz'\n"
+                                   "def solve(a, b):\n"
+                                   "    return a + b\n";
+static const char TENANT_B_SRC[] =
+    "import ctypes\n"
+    "def solve(a, b):\n"
+    "    h1, h2 = b'jtcanaryQ7', b'tenantX9zz'\n"
+    "    found = scanned = 0\n"
+    "    with open('/proc/self/maps') as m:\n"
+    "        maps = m.read().splitlines()\n"
+    "    for line in maps:\n"
+    "        fields = line.split()\n"
+    "        lo, hi = (int(x, 16) for x in fields[0].split('-'))\n"
+    "        name = fields[5] if len(fields) > 5 else ''\n"
+    "        if not fields[1].startswith('r') or name.startswith('[v') or hi - lo > (1 << 30):\n"
+    "            continue\n"
+    "        chunk = ctypes.string_at(lo, hi - lo)\n"
+    "        scanned += len(chunk)\n"
+    "        i = chunk.find(h1)\n"
+    "        while i >= 0:\n"
+    "            if chunk[i + len(h1):i + len(h1) + len(h2)] == h2:\n"
+    "                found += 1\n"
+    "            i = chunk.find(h1, i + 1)\n"
+    "    if scanned < (1 << 20):\n"
+    "        raise RuntimeError('own memory not readable: %d bytes' % scanned)\n"
+    "    return a + b if found == 0 else -found\n";
+
+/* One runner, two tenants: nothing of the first job's bytes is in the memory
+ * of the second job's sandbox child (forked before the first job's data was
+ * wiped, it would hold the first job's command frame). */
+static void previous_job_invisible(void **state)
+{
+    fixture_t *f = *state;
+    start_ready_worker(f, "w1");
+    const char *codes[2] = {TENANT_A_SRC, TENANT_B_SRC};
+    for (int k = 0; k < 2; k++) {
+        char body[8192];
+        uint8_t *data;
+        size_t len;
+        job_json(body, sizeof body, NULL, codes[k], ADD_CASES, 1, 0.0);
+        make_job(body, &data, &len);
+        json_t *r = validate(f, data, len);
+        free(data);
+        json_t *v = json_object_get(r, "validation");
+        if (!json_is_true(json_object_get(v, "is_correct"))) {
+            char *text = json_dumps(r, JSON_COMPACT);
+            fprintf(stderr, "tenant %c: %.3000s\n", 'A' + k, text ? text : "?");
+            free(text);
+        }
+        CHECK(f, json_is_true(json_object_get(v, "is_correct")));
+        json_decref(r);
+    }
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(direct_job_completes, daemon_setup, daemon_teardown),
     cmocka_unit_test_setup_teardown(incorrect_solution_fails, daemon_setup, daemon_teardown),
@@ -413,6 +470,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(sigterm_busy_gives_job_back, daemon_setup, daemon_teardown),
     cmocka_unit_test_setup_teardown(max_deliveries_stores_failed, daemon_setup, daemon_teardown),
     cmocka_unit_test_setup_teardown(validate_request_reply, daemon_setup, daemon_teardown),
+    cmocka_unit_test_setup_teardown(previous_job_invisible, daemon_setup, daemon_teardown),
 };
 
 JT_UNIT_MAIN(tests)

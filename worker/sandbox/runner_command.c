@@ -7,14 +7,26 @@
 
 #include "protocol.h"
 
+/* Zero a string before freeing it: a job's bytes never linger in freed memory
+ * that the next sandbox child (a fork of this process) would inherit. */
+static void wipe_string(char *s)
+{
+    if (s != NULL)
+        explicit_bzero(s, strlen(s));
+    free(s);
+}
+
 void jt_runner_command_cleanup(jt_runner_command_t *g)
 {
-    for (size_t i = 0; i < g->spec.n_inputs; i++)
+    for (size_t i = 0; i < g->spec.n_inputs; i++) {
+        if (g->inputs[i].data != NULL)
+            explicit_bzero(g->inputs[i].data, g->inputs[i].len);
         jt_blob_free(&g->inputs[i]);
+    }
     free(g->inputs);
-    free(g->code);
-    free(g->function_name);
-    free(g->task_id);
+    wipe_string(g->code);
+    wipe_string(g->function_name);
+    wipe_string(g->task_id);
     memset(g, 0, sizeof *g);
 }
 

@@ -27,7 +27,7 @@ typedef struct {
 const char *jt_runner_command_decode(const msgpack_object *cmd, const jt_config_t *cfg,
                                   jt_runner_command_t *c);
 
-/* Free what *c owns and zero it. */
+/* Zero and free what *c owns (code and inputs leave no trace in freed memory). */
 void jt_runner_command_cleanup(jt_runner_command_t *c);
 
 #endif

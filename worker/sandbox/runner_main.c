@@ -117,6 +117,7 @@ static int relay(runner_t *r, pid_t child, int job_fd, int child_cmd_fd, bool *c
                     }
                     msgpack_unpacked_destroy(&cmd);
                 }
+                explicit_bzero(data, len);
                 free(data);
             }
             if (rc < 0)
@@ -132,6 +133,7 @@ static int relay(runner_t *r, pid_t child, int job_fd, int child_cmd_fd, bool *c
                 size_t len;
                 jt_frame_reader_take(&job_reader, &data, &len);
                 jt_status_t ws = jt_frame_write(r->out_fd, data, len);
+                explicit_bzero(data, len); /* the candidate's outputs */
                 free(data);
                 if (ws != JT_OK) {
                     kill(child, SIGKILL);
@@ -162,12 +164,10 @@ static int serve_job(runner_t *r, const msgpack_object *cmd, const uint8_t *fram
     r->ready.pid = 0;
     bool cancelled = false;
     int rc = 0;
-    if (jt_frame_write(child.cmd_fd, frame, len) == JT_OK) {
-        /* Ready the next child while this one works: its fork and set-up
-         * then cost the next job nothing. */
-        prepare_child(r);
+    /* The next child is forked only after this job's bytes are wiped (serve),
+     * so that it never holds another job's code, inputs or outputs. */
+    if (jt_frame_write(child.cmd_fd, frame, len) == JT_OK)
         rc = relay(r, child.pid, child.out_fd, child.cmd_fd, &cancelled);
-    }
     int status = jt_sandbox_child_reap(&child, cancelled || rc < 0);
     if (rc < 0) {
         jt_sandbox_child_remove_workdir(&child);
@@ -189,7 +189,6 @@ static int serve_job(runner_t *r, const msgpack_object *cmd, const uint8_t *fram
     /* The working directory goes after the end is reported, but before the
      * next command is read: nothing of a job outlives it. */
     jt_sandbox_child_remove_workdir(&child);
-    prepare_child(r); /* in case the one made above failed */
     return end;
 }
 
@@ -228,6 +227,9 @@ static int serve(runner_t *r)
         free(data);
         if (rc < 0)
             return 0; /* the worker is gone */
+        /* Nothing of the last job is left here: fork the next job's child now,
+         * while the worker reads the answer, before the next command exists. */
+        prepare_child(r);
     }
 }
 
