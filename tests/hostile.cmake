@@ -8,7 +8,7 @@
 set(JT_HOSTILE_CASES
     call_loop memory fork_loop thread tcp big_file big_print print_loop
     kill_parent killpg shadow sys_exit os_exit segfault recursion object set secrets
-    suite_leaves_nothing)
+    fcntl_setown fcntl_async prlimit_parent suite_leaves_nothing)
 set(JT_HOSTILE_MODULE_CASES
     baseline bad_input module_loop missing_function syntax_error)
 

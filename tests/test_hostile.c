@@ -32,6 +32,10 @@ static const hostile_t HOSTILE[] = {
     {"set", {{"not_serializable", NULL}}, ARG_NONE, false},
     /* the worker's environment (a NATS URL with its password) never reaches a run */
     {"secrets", {{"exception", "LookupError|no secret visible"}}, ARG_NONE, false},
+    /* signals by proxy (a descriptor's owner and O_ASYNC) and limits of others */
+    {"fcntl_setown", {{"exception", "PermissionError"}}, ARG_NONE, false},
+    {"fcntl_async", {{"exception", "PermissionError"}}, ARG_NONE, false},
+    {"prlimit_parent", {{"exception", "PermissionError"}}, ARG_NONE, false},
 };
 #define N_HOSTILE (sizeof(HOSTILE) / sizeof(HOSTILE[0]))
 

@@ -117,3 +117,28 @@ def h_secrets(arg):
     if "JOULETRACE_NATS_URL" in text or "jt-canary" in text:
         raise RuntimeError("leaked: " + text[:300])
     raise LookupError("no secret visible")
+
+
+def h_fcntl_setown(arg):
+    """Make the kernel signal the supervisor: owner + O_ASYNC on a pipe."""
+    import fcntl
+    r, w = os.pipe()
+    fcntl.fcntl(r, fcntl.F_SETOWN, os.getppid())
+    fcntl.fcntl(r, fcntl.F_SETFL, fcntl.fcntl(r, fcntl.F_GETFL) | os.O_ASYNC)
+    os.write(w, b"x")
+    return "owner set"
+
+
+def h_fcntl_async(arg):
+    """O_ASYNC alone (and F_SETSIG): refused as well."""
+    import fcntl
+    r, w = os.pipe()
+    fcntl.fcntl(r, fcntl.F_SETFL, fcntl.fcntl(r, fcntl.F_GETFL) | os.O_ASYNC)
+    return "async set"
+
+
+def h_prlimit_parent(arg):
+    """Lower the supervisor's open-file limit so that the next run cannot start."""
+    import resource
+    resource.prlimit(os.getppid(), resource.RLIMIT_NOFILE, (3, 3))
+    return "parent limited"

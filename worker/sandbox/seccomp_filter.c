@@ -5,11 +5,13 @@
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <linux/sockios.h>
 #include <seccomp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -47,6 +49,7 @@ static const int run_denied[] = {
     SCMP_SYS(execve),             SCMP_SYS(execveat),     SCMP_SYS(setpgid),
     SCMP_SYS(setsid),             SCMP_SYS(sched_setaffinity), SCMP_SYS(sched_setattr),
     SCMP_SYS(sched_setscheduler), SCMP_SYS(sched_setparam), SCMP_SYS(setpriority),
+    SCMP_SYS(ioprio_set),
 };
 
 /* Signals only to itself: the sandbox child, the runner and other jobs'
@@ -65,16 +68,34 @@ typedef struct {
 
 static program_t base_program, run_program;
 
+/* fcntl commands that make the kernel send signals on the caller's behalf: a
+ * descriptor's owner (F_SETOWN, F_SETOWN_EX) and its signal (F_SETSIG) with
+ * O_ASYNC would signal any process of the same user, past the kill() rules. */
+static const unsigned int fcntl_denied[] = {F_SETOWN, F_SETOWN_EX, F_SETSIG};
+/* The ioctl twins: FIOASYNC sets O_ASYNC, FIOSETOWN/SIOCSPGRP set the owner. */
+static const unsigned long ioctl_denied[] = {FIOASYNC, FIOSETOWN, SIOCSPGRP};
+
 static scmp_filter_ctx build_base(void)
 {
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
     if (ctx == NULL)
         return NULL;
+    int rc = 0;
     for (size_t i = 0; i < N_OF(base_denied); i++)
-        if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), base_denied[i], 0) < 0) {
-            seccomp_release(ctx);
-            return NULL;
-        }
+        rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), base_denied[i], 0);
+    for (size_t i = 0; i < N_OF(fcntl_denied); i++)
+        rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(fcntl), 1,
+                               SCMP_A1(SCMP_CMP_EQ, fcntl_denied[i]));
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(fcntl), 2,
+                           SCMP_A1(SCMP_CMP_EQ, F_SETFL),
+                           SCMP_A2(SCMP_CMP_MASKED_EQ, O_ASYNC, O_ASYNC));
+    for (size_t i = 0; i < N_OF(ioctl_denied); i++)
+        rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
+                               SCMP_A1(SCMP_CMP_EQ, ioctl_denied[i]));
+    if (rc != 0) {
+        seccomp_release(ctx);
+        return NULL;
+    }
     return ctx;
 }
 
@@ -90,6 +111,10 @@ static scmp_filter_ctx build_run(unsigned int self)
     for (size_t i = 0; i < N_OF(run_signals); i++)
         rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), run_signals[i], 1,
                                SCMP_A0(SCMP_CMP_NE, (scmp_datum_t)self));
+    /* Limits of itself only (pid 0): lowering the sandbox child's open-file
+     * limit would break the next run. */
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(prlimit64), 1,
+                           SCMP_A0(SCMP_CMP_NE, 0));
     if (rc != 0) {
         seccomp_release(ctx);
         return NULL;
