@@ -1,7 +1,9 @@
 # gateway.cmake -- end-to-end tests of jouletrace-gateway: real nats-server + gateway, libcurl client.
 # One ctest entry per case of tests/test_gateway.c (tasks: submit, read,
-# cancel, stream) and tests/test_gateway_service.c (the other routes, refused
-# requests, NATS down, shutdown); each starts its own servers on free ports
+# cancel, stream), tests/test_gateway_service.c (the other routes, refused
+# requests, NATS down, shutdown) and tests/test_gateway_door.c (one table each: 415 for
+# bodies not sent as JSON, CORS origins, 400 for task ids as sent, 401 bearer tokens and no
+# token in the log, refusals at start); each starts its own servers on free ports
 # (the fixture: tests/support/gateway_*.c in jt-test-support).
 set(JT_GATEWAY_CASES
     not_calibrated accepted_in_stream get_queued_record idempotency cancel_queued sse_progress
@@ -9,6 +11,8 @@ set(JT_GATEWAY_CASES
 set(JT_GATEWAY_SERVICE_CASES
     bad_requests metrics_counts ping health_degraded nats_down validate_no_workers
     validate_relay socket0_status capabilities sigterm_exit_0)
+set(JT_GATEWAY_DOOR_CASES
+    content_type cors_listed cors_off task_ids tokens tokens_file refusals)
 
 jt_add_cmocka_test(test_gateway
   SOURCES test_gateway.c
@@ -20,11 +24,18 @@ jt_add_cmocka_test(test_gateway_service
   CASES ${JT_GATEWAY_SERVICE_CASES}
   TIMEOUT 60
   LIBS jt-bus jt-test-support PkgConfig::CURL PkgConfig::NATS PkgConfig::JANSSON)
-foreach(p test_gateway test_gateway_service)
+jt_add_cmocka_test(test_gateway_door
+  SOURCES test_gateway_door.c
+  CASES ${JT_GATEWAY_DOOR_CASES}
+  TIMEOUT 90
+  LIBS jt-bus jt-test-support PkgConfig::CURL PkgConfig::NATS PkgConfig::JANSSON)
+foreach(p test_gateway test_gateway_service test_gateway_door)
   add_dependencies(${p} jouletrace-gateway)
 endforeach()
 
 list(TRANSFORM JT_GATEWAY_CASES PREPEND test_gateway. OUTPUT_VARIABLE JT_GATEWAY_TESTS)
 list(TRANSFORM JT_GATEWAY_SERVICE_CASES PREPEND test_gateway_service.
      OUTPUT_VARIABLE JT_GATEWAY_SERVICE_TESTS)
-set_tests_properties(${JT_GATEWAY_TESTS} ${JT_GATEWAY_SERVICE_TESTS} PROPERTIES LABELS gateway)
+list(TRANSFORM JT_GATEWAY_DOOR_CASES PREPEND test_gateway_door. OUTPUT_VARIABLE JT_GATEWAY_DOOR_TESTS)
+set_tests_properties(${JT_GATEWAY_TESTS} ${JT_GATEWAY_SERVICE_TESTS} ${JT_GATEWAY_DOOR_TESTS}
+                     PROPERTIES LABELS gateway)

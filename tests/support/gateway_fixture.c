@@ -53,7 +53,8 @@ static void wait_gateway_ready(fx_t *fx)
     double deadline = jt_nats_now() + 15.0;
     while (jt_nats_now() < deadline) {
         jt_curl_resp_t r;
-        if (http(fx, "GET", "/api/v1/health", NULL, 0, NULL, &r) == 0 && r.json != NULL &&
+        const char *hdrs[] = {fx->auth[0] != '\0' ? fx->auth : NULL, NULL};
+        if (http(fx, "GET", "/api/v1/health", NULL, 0, hdrs, &r) == 0 && r.json != NULL &&
             json_is_true(json_object_get(json_object_get(json_object_get(r.json, "checks"), "nats"),
                                          "connected"))) {
             jt_curl_resp_free(&r);
@@ -66,13 +67,14 @@ static void wait_gateway_ready(fx_t *fx)
     fail_msg("gateway not ready within 15 s");
 }
 
-int gateway_setup_with(void **state, const char *const *extra)
+int gateway_setup_auth(void **state, const char *const *extra, const char *auth)
 {
     jt_topology_opts_t topo;
     jt_error_t err;
     fx_t *fx = calloc(1, sizeof *fx);
     assert_non_null(fx);
     *state = fx;
+    snprintf(fx->auth, sizeof fx->auth, "%s", auth != NULL ? auth : "");
     assert_int_equal(jt_nats_server_start(&fx->nats), 0);
     jt_topology_opts_init(&topo);
     assert_int_equal(jt_bus_connect(fx->nats.url, "test-gateway", &topo, &fx->bus, &err), JT_OK);
@@ -81,9 +83,19 @@ int gateway_setup_with(void **state, const char *const *extra)
     return 0;
 }
 
+int gateway_setup_with(void **state, const char *const *extra)
+{
+    return gateway_setup_auth(state, extra, NULL);
+}
+
 int gateway_setup(void **state)
 {
     return gateway_setup_with(state, NULL);
+}
+
+const char *gateway_bin(void)
+{
+    return JT_GATEWAY_BIN;
 }
 
 int stop_gateway(fx_t *fx)

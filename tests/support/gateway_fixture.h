@@ -19,14 +19,22 @@ typedef struct {
     jt_bus_t bus;
     jt_proc_t gw;
     int port;
+    char auth[320]; /* "Authorization: Bearer <token>" of the readiness check, "" for none */
 } fx_t;
 
 /* cmocka setup: a nats-server, a bus connection with the topology, and the gateway started with
  * extra "NAME=value" settings (NULL-terminated, may be NULL), answering and connected. */
 int gateway_setup_with(void **state, const char *const *extra);
 
+/* gateway_setup_with, the readiness check sending the header auth ("Authorization: Bearer
+ * <token>", kept in fx->auth) when the gateway is started with tokens. */
+int gateway_setup_auth(void **state, const char *const *extra, const char *auth);
+
 /* gateway_setup_with no extra settings. */
 int gateway_setup(void **state);
+
+/* The path of the jouletrace-gateway program under test. */
+const char *gateway_bin(void);
 
 /* SIGTERM the gateway (SIGKILL after 10 s); its wait status, -1 when it was not running. */
 int stop_gateway(fx_t *fx);

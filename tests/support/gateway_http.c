@@ -1,8 +1,15 @@
 /* gateway_http.c -- the gateway tests' requests and what an answer must look like. */
 #include "gateway_http.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include "unit_main.h"
 
@@ -10,6 +17,36 @@ int http(fx_t *fx, const char *method, const char *path, const char *body, long 
          const char *const *hdrs, jt_curl_resp_t *r)
 {
     return jt_curl_request(fx->port, method, path, body, blen, hdrs, 20, r);
+}
+
+long raw_http(const fx_t *fx, const char *req, size_t len, char *out, size_t cap)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)fx->port)};
+    struct timeval tv = {.tv_sec = 10};
+    size_t n = 0;
+    long status = -1;
+    out[0] = '\0';
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+        send(fd, req, len, MSG_NOSIGNAL) != (ssize_t)len) {
+        close(fd);
+        return -1;
+    }
+    while (n + 1 < cap) {
+        ssize_t r = recv(fd, out + n, cap - 1 - n, 0);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    out[n] = '\0';
+    close(fd);
+    if (sscanf(out, "HTTP/1.%*c %ld", &status) != 1)
+        status = -1;
+    return status;
 }
 
 const char *jstr(const json_t *o, const char *key)

@@ -19,6 +19,12 @@
 int http(fx_t *fx, const char *method, const char *path, const char *body, long blen,
          const char *const *hdrs, jt_curl_resp_t *r);
 
+/* Send the bytes req[0..len) as they are (no client cleans the path or drops a NUL) to the
+ * gateway on a new connection and read the answer until the gateway closes it (send
+ * "Connection: close"), at most cap - 1 bytes into out, NUL-terminated. Returns the answer's
+ * HTTP status, or -1 when none came within 10 s. */
+long raw_http(const fx_t *fx, const char *req, size_t len, char *out, size_t cap);
+
 /* The string member key of o, NULL when absent. */
 const char *jstr(const json_t *o, const char *key);
 
