@@ -14,7 +14,7 @@ set(JT_DAEMON_CASES
     direct_job_completes incorrect_solution_fails bad_msgpack_fails_task
     cancel_queued_job cancel_running_job sigterm_idle_exits_clean
     sigterm_busy_gives_job_back max_deliveries_stores_failed validate_request_reply
-    previous_job_invisible)
+    previous_job_invisible ipc_and_locks_private)
 jt_add_cmocka_test(test_daemon
   SOURCES test_daemon.c
   CASES ${JT_DAEMON_CASES}

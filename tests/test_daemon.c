@@ -2,6 +2,7 @@
 #include "unit_main.h"
 
 #include <stdio.h>
+#include <sys/shm.h>
 #include <unistd.h>
 
 #include "bus_names.h"
@@ -460,6 +461,79 @@ static void previous_job_invisible(void **state)
     }
 }
 
+/* A first tenant leaves SysV shared memory and a lock file behind; the next
+ * job on the same runner finds neither, and neither outlives the jobs on the
+ * host (IPC namespace and tmpfs on /run/lock: only as root). */
+#define IPC_KEY "0x4a540001"
+static const char IPC_A_SRC[] =
+    "import ctypes, os\n"
+    "libc = ctypes.CDLL(None, use_errno=True)\n"
+    "def solve(a, b):\n"
+    "    if libc.shmget(" IPC_KEY ", 4096, 0o1000 | 0o600) < 0:\n"
+    "        raise OSError(ctypes.get_errno(), 'shmget')\n"
+    "    with open('/run/lock/jt-tenant-a', 'w') as f:\n"
+    "        f.write('cached answer')\n"
+    "    return a + b\n";
+static const char IPC_B_SRC[] =
+    "import ctypes, os\n"
+    "libc = ctypes.CDLL(None, use_errno=True)\n"
+    "def solve(a, b):\n"
+    "    seen = libc.shmget(" IPC_KEY ", 0, 0) >= 0 or os.path.exists('/run/lock/jt-tenant-a')\n"
+    "    return -1 if seen else a + b\n";
+
+static bool host_has_shm_key(const char *key_hex)
+{
+    long want = strtol(key_hex, NULL, 16);
+    FILE *fp = fopen("/proc/sysvipc/shm", "r");
+    char line[512];
+    bool found = false;
+    if (fp == NULL)
+        return false;
+    while (!found && fgets(line, sizeof line, fp) != NULL)
+        found = strtol(line, NULL, 10) == want;
+    fclose(fp);
+    return found;
+}
+
+static void ipc_and_locks_private(void **state)
+{
+    fixture_t *f = *state;
+    if (geteuid() != 0) {
+        fprintf(stderr, "skipped: the IPC namespace and /run/lock tmpfs need root\n");
+        skip();
+    }
+    start_ready_worker(f, "w1");
+    const char *codes[2] = {IPC_A_SRC, IPC_B_SRC};
+    bool correct[2];
+    for (int k = 0; k < 2; k++) {
+        char body[8192];
+        uint8_t *data;
+        size_t len;
+        job_json(body, sizeof body, NULL, codes[k], ADD_CASES, 1, 0.0);
+        make_job(body, &data, &len);
+        json_t *r = validate(f, data, len);
+        free(data);
+        json_t *v = json_object_get(r, "validation");
+        correct[k] = json_is_true(json_object_get(v, "is_correct"));
+        if (!correct[k]) {
+            char *text = json_dumps(r, JSON_COMPACT);
+            fprintf(stderr, "tenant %c: %.3000s\n", 'A' + k, text ? text : "?");
+            free(text);
+        }
+        json_decref(r);
+    }
+    bool shm_left = host_has_shm_key(IPC_KEY);
+    bool lock_left = access("/run/lock/jt-tenant-a", F_OK) == 0;
+    /* Clean the host up before judging, so that a failure leaves nothing. */
+    int id = shmget((key_t)strtol(IPC_KEY, NULL, 16), 0, 0);
+    if (id >= 0)
+        shmctl(id, IPC_RMID, NULL);
+    unlink("/run/lock/jt-tenant-a");
+    CHECK(f, correct[0] && correct[1]);
+    CHECK(f, !shm_left);
+    CHECK(f, !lock_left);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(direct_job_completes, daemon_setup, daemon_teardown),
     cmocka_unit_test_setup_teardown(incorrect_solution_fails, daemon_setup, daemon_teardown),
@@ -471,6 +545,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(max_deliveries_stores_failed, daemon_setup, daemon_teardown),
     cmocka_unit_test_setup_teardown(validate_request_reply, daemon_setup, daemon_teardown),
     cmocka_unit_test_setup_teardown(previous_job_invisible, daemon_setup, daemon_teardown),
+    cmocka_unit_test_setup_teardown(ipc_and_locks_private, daemon_setup, daemon_teardown),
 };
 
 JT_UNIT_MAIN(tests)

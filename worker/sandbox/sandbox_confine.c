@@ -16,7 +16,7 @@
 
 static bool private_tmp;            /* /tmp, /var/tmp, /dev/shm are our own tmpfs */
 static char scrub_workdir[512];     /* the working directory, emptied between runs */
-static const char *const private_tmp_dirs[] = {"/tmp", "/var/tmp", "/dev/shm"};
+static const char *const private_tmp_dirs[] = {"/tmp", "/var/tmp", "/dev/shm", "/run/lock"};
 
 static int fail(char *err, size_t errlen, const char *what)
 {
@@ -62,7 +62,8 @@ static void private_mounts(const jt_sandbox_limits_t *lim)
         return;
     snprintf(opts, sizeof opts, "size=%ld,mode=1777", JT_SANDBOX_TMP_BYTES);
     for (size_t i = 0; i < sizeof private_tmp_dirs / sizeof private_tmp_dirs[0]; i++)
-        if (mount("tmpfs", private_tmp_dirs[i], "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
+        if (access(private_tmp_dirs[i], F_OK) == 0 && /* a host without /run/lock */
+            mount("tmpfs", private_tmp_dirs[i], "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
             return;
     private_tmp = true;
 }
@@ -79,10 +80,16 @@ void jt_sandbox_scrub(void)
 int jt_sandbox_enter_child(const jt_sandbox_limits_t *lim, pid_t expected_parent, char *err,
                            size_t errlen)
 {
-    /* A network namespace needs CAP_SYS_ADMIN: only as root. Without it the
-     * seccomp filter still refuses socket creation (so a failed unshare is no error). */
-    if (geteuid() == 0)
+    /* Namespaces need CAP_SYS_ADMIN: only as root, each best effort. Without
+     * the network one the seccomp filter still refuses socket creation; the
+     * IPC one makes SysV shared memory, semaphores, message queues and POSIX
+     * queues private to this child, gone with it; the UTS one keeps a
+     * sethostname to the box. */
+    if (geteuid() == 0) {
         (void)unshare(CLONE_NEWNET);
+        (void)unshare(CLONE_NEWIPC);
+        (void)unshare(CLONE_NEWUTS);
+    }
 
     if (lim->workdir != NULL) {
         if (chdir(lim->workdir) < 0)
