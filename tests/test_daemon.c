@@ -371,17 +371,24 @@ static json_t *validate(fixture_t *f, const void *data, size_t len)
     return j;
 }
 
+/* The validate reply for code on ADD_CASES. */
+static json_t *validate_code(fixture_t *f, const char *code)
+{
+    char body[8192];
+    uint8_t *data;
+    size_t len;
+    job_json(body, sizeof body, NULL, code, ADD_CASES, 1, 0.0);
+    make_job(body, &data, &len);
+    json_t *r = validate(f, data, len);
+    free(data);
+    return r;
+}
+
 static void validate_request_reply(void **state)
 {
     fixture_t *f = *state;
     start_ready_worker(f, "w1");
-    char body[4096];
-    uint8_t *data;
-    size_t len;
-    job_json(body, sizeof body, NULL, ADD_SRC, ADD_CASES, 1, 0.0);
-    make_job(body, &data, &len);
-    json_t *r = validate(f, data, len);
-    free(data);
+    json_t *r = validate_code(f, ADD_SRC);
     json_t *v = json_object_get(r, "validation");
     check_fields(f, v, VALIDATION_KEYS);
     CHECK(f, json_is_true(json_object_get(v, "is_correct")));
@@ -389,10 +396,7 @@ static void validate_request_reply(void **state)
     CHECK(f, json_is_number(json_object_get(r, "processing_time_seconds")));
     json_decref(r);
 
-    job_json(body, sizeof body, NULL, WRONG_SRC, ADD_CASES, 1, 0.0);
-    make_job(body, &data, &len);
-    r = validate(f, data, len);
-    free(data);
+    r = validate_code(f, WRONG_SRC);
     v = json_object_get(r, "validation");
     CHECK(f, json_is_false(json_object_get(v, "is_correct")));
     CHECK(f, json_array_size(json_object_get(v, "test_results")) == 2);
@@ -402,6 +406,21 @@ static void validate_request_reply(void **state)
     CHECK(f, strcmp(jt_json_str(r, "error"), "invalid_job") == 0);
     CHECK(f, strlen(jt_json_str(r, "message")) > 0);
     json_decref(r);
+}
+
+/* Validate code (ADD_CASES) through the worker's validate service; whether it
+ * was judged correct (the reply goes to stderr when not). */
+static bool validate_tenant(fixture_t *f, const char *code, char tenant)
+{
+    json_t *r = validate_code(f, code);
+    bool correct = json_is_true(json_object_get(json_object_get(r, "validation"), "is_correct"));
+    if (!correct) {
+        char *text = json_dumps(r, JSON_COMPACT);
+        fprintf(stderr, "tenant %c: %.3000s\n", tenant, text ? text : "?");
+        free(text);
+    }
+    json_decref(r);
+    return correct;
 }
 
 /* The first tenant's code carries a canary; the second, validated next by the
@@ -441,24 +460,8 @@ static void previous_job_invisible(void **state)
 {
     fixture_t *f = *state;
     start_ready_worker(f, "w1");
-    const char *codes[2] = {TENANT_A_SRC, TENANT_B_SRC};
-    for (int k = 0; k < 2; k++) {
-        char body[8192];
-        uint8_t *data;
-        size_t len;
-        job_json(body, sizeof body, NULL, codes[k], ADD_CASES, 1, 0.0);
-        make_job(body, &data, &len);
-        json_t *r = validate(f, data, len);
-        free(data);
-        json_t *v = json_object_get(r, "validation");
-        if (!json_is_true(json_object_get(v, "is_correct"))) {
-            char *text = json_dumps(r, JSON_COMPACT);
-            fprintf(stderr, "tenant %c: %.3000s\n", 'A' + k, text ? text : "?");
-            free(text);
-        }
-        CHECK(f, json_is_true(json_object_get(v, "is_correct")));
-        json_decref(r);
-    }
+    CHECK(f, validate_tenant(f, TENANT_A_SRC, 'A'));
+    CHECK(f, validate_tenant(f, TENANT_B_SRC, 'B'));
 }
 
 /* A first tenant leaves SysV shared memory and a lock file behind; the next
@@ -503,25 +506,8 @@ static void ipc_and_locks_private(void **state)
         skip();
     }
     start_ready_worker(f, "w1");
-    const char *codes[2] = {IPC_A_SRC, IPC_B_SRC};
-    bool correct[2];
-    for (int k = 0; k < 2; k++) {
-        char body[8192];
-        uint8_t *data;
-        size_t len;
-        job_json(body, sizeof body, NULL, codes[k], ADD_CASES, 1, 0.0);
-        make_job(body, &data, &len);
-        json_t *r = validate(f, data, len);
-        free(data);
-        json_t *v = json_object_get(r, "validation");
-        correct[k] = json_is_true(json_object_get(v, "is_correct"));
-        if (!correct[k]) {
-            char *text = json_dumps(r, JSON_COMPACT);
-            fprintf(stderr, "tenant %c: %.3000s\n", 'A' + k, text ? text : "?");
-            free(text);
-        }
-        json_decref(r);
-    }
+    bool a_correct = validate_tenant(f, IPC_A_SRC, 'A'); /* first A, then B */
+    bool b_correct = validate_tenant(f, IPC_B_SRC, 'B');
     bool shm_left = host_has_shm_key(IPC_KEY);
     bool lock_left = access("/run/lock/jt-tenant-a", F_OK) == 0;
     /* Clean the host up before judging, so that a failure leaves nothing. */
@@ -529,7 +515,7 @@ static void ipc_and_locks_private(void **state)
     if (id >= 0)
         shmctl(id, IPC_RMID, NULL);
     unlink("/run/lock/jt-tenant-a");
-    CHECK(f, correct[0] && correct[1]);
+    CHECK(f, a_correct && b_correct);
     CHECK(f, !shm_left);
     CHECK(f, !lock_left);
 }
