@@ -33,8 +33,7 @@ static int add_origin(jt_door_t *door, const char *s, size_t n, char *why, size_
     if (n == 0)
         return 0;
     if (n == 1 && s[0] == '*') {
-        snprintf(why, why_len, "%s: \"*\" is refused: list the exact origins allowed",
-                 ORIGINS_ENV);
+        snprintf(why, why_len, "%s: \"*\" is refused: list the exact origins allowed", ORIGINS_ENV);
         return -1;
     }
     bool ok = n < JT_DOOR_ORIGIN_LEN && door->n_origins < JT_DOOR_ORIGINS_MAX &&
@@ -87,9 +86,8 @@ static int add_token(jt_door_t *door, const char *s, size_t n, const char *where
     for (size_t i = 0; ok && i < n; i++)
         ok = s[i] > 0x20 && s[i] < 0x7f;
     if (!ok) {
-        snprintf(why, why_len,
-                 "%s: token %d is not %d..%d characters of visible ASCII (no spaces)", where,
-                 door->n_tokens + 1, JT_DOOR_TOKEN_MIN, JT_DOOR_TOKEN_MAX);
+        snprintf(why, why_len, "%s: token %d is not %d..%d characters of visible ASCII (no spaces)",
+                 where, door->n_tokens + 1, JT_DOOR_TOKEN_MIN, JT_DOOR_TOKEN_MAX);
         return -1;
     }
     memcpy(door->tokens[door->n_tokens], s, n);

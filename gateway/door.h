@@ -1,4 +1,5 @@
-/* door.h -- the gateway's front door: allowed CORS origins, bearer tokens, JSON-only bodies, raw ids.
+/* door.h -- the gateway's front door: allowed CORS origins, bearer tokens, JSON-only bodies, raw
+ * ids.
  *
  * jt_door_load runs once in main before civetweb starts; afterwards a
  * jt_door_t is read-only and every function here may run on any civetweb

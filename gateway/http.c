@@ -73,8 +73,8 @@ void jt_req_init(jt_req_t *req, struct mg_connection *conn, const char *cors_ori
      * string. local_uri is cleaned of dot segments, local_uri_raw is not;
      * both end before the '?'. Absolute URIs start with scheme://host; their
      * path is what follows. */
-    const char *raw = req->ri->local_uri_raw != NULL ? req->ri->local_uri_raw
-                                                      : req->ri->request_uri;
+    const char *raw =
+        req->ri->local_uri_raw != NULL ? req->ri->local_uri_raw : req->ri->request_uri;
     if (raw != NULL && strncasecmp(raw, "http", 4) == 0 && strstr(raw, "://") != NULL) {
         const char *slash = strchr(strstr(raw, "://") + 3, '/');
         raw = slash != NULL ? slash : "/";

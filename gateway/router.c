@@ -148,10 +148,10 @@ static bool takes_body(const char *method)
 static void reply_unsupported_media_type(jt_req_t *req, const char *content_type)
 {
     jt_req_close_after_reply(req); /* the body is not read */
-    jt_http_reply_error(req, 415, "unsupported_media_type", "Content-Type",
-                        json_pack("{s:s}", "content_type",
-                                  content_type != NULL ? content_type : ""),
-                        "request bodies must be sent with Content-Type: application/json");
+    jt_http_reply_error(
+        req, 415, "unsupported_media_type", "Content-Type",
+        json_pack("{s:s}", "content_type", content_type != NULL ? content_type : ""),
+        "request bodies must be sent with Content-Type: application/json");
 }
 
 static bool starts_with_tasks(const char *p)

@@ -145,7 +145,8 @@ static void check_cors_rows(fx_t *fx, const cors_row_t *rows, size_t n)
         end[2] = '\0'; /* headers only */
         bool has_acao = strcasestr(reply, "Access-Control-Allow-Origin") != NULL;
         bool has_any = strcasestr(reply, "Access-Control-") != NULL;
-        if (r->echoed && (strstr(reply, want) == NULL || strstr(reply, "\r\nVary: Origin\r\n") == NULL))
+        if (r->echoed &&
+            (strstr(reply, want) == NULL || strstr(reply, "\r\nVary: Origin\r\n") == NULL))
             fail_msg("row %zu (%s %s, Origin %s): origin not echoed\n%s", i, r->method, r->path,
                      r->origin, reply);
         if (!r->echoed && has_any)
@@ -232,8 +233,8 @@ static void task_ids(void **state)
 
     /* "ID": the queued task's id */
     const char *suffixes[] = {
-        "ID%00x", "ID%00", "%00", "ID%2Fx", "ID%2f", "%2FID", "..", "../ID",
-        "ID/../ID", "./ID", "ID%41", "ID.x", "ID%20", "ID%", "ID%0a",
+        "ID%00x",   "ID%00", "%00",   "ID%2Fx", "ID%2f", "%2FID", "..",    "../ID",
+        "ID/../ID", "./ID",  "ID%41", "ID.x",   "ID%20", "ID%",   "ID%0a",
     };
     const char *methods[] = {"GET", "DELETE", "HEAD"};
     for (size_t m = 0; m < sizeof methods / sizeof methods[0]; m++) {
@@ -478,7 +479,9 @@ static void refusals(void **state)
         {"%d", {NULL}, false, "JOULETRACE_API_TOKENS"},
         {"[::]:%d", {NULL}, false, "JOULETRACE_API_TOKENS"},
         {"127.0.0.1:%d,0.0.0.0:%d", {NULL}, false, "JOULETRACE_API_TOKENS"},
-        {"0.0.0.0:%d", {"JOULETRACE_REQUIRE_TOKENS_BEYOND_LOOPBACK=1"}, false,
+        {"0.0.0.0:%d",
+         {"JOULETRACE_REQUIRE_TOKENS_BEYOND_LOOPBACK=1"},
+         false,
          "JOULETRACE_API_TOKENS"},
         {"127.0.0.1:%d", {"@world"}, false, "readable by every user"},
         {"127.0.0.1:%d", {"JOULETRACE_API_TOKENS=short-tok"}, false, "16..256"},
