@@ -100,7 +100,7 @@ static int add_token(jt_door_t *door, const char *s, size_t n, const char *where
 static int load_token_list(jt_door_t *door, char *why, size_t why_len)
 {
     const char *list = getenv(TOKENS_ENV);
-    if (list == NULL)
+    if (list == NULL || list[0] == '\0') /* set but empty: none, as unset */
         return 0;
     for (const char *p = list;;) {
         const char *comma = strchr(p, ',');

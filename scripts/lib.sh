@@ -138,11 +138,16 @@ jt_port_open() {
 # ANY_STATUS=1 is set. Uses curl when installed, else bash /dev/tcp (HTTP/1.0).
 jt_http_get() {
   local url=$1 hostport path host port reply status
+  local auth=()
+  # With tokens configured every route but /ping needs one: the first of the list.
+  if [ -n "${JOULETRACE_API_TOKENS:-}" ]; then
+    auth=(-H "Authorization: Bearer ${JOULETRACE_API_TOKENS%%,*}")
+  fi
   if command -v curl >/dev/null 2>&1; then
     if [ "${ANY_STATUS:-0}" = 1 ]; then
-      curl -sS --max-time 5 "$url"
+      curl -sS --max-time 5 "${auth[@]}" "$url"
     else
-      curl -fsS --max-time 5 "$url"
+      curl -fsS --max-time 5 "${auth[@]}" "$url"
     fi
     return
   fi
@@ -151,9 +156,14 @@ jt_http_get() {
   hostport=${hostport%%/*}
   host=${hostport%:*}
   port=${hostport##*:}
-  reply=$(timeout 5 bash -c "exec 3<>/dev/tcp/$host/$port || exit 1
-    printf 'GET %s HTTP/1.0\r\nHost: %s\r\nConnection: close\r\n\r\n' '$path' '$hostport' >&3
-    cat <&3") || return 1
+  local hdr=""
+  if [ -n "${JOULETRACE_API_TOKENS:-}" ]; then
+    hdr="Authorization: Bearer ${JOULETRACE_API_TOKENS%%,*}"$'\r\n'
+  fi
+  # host, port, path and header travel as arguments: no quoting of their text
+  reply=$(timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2" || exit 1
+    printf "GET %s HTTP/1.0\r\nHost: %s:%s\r\n%sConnection: close\r\n\r\n" "$3" "$1" "$2" "$4" >&3
+    cat <&3' jt_http_get "$host" "$port" "$path" "$hdr") || return 1
   status=$(printf '%s\n' "$reply" | head -n1 | awk '{print $2}')
   if [ "${ANY_STATUS:-0}" != 1 ] && [ "${status:-599}" -ge 400 ]; then
     return 1
