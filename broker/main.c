@@ -161,7 +161,8 @@ static int print_topology(natsConnection *nc, jsCtx *js, const char *shown_url)
 
     s = js_Streams(&list, js, NULL, NULL);
     if (s != NATS_OK && s != NATS_NOT_FOUND) {
-        fprintf(stderr, "jouletrace-broker: cannot list streams: %s\n", jt_nats_describe(s, why, sizeof why));
+        fprintf(stderr, "jouletrace-broker: cannot list streams: %s\n",
+                jt_nats_describe(s, why, sizeof why));
         return EXIT_ERROR;
     }
     printf("Streams:\n");

@@ -241,13 +241,13 @@ void jt_route_socket0_status(jt_gw_t *gw, jt_req_t *req)
 
     bool calibrated = v.calibrated_workers > 0;
     json_t *body = json_pack(
-        "{s:b, s:b, s:i, s:i, s:{s:i, s:i, s:o}, s:o, s:{s:s, s:b}, s:{s:b, s:b}, s:I}",
-        "ready", calibrated && v.nats_connected, "calibrated", calibrated, "socket", gw->cfg.socket,
+        "{s:b, s:b, s:i, s:i, s:{s:i, s:i, s:o}, s:o, s:{s:s, s:b}, s:{s:b, s:b}, s:I}", "ready",
+        calibrated && v.nats_connected, "calibrated", calibrated, "socket", gw->cfg.socket,
         "measurement_core", core, "calibration", "live_workers", v.live_workers,
-        "calibrated_workers", v.calibrated_workers, "workers", reported, "lease", lease != NULL ? lease : json_null(), "isolation",
-        "isolated_cpus", isolated, "measurement_core_isolated", cpulist_has(isolated, core), "nats",
-        "connected", v.nats_connected, "jetstream", v.jetstream_ok, "pending_jobs",
-        (json_int_t)v.pending_jobs);
+        "calibrated_workers", v.calibrated_workers, "workers", reported, "lease",
+        lease != NULL ? lease : json_null(), "isolation", "isolated_cpus", isolated,
+        "measurement_core_isolated", cpulist_has(isolated, core), "nats", "connected",
+        v.nats_connected, "jetstream", v.jetstream_ok, "pending_jobs", (json_int_t)v.pending_jobs);
     if (body != NULL && !calibrated)
         json_object_set_new(body, "message", json_string("Socket 0 not calibrated"));
     jt_http_reply_json(req, 200, body, NULL);

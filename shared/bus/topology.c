@@ -57,7 +57,8 @@ static jt_status_t ensure_stream(jsCtx *js, jsStreamConfig *sc, jt_error_t *err)
                             "cannot create stream %s: JetStream is not enabled on this server "
                             "(start nats-server with -js or a jetstream block) (%s)",
                             sc->Name, why);
-    return jt_error_set(err, jt_nats_status(s), sc->Name, "cannot create stream %s: %s%s", sc->Name, why,
+    return jt_error_set(err, jt_nats_status(s), sc->Name, "cannot create stream %s: %s%s", sc->Name,
+                        why,
                         s == NATS_TIMEOUT ? " (no answer: is this user allowed the JetStream "
                                             "API, see broker/nats-server-auth.conf?)"
                                           : "");
@@ -114,8 +115,8 @@ static jt_status_t ensure_consumer(jsCtx *js, const jt_topology_opts_t *o, jt_er
                             "consumer %s on stream %s exists with settings NATS cannot change "
                             "to JouleTrace's (%s, jerr %d); delete it and run init again",
                             JT_CONSUMER_WORKERS, JT_STREAM_JOBS, why, (int)jerr);
-    return jt_error_set(err, jt_nats_status(s), JT_CONSUMER_WORKERS, "cannot create consumer %s: %s",
-                        JT_CONSUMER_WORKERS, why);
+    return jt_error_set(err, jt_nats_status(s), JT_CONSUMER_WORKERS,
+                        "cannot create consumer %s: %s", JT_CONSUMER_WORKERS, why);
 }
 
 /* js_CreateKeyValue accepts an identical bucket but refuses a differing one
@@ -142,8 +143,8 @@ static jt_status_t ensure_kv(jsCtx *js, const char *bucket, int64_t ttl_ns, cons
         return JT_OK;
     jt_nats_describe(s, why, sizeof why);
     if (s != NATS_ERR)
-        return jt_error_set(err, jt_nats_status(s), bucket, "cannot create KV bucket %s: %s", bucket,
-                            why);
+        return jt_error_set(err, jt_nats_status(s), bucket, "cannot create KV bucket %s: %s",
+                            bucket, why);
 
     snprintf(stream, sizeof stream, "KV_%s", bucket);
     jsStreamInfo *si = NULL;

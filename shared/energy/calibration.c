@@ -117,7 +117,8 @@ static jt_status_t parse_domains(json_t *root, jt_calibration_t *c, jt_error_t *
         return s;
     if (!json_is_object(obj))
         return jt_error_set(err, JT_ERR_INVALID, "domains", "expected an object");
-    if ((s = reject_unknown(obj, "domains", jt_calibration_domain_names, JT_CALIBRATION_N_DOMAIN_NAMES, err)) != JT_OK)
+    if ((s = reject_unknown(obj, "domains", jt_calibration_domain_names,
+                            JT_CALIBRATION_N_DOMAIN_NAMES, err)) != JT_OK)
         return s;
     /* Canonical order (package first, as meters report it), not file order. */
     for (size_t i = 0; i < JT_CALIBRATION_N_DOMAIN_NAMES; i++) {
@@ -175,8 +176,8 @@ static jt_status_t parse_root(json_t *root, jt_calibration_t *c, jt_error_t *err
     json_t *ts;
     if ((s = get_field(root, "timestamp", "timestamp", &ts, err)) != JT_OK)
         return s;
-    if (!json_is_string(ts) ||
-        !jt_calibration_parse_timestamp(json_string_value(ts), json_string_length(ts), &c->timestamp))
+    if (!json_is_string(ts) || !jt_calibration_parse_timestamp(
+                                   json_string_value(ts), json_string_length(ts), &c->timestamp))
         return jt_error_set(err, JT_ERR_INVALID, "timestamp",
                             "expected UTC \"YYYY-MM-DDTHH:MM:SS[.fraction]Z\"");
     if ((s = get_int(root, "valid_until_days", 1, JT_CALIBRATION_MAX_VALID_DAYS, &v, err)) != JT_OK)

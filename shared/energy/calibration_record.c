@@ -118,7 +118,8 @@ jt_status_t jt_calibration_validate(const jt_calibration_t *c, jt_error_t *err)
     if (c->measurement_core < 0 || c->measurement_core > JT_CALIBRATION_ID_MAX)
         return jt_error_set(err, JT_ERR_INVALID, "measurement_core", "expected an integer in 0..%d",
                             JT_CALIBRATION_ID_MAX);
-    if (!jt_calibration_in_list(c->meter_type, meter_types, sizeof meter_types / sizeof meter_types[0]))
+    if (!jt_calibration_in_list(c->meter_type, meter_types,
+                                sizeof meter_types / sizeof meter_types[0]))
         return jt_error_set(err, JT_ERR_INVALID, "meter_type",
                             "expected \"rapl-sysfs\", \"rapl-perf\" or \"estimate\", got \"%s\"",
                             c->meter_type);
@@ -132,7 +133,8 @@ jt_status_t jt_calibration_validate(const jt_calibration_t *c, jt_error_t *err)
         const jt_calibration_domain_t *d = &c->domains[i];
         char field[64];
         if (strnlen(d->name, sizeof d->name) == sizeof d->name ||
-            !jt_calibration_in_list(d->name, jt_calibration_domain_names, JT_CALIBRATION_N_DOMAIN_NAMES))
+            !jt_calibration_in_list(d->name, jt_calibration_domain_names,
+                                    JT_CALIBRATION_N_DOMAIN_NAMES))
             return jt_error_set(err, JT_ERR_INVALID, "domains",
                                 "unknown domain (expected package, dram, core, uncore, psys)");
         for (size_t j = 0; j < i; j++)

@@ -25,7 +25,8 @@
 static jt_status_t wrong_type(jt_error_t *err, const char *path, const char *expected,
                               const msgpack_object *o)
 {
-    return jt_error_set(err, JT_ERR_INVALID, path, "expected %s, got %s", expected, jt_value_type_name(o->type));
+    return jt_error_set(err, JT_ERR_INVALID, path, "expected %s, got %s", expected,
+                        jt_value_type_name(o->type));
 }
 
 /* parent + "." + key into out (capacity cap), cut at a UTF-8 character boundary. */

@@ -256,8 +256,8 @@ static void free_consumer(jt_job_consumer_t *j)
     free(j);
 }
 
-jt_status_t jt_job_consumer_start(const jt_job_consumer_opts_t *o, jt_runner_t *runner, jt_job_consumer_t **out,
-                              jt_error_t *err)
+jt_status_t jt_job_consumer_start(const jt_job_consumer_opts_t *o, jt_runner_t *runner,
+                                  jt_job_consumer_t **out, jt_error_t *err)
 {
     jt_job_consumer_t *j = calloc(1, sizeof *j);
     if (j == NULL) {

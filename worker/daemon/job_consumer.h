@@ -42,8 +42,8 @@ typedef struct {
 /* Bind the shared pull consumer, subscribe to cancellations and start the
  * job thread. runner (the job runner, spawned before any thread existed) is
  * taken over, also on failure. On success *out is owned by the caller. */
-jt_status_t jt_job_consumer_start(const jt_job_consumer_opts_t *o, jt_runner_t *runner, jt_job_consumer_t **out,
-                              jt_error_t *err);
+jt_status_t jt_job_consumer_start(const jt_job_consumer_opts_t *o, jt_runner_t *runner,
+                                  jt_job_consumer_t **out, jt_error_t *err);
 
 /* Stop pulling and abort the job in flight (it is nak'ed, or finished when
  * its result is already complete). Returns at once; on_exit tells when the

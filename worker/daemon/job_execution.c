@@ -156,7 +156,8 @@ static jt_settle_t measure(jt_job_execution_t *run, jt_measurement_t *m)
         jt_log(JT_LOG_WARN, run->task_id, "progress not stored: %s", err.message);
     s = jt_lease_acquire(c->lease, run->task_id, -1, jt_runner_slot_should_stop, c->slot, &err);
     if (s != JT_OK)
-        return abort_bits(run) != 0 ? on_abort(run, m) : requeue(run, "worker_shutdown", err.message);
+        return abort_bits(run) != 0 ? on_abort(run, m)
+                                    : requeue(run, "worker_shutdown", err.message);
     jt_log(JT_LOG_DEBUG, run->task_id, "lease taken (revision %llu)",
            (unsigned long long)jt_lease_revision(c->lease));
     if (jt_report_progress(&run->report, JT_TASK_MEASURING, "measuring", 0, 0, total, NAN, &err) !=

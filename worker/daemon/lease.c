@@ -155,7 +155,8 @@ jt_status_t jt_lease_try_acquire(jt_lease_t *l, const char *task_id, jt_error_t 
 jt_status_t jt_lease_acquire(jt_lease_t *l, const char *task_id, int timeout_ms,
                              int (*stop)(void *ctx), void *ctx, jt_error_t *err)
 {
-    int64_t deadline = timeout_ms < 0 ? INT64_MAX : jt_clock_now_ns() + (int64_t)timeout_ms * 1000000;
+    int64_t deadline =
+        timeout_ms < 0 ? INT64_MAX : jt_clock_now_ns() + (int64_t)timeout_ms * 1000000;
     jt_status_t st = jt_lease_try_acquire(l, task_id, err);
     if (st == JT_OK)
         return JT_OK;
@@ -233,7 +234,8 @@ jt_status_t jt_lease_renew(jt_lease_t *l, jt_error_t *err)
         l->held = false;
         st = jt_error_set(err, JT_ERR_PROTOCOL, "lease",
                           "lease %s lost: no renewal confirmed for %.1f s (%s)", l->key,
-                          (double)(jt_clock_now_ns() - l->last_ok_ns) / 1e9, jt_nats_describe(s, why, sizeof why));
+                          (double)(jt_clock_now_ns() - l->last_ok_ns) / 1e9,
+                          jt_nats_describe(s, why, sizeof why));
     } else {
         st = jt_error_set(err, jt_nats_status(s), "lease", "renewing lease %s failed: %s", l->key,
                           jt_nats_describe(s, why, sizeof why));

@@ -58,20 +58,12 @@ static void fail(ctx_t *c, const char *type, const char *fmt, ...)
     va_end(ap);
 }
 
-/* timeout_s plus SLACK_MS as a wait in milliseconds, saturating at JT_CLOCK_MS_MAX: a
- * long run limit times many runs never wraps to a negative (endless) wait. */
-static int wait_with_slack_ms(double timeout_s)
-{
-    int ms = jt_clock_ms(timeout_s);
-    return ms > JT_CLOCK_MS_MAX - SLACK_MS ? JT_CLOCK_MS_MAX : ms + SLACK_MS;
-}
-
 /* Receive the next frame of type `want` (other types are protocol errors,
  * except "end", which means the sandbox child is gone). */
 static jt_status_t expect(ctx_t *c, const char *want, double timeout_s, uint8_t **data,
                           msgpack_unpacked *msg, jt_error_t *err)
 {
-    jt_status_t s = jt_runner_recv(c->r, wait_with_slack_ms(timeout_s), data, msg);
+    jt_status_t s = jt_runner_recv(c->r, jt_clock_ms(timeout_s + SLACK_MS / 1000.0), data, msg);
     if (s != JT_OK)
         return jt_error_set(err, s, "", "waiting for %s from the sandbox: %s", want,
                             jt_status_text(s));
