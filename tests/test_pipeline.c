@@ -126,6 +126,16 @@ static void seed_example_completes(void **state)
     /* the seed's default: energy_measurement_trials 3 is the maximum */
     PL_CHECK(pl, num_at(pl, rec, "statistics.trials") <= 3);
     json_decref(rec);
+
+    /* The gateway knows each worker's calibration from its heartbeat only. */
+    jt_curl_resp_t st;
+    PL_CHECK(pl, jt_curl_request(pl->port, "GET", "/api/v1/socket0/status", NULL, 0, NULL, 20,
+                                 &st) == 0);
+    json_t *w = json_array_get(jt_json_at(st.json, "calibration.workers"), 0);
+    PL_CHECK(pl, json_is_true(json_object_get(w, "calibrated")));
+    PL_CHECK(pl, strlen(jt_json_str(w, "calibrated_at")) == 20); /* YYYY-MM-DDTHH:MM:SSZ */
+    PL_CHECK(pl, json_integer_value(json_object_get(w, "calibration_valid_days")) > 0);
+    jt_curl_resp_free(&st);
 }
 
 /* ---- 2. an incorrect solution -------------------------------------------------------- */

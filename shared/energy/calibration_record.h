@@ -22,9 +22,6 @@ bool jt_calibration_in_list(const char *s, const char *const *list, size_t n);
 /* "YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z" (len bytes at s) -> seconds since the epoch. */
 bool jt_calibration_parse_timestamp(const char *s, size_t len, time_t *out);
 
-/* ISO 8601 UTC with Z into buf (at least 21 bytes); false outside years 1970..9999. */
-bool jt_calibration_format_timestamp(time_t t, char *buf, size_t cap);
-
 /* The checks both load and save apply to a filled record (ranges, names, the package domain). */
 jt_status_t jt_calibration_validate(const jt_calibration_t *c, jt_error_t *err);
 

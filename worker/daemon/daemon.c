@@ -91,18 +91,19 @@ static void open_meter(daemon_t *d, int measure_core)
     } else {
         snprintf(d->meter_type, sizeof d->meter_type, "%s", jt_measurer_meter_type(d->ms));
         d->hb.calibrated = jt_measurer_calibrated(d->ms, &d->hb.calibration_idle_watts);
-        jt_calibration_t c;
-        char why[400];
-        if (jt_calibration_fresh(d->cfg.calibration_path, time(NULL), NULL, &c, why, sizeof why)) {
-            struct tm tm;
-            gmtime_r(&c.timestamp, &tm);
-            strftime(d->calibrated_at, sizeof d->calibrated_at, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        const jt_calibration_t *cal = jt_measurer_calibration(d->ms);
+        if (cal != NULL && jt_calibration_format_timestamp(cal->timestamp, d->calibrated_at,
+                                                           sizeof d->calibrated_at)) {
             d->hb.calibrated_at = d->calibrated_at;
-            d->hb.calibration_valid_days = c.valid_until_days;
+            d->hb.calibration_valid_days = cal->valid_until_days;
         }
-        if (!d->hb.calibrated)
+        if (!d->hb.calibrated) {
+            jt_calibration_t c;
+            char why[400];
+            jt_calibration_fresh(d->cfg.calibration_path, time(NULL), NULL, &c, why, sizeof why);
             snprintf(d->reason, sizeof d->reason, "%s (the %s meter uses its model's idle power)",
                      why, d->meter_type);
+        }
     }
     d->hb.meter_type = d->meter_type;
     d->hb.energy_is_estimated = strcmp(d->meter_type, "estimate") == 0;

@@ -140,10 +140,8 @@ static void fill_environment(jt_measurer_t *ms, jt_environment_t *e)
     e->calibration_idle_watts = ms->idle_watts[0];
     if (ms->calibrated) {
         e->calibration_age_days = difftime(time(NULL), ms->calibration.timestamp) / 86400.0;
-        struct tm tm;
-        gmtime_r(&ms->calibration.timestamp, &tm);
-        strftime(e->calibration_timestamp, sizeof e->calibration_timestamp,
-                 "%Y-%m-%dT%H:%M:%SZ", &tm);
+        jt_calibration_format_timestamp(ms->calibration.timestamp, e->calibration_timestamp,
+                                        sizeof e->calibration_timestamp);
     }
 }
 
@@ -202,4 +200,9 @@ bool jt_measurer_calibrated(const jt_measurer_t *ms, double *idle_watts)
     if (idle_watts != NULL)
         *idle_watts = ms->idle_watts[0];
     return ms->calibrated;
+}
+
+const jt_calibration_t *jt_measurer_calibration(const jt_measurer_t *ms)
+{
+    return ms->calibrated ? &ms->calibration : NULL;
 }

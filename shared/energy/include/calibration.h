@@ -59,4 +59,8 @@ double jt_calibration_domain_watts(const jt_calibration_t *c, const char *name);
 bool jt_calibration_fresh(const char *path, time_t now, const char *host, jt_calibration_t *out,
                           char *reason, size_t reason_len);
 
+/* A calibration timestamp as ISO 8601 UTC with Z ("2026-12-06T18:16:18Z") into
+ * buf (at least 21 bytes); false outside years 1970..9999. */
+bool jt_calibration_format_timestamp(time_t t, char *buf, size_t cap);
+
 #endif

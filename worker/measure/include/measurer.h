@@ -45,6 +45,10 @@ const char *jt_measurer_meter_type(const jt_measurer_t *ms);
  * receives the package idle watts in use. */
 bool jt_measurer_calibrated(const jt_measurer_t *ms, double *idle_watts);
 
+/* The fresh calibration the measurer uses (read once by jt_measurer_open), or
+ * NULL when it is not calibrated. Valid while ms lives. */
+const jt_calibration_t *jt_measurer_calibration(const jt_measurer_t *ms);
+
 /* Step 1 of jt_measurer_process: the correctness gate on the validation core.
  * Fills m->validation and m->environment; an incorrect candidate leaves
  * m->validation.is_correct false, m->completed false and error_type
