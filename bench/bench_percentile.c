@@ -1,4 +1,4 @@
-/* bench_percentile.c -- the nearest-rank percentile the pipeline bench reports its figures with. */
+/* bench_percentile.c -- the nearest-rank percentile the benches report their figures with. */
 #include "bench_percentile.h"
 
 #include <math.h>

@@ -1,4 +1,4 @@
-/* bench_percentile.h -- the nearest-rank percentile the pipeline bench reports its figures with. */
+/* bench_percentile.h -- the nearest-rank percentile the benches report their figures with. */
 #ifndef JT_BENCH_PERCENTILE_H
 #define JT_BENCH_PERCENTILE_H
 

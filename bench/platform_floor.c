@@ -111,7 +111,8 @@ static void *wakeup_loop(void *p)
         clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
     }
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu1);
-    a->cpu_seconds = (double)(cpu1.tv_sec - cpu0.tv_sec) + (double)(cpu1.tv_nsec - cpu0.tv_nsec) / 1e9;
+    a->cpu_seconds = (double)(cpu1.tv_sec - cpu0.tv_sec) +
+                     (double)(cpu1.tv_nsec - cpu0.tv_nsec) / 1e9;
     return NULL;
 }
 
