@@ -255,6 +255,39 @@ void jt_route_socket0_status(jt_gw_t *gw, jt_req_t *req)
 
 /* ---- GET /api/v1/health ------------------------------------------------------------------ */
 
+/* Append s to the array of strings set unless it is there already. */
+static void add_unique(json_t *set, const char *s)
+{
+    size_t j;
+    json_t *x;
+    json_array_foreach(set, j, x) if (strcmp(json_string_value(x), s) == 0) return;
+    json_array_append_new(set, json_string(s));
+}
+
+/* What the live workers' sandboxes lack (heartbeat "sandbox"."missing"), as a
+ * set of names; *lacking counts the workers that lack anything. */
+static json_t *sandbox_missing(const json_t *workers, int *lacking)
+{
+    json_t *missing = json_array();
+    size_t i;
+    json_t *hb;
+    *lacking = 0;
+    json_array_foreach(workers, i, hb)
+    {
+        const json_t *list = json_object_get(json_object_get(hb, "sandbox"), "missing");
+        size_t j;
+        json_t *name;
+        bool any = false;
+        json_array_foreach(list, j, name) if (json_is_string(name))
+        {
+            add_unique(missing, json_string_value(name));
+            any = true;
+        }
+        *lacking += any;
+    }
+    return missing;
+}
+
 void jt_route_health(jt_gw_t *gw, jt_req_t *req)
 {
     jt_view_summary_t v;
@@ -270,14 +303,11 @@ void jt_route_health(jt_gw_t *gw, jt_req_t *req)
         const char *m = json_string_value(json_object_get(hb, "meter_type"));
         if (m == NULL)
             continue;
-        bool seen = false;
-        size_t j;
-        json_t *x;
-        json_array_foreach(meters, j, x) seen = seen || strcmp(json_string_value(x), m) == 0;
-        if (!seen)
-            json_array_append_new(meters, json_string(m));
+        add_unique(meters, m);
         estimated = estimated || strcmp(m, "estimate") == 0;
     }
+    int lacking = 0;
+    json_t *missing = sandbox_missing(workers, &lacking);
     json_decref(workers);
 
     const char *status = "healthy";
@@ -296,6 +326,17 @@ void jt_route_health(jt_gw_t *gw, jt_req_t *req)
         json_array_append_new(reasons, json_string("no live worker reports a fresh calibration "
                                                    "or the estimate meter"));
     }
+    if (lacking > 0) {
+        char what[512] = "";
+        size_t j, used = 0;
+        json_t *x;
+        json_array_foreach(missing, j, x) if (used < sizeof what) used += (size_t)snprintf(
+            what + used, sizeof what - used, "%s%s", j ? ", " : "", json_string_value(x));
+        json_array_append_new(reasons,
+                              json_sprintf("the sandbox of %d live worker(s) runs without: %s "
+                                           "(see docs/security.md)",
+                                           lacking, what));
+    }
     if (strcmp(status, "healthy") == 0 && json_array_size(reasons) > 0)
         status = "degraded";
     if (estimated)
@@ -303,12 +344,12 @@ void jt_route_health(jt_gw_t *gw, jt_req_t *req)
                                                    "energy numbers are modelled, not measured"));
 
     json_t *body = json_pack(
-        "{s:s, s:o, s:s, s:I, s:{s:{s:b}, s:{s:b}, s:{s:i, s:i}, s:o, s:{s:I, s:I}}}", "status",
-        status, "reasons", reasons, "version", JT_GW_VERSION, "uptime_seconds",
+        "{s:s, s:o, s:s, s:I, s:{s:{s:b}, s:{s:b}, s:{s:i, s:i}, s:o, s:{s:I, s:I}, s:{s:o}}}",
+        "status", status, "reasons", reasons, "version", JT_GW_VERSION, "uptime_seconds",
         (json_int_t)(time(NULL) - gw->started_at), "checks", "nats", "connected", v.nats_connected,
         "jetstream", "reachable", v.jetstream_ok, "workers", "live", v.live_workers, "calibrated",
         v.calibrated_workers, "meters", meters, "queue", "pending_jobs", (json_int_t)v.pending_jobs,
-        "max_pending_jobs", (json_int_t)gw->cfg.max_pending_jobs);
+        "max_pending_jobs", (json_int_t)gw->cfg.max_pending_jobs, "sandbox", "missing", missing);
     jt_http_reply_json(req, strcmp(status, "unhealthy") == 0 ? 503 : 200, body, NULL);
 }
 

@@ -8,7 +8,8 @@
 static const char *const all_vars[] = {
     "JOULETRACE_LOG_LEVEL",
     "JOULETRACE_SANDBOX_DIR",
-    "JOULETRACE_SANDBOX_USER",
+    "JOULETRACE_SANDBOX_UID_BASE",
+    "JOULETRACE_SANDBOX_SLOTS",
     "JOULETRACE_VALIDATE_CORE",
     "JOULETRACE_RUNNER",
     "JOULETRACE_OUTPUT_LIMIT_BYTES",
@@ -60,7 +61,8 @@ static void assert_defaults(const jt_config_t *cfg)
 {
     assert_int_equal(cfg->log_level, JT_LOG_INFO);
     assert_string_equal(cfg->sandbox_dir, "/tmp");
-    assert_string_equal(cfg->sandbox_user, "nobody");
+    assert_int_equal(cfg->sandbox_uid_base, 60000);
+    assert_int_equal(cfg->sandbox_slots, 32);
     assert_int_equal(cfg->validate_core, 0);
     assert_string_equal(cfg->runner_path, "");
     assert_int_equal(cfg->output_limit_bytes, 65536);
@@ -112,7 +114,8 @@ static void each_variable_parsed(void **state)
         assert_int_equal(cfg.log_level, levels[i].level);
     }
     set("JOULETRACE_SANDBOX_DIR", "/var/lib/jouletrace/jobs");
-    set("JOULETRACE_SANDBOX_USER", "jtsandbox");
+    set("JOULETRACE_SANDBOX_UID_BASE", "70000");
+    set("JOULETRACE_SANDBOX_SLOTS", "8");
     set("JOULETRACE_VALIDATE_CORE", "3");
     set("JOULETRACE_RUNNER", "/opt/jt/bin/jouletrace-runner");
     set("JOULETRACE_OUTPUT_LIMIT_BYTES", "131072");
@@ -128,7 +131,8 @@ static void each_variable_parsed(void **state)
     load_ok(&cfg);
     assert_int_equal(cfg.log_level, JT_LOG_ERROR);
     assert_string_equal(cfg.sandbox_dir, "/var/lib/jouletrace/jobs");
-    assert_string_equal(cfg.sandbox_user, "jtsandbox");
+    assert_int_equal(cfg.sandbox_uid_base, 70000);
+    assert_int_equal(cfg.sandbox_slots, 8);
     assert_int_equal(cfg.validate_core, 3);
     assert_string_equal(cfg.runner_path, "/opt/jt/bin/jouletrace-runner");
     assert_int_equal(cfg.output_limit_bytes, 131072);
@@ -157,9 +161,16 @@ static void boundaries_accepted(void **state)
     set("JOULETRACE_SANDBOX_DIR", repeat('d', 255));
     load_ok(&cfg);
     assert_int_equal(strlen(cfg.sandbox_dir), 255);
-    set("JOULETRACE_SANDBOX_USER", repeat('u', 63));
+    set("JOULETRACE_SANDBOX_SLOTS", "4096");
+    set("JOULETRACE_SANDBOX_UID_BASE", "1999991808"); /* the last box ends below 2e9 */
     load_ok(&cfg);
-    assert_int_equal(strlen(cfg.sandbox_user), 63);
+    assert_int_equal(cfg.sandbox_slots, 4096);
+    assert_int_equal(cfg.sandbox_uid_base, 1999991808);
+    set("JOULETRACE_SANDBOX_SLOTS", "1");
+    set("JOULETRACE_SANDBOX_UID_BASE", "1000");
+    load_ok(&cfg);
+    assert_int_equal(cfg.sandbox_slots, 1);
+    assert_int_equal(cfg.sandbox_uid_base, 1000);
     set("JOULETRACE_RUNNER", repeat('r', 511));
     load_ok(&cfg);
     assert_int_equal(strlen(cfg.runner_path), 511);
@@ -213,9 +224,8 @@ static void boundaries_accepted(void **state)
 static void invalid_values(void **state)
 {
     (void)state;
-    char long_dir[257], long_user[65], long_runner[513], long_meter[17];
+    char long_dir[257], long_runner[513], long_meter[17];
     memcpy(long_dir, repeat('d', 256), sizeof long_dir);
-    memcpy(long_user, repeat('u', 64), sizeof long_user);
     memcpy(long_runner, repeat('r', 512), sizeof long_runner);
     memcpy(long_meter, repeat('m', 16), sizeof long_meter);
     const struct {
@@ -227,7 +237,11 @@ static void invalid_values(void **state)
         {"JOULETRACE_LOG_LEVEL", "info "},
         {"JOULETRACE_LOG_LEVEL", "warning"},
         {"JOULETRACE_SANDBOX_DIR", long_dir},
-        {"JOULETRACE_SANDBOX_USER", long_user},
+        {"JOULETRACE_SANDBOX_UID_BASE", "999"},
+        {"JOULETRACE_SANDBOX_UID_BASE", "0"},
+        {"JOULETRACE_SANDBOX_UID_BASE", "1999999937"},
+        {"JOULETRACE_SANDBOX_SLOTS", "0"},
+        {"JOULETRACE_SANDBOX_SLOTS", "4097"},
         {"JOULETRACE_RUNNER", long_runner},
         {"JOULETRACE_VALIDATE_CORE", "-1"},
         {"JOULETRACE_VALIDATE_CORE", "4096"},

@@ -53,7 +53,8 @@ jt_status_t jt_config_load(jt_config_t *cfg, jt_error_t *err)
     memset(cfg, 0, sizeof *cfg);
     cfg->log_level = JT_LOG_INFO;
     snprintf(cfg->sandbox_dir, sizeof cfg->sandbox_dir, "/tmp");
-    snprintf(cfg->sandbox_user, sizeof cfg->sandbox_user, "nobody");
+    cfg->sandbox_uid_base = 60000;
+    cfg->sandbox_slots = 32;
     cfg->validate_core = 0;
     cfg->output_limit_bytes = 64 * 1024;
     cfg->validation_budget_seconds = 600.0;
@@ -83,11 +84,12 @@ jt_status_t jt_config_load(jt_config_t *cfg, jt_error_t *err)
         cfg->log_level = (jt_log_level_t)l;
     }
     jt_status_t s;
-    long core = cfg->validate_core;
+    long core = cfg->validate_core, slots = cfg->sandbox_slots;
     if ((s = read_string("JOULETRACE_SANDBOX_DIR", cfg->sandbox_dir, sizeof cfg->sandbox_dir,
                          err)) != JT_OK ||
-        (s = read_string("JOULETRACE_SANDBOX_USER", cfg->sandbox_user, sizeof cfg->sandbox_user,
-                         err)) != JT_OK ||
+        (s = read_long("JOULETRACE_SANDBOX_SLOTS", 1, 4096, &slots, err)) != JT_OK ||
+        (s = read_long("JOULETRACE_SANDBOX_UID_BASE", 1000, 2000000000L - 2 * slots,
+                       &cfg->sandbox_uid_base, err)) != JT_OK ||
         (s = read_string("JOULETRACE_RUNNER", cfg->runner_path, sizeof cfg->runner_path, err)) !=
             JT_OK ||
         (s = read_long("JOULETRACE_VALIDATE_CORE", 0, 4095, &core, err)) != JT_OK ||
@@ -97,6 +99,7 @@ jt_status_t jt_config_load(jt_config_t *cfg, jt_error_t *err)
                          &cfg->validation_budget_seconds, err)) != JT_OK)
         return s;
     cfg->validate_core = (int)core;
+    cfg->sandbox_slots = (int)slots;
 
     long socket = cfg->socket, measure_core = cfg->measure_core;
     if ((s = read_string("JOULETRACE_METER", cfg->meter, sizeof cfg->meter, err)) != JT_OK ||

@@ -120,3 +120,27 @@ void jt_mp_frame_discard(jt_mp_frame_t *f)
 {
     msgpack_sbuffer_destroy(&f->sb);
 }
+
+const char *jt_box_feature_name(unsigned bit)
+{
+    switch (bit) {
+    case JT_BOX_SLOT_UID:
+        return "box_uid";
+    case JT_BOX_PID_NS:
+        return "pid_namespace";
+    case JT_BOX_PROC:
+        return "private_proc";
+    case JT_BOX_MOUNT_NS:
+        return "mount_namespace";
+    case JT_BOX_NET_NS:
+        return "network_namespace";
+    case JT_BOX_IPC_NS:
+        return "ipc_namespace";
+    case JT_BOX_UTS_NS:
+        return "uts_namespace";
+    case JT_BOX_RUN_UID:
+        return "run_uid";
+    default:
+        return NULL;
+    }
+}

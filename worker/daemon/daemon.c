@@ -50,6 +50,8 @@ typedef struct {
     char meter_type[32];
     char calibrated_at[JT_CLOCK_ISO_MAX];
     char reason[512];
+    const char *box_missing[16]; /* what the runners' boxes lack */
+    char box_cgroup[8];
     bool stopping;
     bool heartbeat_failing;
 } daemon_t;
@@ -75,6 +77,24 @@ static void identify(daemon_t *d)
     else
         snprintf(d->worker_id, sizeof d->worker_id, "%.100s-%ld", d->host, (long)getpid());
     sanitise(d->worker_id);
+}
+
+/* What both runners' boxes lack goes into the heartbeat (and so into the
+ * gateway's health), and into the log once. */
+static void describe_boxes(daemon_t *d, const jt_runner_t *a, const jt_runner_t *b)
+{
+    jt_runner_box_t both = *jt_runner_box(a);
+    both.features &= jt_runner_box(b)->features;
+    if (strcmp(jt_runner_box(b)->cgroup, "none") == 0)
+        snprintf(both.cgroup, sizeof both.cgroup, "none");
+    size_t n = jt_runner_box_missing(&both, d->box_missing,
+                                     sizeof d->box_missing / sizeof d->box_missing[0]);
+    snprintf(d->box_cgroup, sizeof d->box_cgroup, "%s", both.cgroup);
+    d->hb.sandbox_cgroup = d->box_cgroup;
+    d->hb.sandbox_missing = d->box_missing;
+    d->hb.n_sandbox_missing = n;
+    for (size_t i = 0; i < n; i++)
+        jt_log_warn("the sandbox runs without %s (see docs/security.md)", d->box_missing[i]);
 }
 
 /* Meter + idle baseline; failure leaves ms NULL with the reason (not fatal). */
@@ -269,6 +289,7 @@ int jt_daemon_run(const jt_config_t *cfg)
         return 1;
     }
     open_meter(d, measure_core);
+    describe_boxes(d, job_runner, validate_runner);
     d->hb.worker_id = d->worker_id;
     d->hb.host = d->host;
     d->hb.pid = (long)getpid();

@@ -13,17 +13,28 @@ json_t *jt_heartbeat_record(const jt_heartbeat_info_t *info, const char *task_id
 {
     char now[40];
     jt_clock_utc_iso(now, sizeof now);
-    return json_pack("{s:s, s:s, s:I, s:s, s:s?, s:s, s:b, s:b, s:s?, s:f, s:s?, s:i, s:i, s:i, "
-                     "s:s}",
-                     "worker_id", info->worker_id, "host", info->host ? info->host : "", "pid",
-                     (json_int_t)info->pid, "state", task_id ? "busy" : "idle", "task_id", task_id,
-                     "meter_type", info->meter_type ? info->meter_type : "", "energy_is_estimated",
-                     (int)info->energy_is_estimated, "calibrated", (int)info->calibrated,
-                     "calibration_reason", info->calibration_reason, "calibration_idle_watts",
-                     info->calibration_idle_watts, "calibrated_at", info->calibrated_at,
-                     "calibration_valid_days", info->calibration_valid_days,
-                     "measurement_core", info->measurement_core,
-                     "socket", info->socket, "updated_at", now);
+    json_t *missing = json_array();
+    for (size_t i = 0; missing != NULL && i < info->n_sandbox_missing; i++)
+        json_array_append_new(missing, json_string(info->sandbox_missing[i]));
+    json_t *rec =
+        json_pack("{s:s, s:s, s:I, s:s, s:s?, s:s, s:b, s:b, s:s?, s:f, s:s?, s:i, s:i, s:i, "
+                  "s:s}",
+                  "worker_id", info->worker_id, "host", info->host ? info->host : "", "pid",
+                  (json_int_t)info->pid, "state", task_id ? "busy" : "idle", "task_id", task_id,
+                  "meter_type", info->meter_type ? info->meter_type : "", "energy_is_estimated",
+                  (int)info->energy_is_estimated, "calibrated", (int)info->calibrated,
+                  "calibration_reason", info->calibration_reason, "calibration_idle_watts",
+                  info->calibration_idle_watts, "calibrated_at", info->calibrated_at,
+                  "calibration_valid_days", info->calibration_valid_days, "measurement_core",
+                  info->measurement_core, "socket", info->socket, "updated_at", now);
+    if (rec != NULL &&
+        json_object_set_new(rec, "sandbox",
+                            json_pack("{s:s, s:o}", "cgroup",
+                                      info->sandbox_cgroup ? info->sandbox_cgroup : "none",
+                                      "missing", missing ? missing : json_array())) == 0)
+        return rec;
+    json_decref(rec);
+    return NULL;
 }
 
 static jt_status_t nats_error(jt_error_t *err, natsStatus s, const char *what, const char *key)

@@ -27,13 +27,17 @@ typedef struct {
     int calibration_valid_days;     /* its validity; 0 without one */
     int measurement_core;
     int socket;
+    const char *sandbox_cgroup;         /* "v2", "v1" or "none" */
+    const char *const *sandbox_missing; /* what the boxes lack (jt_runner_box_missing) */
+    size_t n_sandbox_missing;
 } jt_heartbeat_info_t;
 
 /* The heartbeat JSON of the pipeline contract: {"worker_id", "host", "pid",
  * "state": "busy" when task_id is not NULL else "idle", "task_id", "meter_type",
  * "energy_is_estimated", "calibrated", "calibration_reason",
  * "calibration_idle_watts", "calibrated_at" (null without a calibration file),
- * "calibration_valid_days", "measurement_core", "socket", "updated_at"}.
+ * "calibration_valid_days", "measurement_core", "socket", "updated_at",
+ * "sandbox": {"cgroup", "missing": [names]}}.
  * The gateway learns every worker's calibration state from this record only.
  * New reference, NULL when out of memory. */
 json_t *jt_heartbeat_record(const jt_heartbeat_info_t *info, const char *task_id);

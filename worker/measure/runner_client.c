@@ -30,10 +30,10 @@ extern char **environ;
  * else of the worker's environment (the NATS URL with its credentials, tokens,
  * HOME, PATH) would reach the candidate through the runner's memory and
  * /proc/self/environ, so it stays behind. */
-static const char *const RUNNER_ENV[] = {"JOULETRACE_LOG_LEVEL", "JOULETRACE_SANDBOX_DIR",
-                                         "JOULETRACE_SANDBOX_USER",
-                                         "JOULETRACE_OUTPUT_LIMIT_BYTES",
-                                         "JOULETRACE_VALIDATION_BUDGET_SECONDS"};
+static const char *const RUNNER_ENV[] = {
+    "JOULETRACE_LOG_LEVEL",          "JOULETRACE_SANDBOX_DIR",
+    "JOULETRACE_SANDBOX_UID_BASE",   "JOULETRACE_SANDBOX_SLOTS",
+    "JOULETRACE_OUTPUT_LIMIT_BYTES", "JOULETRACE_VALIDATION_BUDGET_SECONDS"};
 #define RUNNER_ENV_COUNT (sizeof RUNNER_ENV / sizeof RUNNER_ENV[0])
 
 /* envp for the runner: the entries of environ named in RUNNER_ENV, NULL-ended.
@@ -58,7 +58,40 @@ struct jt_runner {
     int cmd_fd;   /* we write commands */
     int reply_fd; /* we read frames */
     double budget_seconds;
+    jt_runner_box_t box;
 };
+
+/* Read the "box" map of the start-up pong into *box. */
+static void read_box(const msgpack_object *pong, jt_runner_box_t *box)
+{
+    const msgpack_object *b = jt_mp_find(pong, "box");
+    long long slot = -1, features = 0;
+    jt_mp_int(jt_mp_find(b, "slot"), &slot);
+    jt_mp_int(jt_mp_find(b, "features"), &features);
+    box->slot = slot >= -1 && slot <= 4096 ? (int)slot : -1;
+    box->features = (unsigned)features & JT_BOX_ALL;
+    const msgpack_object *cg = jt_mp_find(b, "cgroup");
+    if (jt_mp_str_eq(cg, "v2") || jt_mp_str_eq(cg, "v1"))
+        memcpy(box->cgroup, cg->via.str.ptr, 2);
+    else
+        snprintf(box->cgroup, sizeof box->cgroup, "none");
+}
+
+const jt_runner_box_t *jt_runner_box(const jt_runner_t *r)
+{
+    return &r->box;
+}
+
+size_t jt_runner_box_missing(const jt_runner_box_t *box, const char **names, size_t cap)
+{
+    size_t n = 0;
+    for (unsigned bit = 1; bit <= JT_BOX_ALL && n < cap; bit <<= 1)
+        if (!(box->features & bit) && jt_box_feature_name(bit) != NULL)
+            names[n++] = jt_box_feature_name(bit);
+    if (strcmp(box->cgroup, "none") == 0 && n < cap)
+        names[n++] = "cgroup";
+    return n;
+}
 
 static void runner_path(const jt_config_t *cfg, char *buf, size_t len)
 {
@@ -147,6 +180,8 @@ jt_status_t jt_runner_spawn(const jt_config_t *cfg, jt_runner_t **out, jt_error_
     bool pong = s == JT_OK && jt_mp_unpack_one(&m, data, len);
     if (pong) {
         pong = jt_mp_str_eq(jt_mp_find(&m.data, "t"), "pong");
+        if (pong)
+            read_box(&m.data, &r->box);
         msgpack_unpacked_destroy(&m);
     }
     free(data);

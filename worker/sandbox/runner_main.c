@@ -15,7 +15,6 @@
 #include <Python.h>
 #include <errno.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +27,10 @@
 #include "log.h"
 #include "protocol.h"
 #include "pyvalue.h"
+#include "runner_watch.h"
+#include "sandbox_cgroup.h"
 #include "sandbox_child.h"
+#include "sandbox_slot.h"
 #include "seccomp_filter.h"
 
 #define COMMAND_MAX_BYTES (JT_MAX_BODY_BYTES + 64 * 1024)
@@ -38,6 +40,9 @@ typedef struct {
     jt_config_t cfg;
     jt_sandbox_child_opts_t child_opts;
     jt_sandbox_child_t ready; /* pid 0 when none could be made */
+    jt_sandbox_slot_t slot;   /* as root: this runner's box uids */
+    jt_box_cgroup_t cgroup;   /* the slot's cgroup, when the host has one */
+    unsigned features;        /* JT_BOX_* of the last child made */
 } runner_t;
 
 static int init_python(void)
@@ -78,23 +83,55 @@ static void prepare_child(runner_t *r)
     if (r->ready.pid > 0)
         return;
     char why[600];
-    if (jt_sandbox_child_spawn(&r->child_opts, &r->ready, why, sizeof why) < 0)
+    if (jt_sandbox_child_spawn(&r->child_opts, &r->ready, why, sizeof why) < 0) {
         jt_log_error("cannot prepare a sandbox child: %s", why);
+        return;
+    }
+    if (jt_box_cgroup_add(&r->cgroup, r->ready.pid) < 0) {
+        jt_log_warn("cannot move the sandbox child into its cgroup (%s); running without",
+                    strerror(errno));
+        jt_box_cgroup_close(&r->cgroup);
+    }
 }
 
-static int relay(runner_t *r, pid_t child, int job_fd, int child_cmd_fd, bool *cancelled)
+/* {"t":"pong","box":{"slot":N,"features":BITS,"cgroup":"v2"|"v1"|"none"}} */
+static int send_pong(runner_t *r)
+{
+    char why[300];
+    if (r->ready.pid > 0 && jt_sandbox_child_await_ready(&r->ready, why, sizeof why) == 0)
+        r->features = r->ready.features;
+    jt_mp_frame_t f;
+    jt_mp_frame_begin(&f, 2, "pong");
+    jt_mp_pack_cstr(&f.pk, "box");
+    msgpack_pack_map(&f.pk, 3);
+    jt_mp_pack_cstr(&f.pk, "slot");
+    msgpack_pack_int(&f.pk, r->slot.index);
+    jt_mp_pack_cstr(&f.pk, "features");
+    msgpack_pack_unsigned_int(&f.pk, r->features);
+    jt_mp_pack_cstr(&f.pk, "cgroup");
+    jt_mp_pack_cstr(&f.pk, jt_cgroup_mode_name(r->cgroup.mode));
+    return jt_mp_frame_send(&f, r->out_fd) == JT_OK ? 0 : -1;
+}
+
+static int relay(runner_t *r, pid_t child, int job_fd, int child_cmd_fd, jt_runner_watch_t *watch,
+                 bool *cancelled)
 {
     jt_frame_reader_t job_reader, cmd_reader;
     jt_frame_reader_init(&job_reader, JT_FRAME_MAX_BYTES);
     jt_frame_reader_init(&cmd_reader, COMMAND_MAX_BYTES);
     int rc = 0;
     for (;;) {
-        struct pollfd pfd[2] = {{.fd = job_fd, .events = POLLIN}, {.fd = r->in_fd, .events = POLLIN}};
-        if (poll(pfd, 2, -1) < 0) {
-            if (errno == EINTR)
-                continue;
+        struct pollfd pfd[2] = {{.fd = job_fd, .events = POLLIN},
+                                {.fd = r->in_fd, .events = POLLIN}};
+        int n = poll(pfd, 2, JT_WATCH_PERIOD_MS);
+        if (n < 0 && errno != EINTR)
             break;
+        if (watch->kill_reason == NULL && jt_runner_watch_check(watch, child) != NULL) {
+            jt_log_warn("%s", watch->kill_reason);
+            kill(child, SIGKILL); /* its frames so far are still relayed, then EOF */
         }
+        if (n <= 0)
+            continue;
         if (pfd[1].revents) {
             int done = 0;
             jt_status_t s = jt_frame_reader_read(&cmd_reader, r->in_fd, &done);
@@ -132,6 +169,7 @@ static int relay(runner_t *r, pid_t child, int job_fd, int child_cmd_fd, bool *c
                 uint8_t *data;
                 size_t len;
                 jt_frame_reader_take(&job_reader, &data, &len);
+                jt_runner_watch_frame(watch, data, len);
                 jt_status_t ws = jt_frame_write(r->out_fd, data, len);
                 explicit_bzero(data, len); /* the candidate's outputs */
                 free(data);
@@ -154,21 +192,39 @@ static int serve_job(runner_t *r, const msgpack_object *cmd, const uint8_t *fram
 {
     jt_runner_command_t check;
     const char *bad = jt_runner_command_decode(cmd, &r->cfg, &check);
+    jt_runner_watch_t watch;
+    jt_runner_watch_start(&watch, !check.measure, check.spec.timeout_seconds, check.spec.n_inputs,
+                          r->cfg.validation_budget_seconds);
+    long memory_bytes = (long)check.memory_limit_mb * 1024 * 1024;
     jt_runner_command_cleanup(&check);
     if (bad != NULL)
         return send_end(r, false, bad);
+    if (jt_box_cgroup_limit(&r->cgroup, memory_bytes) < 0)
+        jt_log_warn("cannot set the box's cgroup memory limit: %s", strerror(errno));
     prepare_child(r);
     if (r->ready.pid <= 0)
         return send_end(r, false, "no sandbox child could be started (see the runner's log)");
     jt_sandbox_child_t child = r->ready;
     r->ready.pid = 0;
+    char why[300];
+    if (jt_sandbox_child_await_ready(&child, why, sizeof why) < 0) {
+        jt_sandbox_child_reap(&child, true);
+        jt_sandbox_child_remove_workdir(&child);
+        return send_end(r, false, why);
+    }
+    r->features = child.features;
     bool cancelled = false;
     int rc = 0;
     /* The next child is forked only after this job's bytes are wiped (serve),
      * so that it never holds another job's code, inputs or outputs. */
     if (jt_frame_write(child.cmd_fd, frame, len) == JT_OK)
-        rc = relay(r, child.pid, child.out_fd, child.cmd_fd, &cancelled);
+        rc = relay(r, child.pid, child.out_fd, child.cmd_fd, &watch, &cancelled);
     int status = jt_sandbox_child_reap(&child, cancelled || rc < 0);
+    if (rc == 0 && !cancelled && watch.kill_reason != NULL && watch.validate) {
+        /* the tests the killed box did not report, then a normal end */
+        rc = jt_runner_watch_report(&watch, r->out_fd);
+        status = 0;
+    }
     if (rc < 0) {
         jt_sandbox_child_remove_workdir(&child);
         return -1;
@@ -176,6 +232,8 @@ static int serve_job(runner_t *r, const msgpack_object *cmd, const uint8_t *fram
     int end;
     if (cancelled)
         end = send_end(r, false, "cancelled");
+    else if (watch.kill_reason != NULL && !watch.validate)
+        end = send_end(r, false, watch.kill_reason);
     else if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         end = send_end(r, true, NULL);
     else {
@@ -213,8 +271,7 @@ static int serve(runner_t *r)
             if (jt_mp_str_eq(op, "validate") || jt_mp_str_eq(op, "measure")) {
                 rc = serve_job(r, &cmd.data, data, len);
             } else if (jt_mp_str_eq(op, "ping")) {
-                static const uint8_t pong[] = {0x81, 0xa1, 't', 0xa4, 'p', 'o', 'n', 'g'};
-                rc = jt_frame_write(r->out_fd, pong, sizeof pong) == JT_OK ? 0 : -1;
+                rc = send_pong(r);
             } else if (jt_mp_str_eq(op, "cancel")) {
                 rc = 0; /* nothing in flight */
             } else {
@@ -252,18 +309,22 @@ int main(int argc, char **argv)
     r.child_opts.cfg = &r.cfg;
     r.child_opts.runner_in_fd = r.in_fd;
     r.child_opts.runner_out_fd = r.out_fd;
+    r.child_opts.slot_lock_fd = -1;
+    r.slot.index = -1;
+    char why[256];
     if (geteuid() == 0) {
-        struct passwd *pw = getpwnam(r.cfg.sandbox_user);
-        if (pw == NULL || pw->pw_uid == 0) {
-            jt_log_error("sandbox user '%s' does not exist or is root; set JOULETRACE_SANDBOX_USER",
-                         r.cfg.sandbox_user);
+        if (jt_sandbox_slot_claim(r.cfg.sandbox_uid_base, r.cfg.sandbox_slots, &r.slot, why,
+                                  sizeof why) < 0) {
+            jt_log_error("%s", why);
             return 2;
         }
         r.child_opts.drop_privileges = true;
-        r.child_opts.uid = pw->pw_uid;
-        r.child_opts.gid = pw->pw_gid;
+        r.child_opts.supervisor_uid = r.slot.supervisor_uid;
+        r.child_opts.run_uid = r.slot.run_uid;
+        r.child_opts.slot_lock_fd = r.slot.lock_fd;
+        if (jt_box_cgroup_open(&r.cgroup, r.slot.index, why, sizeof why) == JT_CGROUP_NONE)
+            jt_log_info("boxes run without a cgroup: %s", why);
     }
-    char why[256];
     if (jt_filter_prepare(why, sizeof why) < 0) /* slower, not weaker: each child compiles */
         jt_log_warn("seccomp filters not precompiled: %s", why);
     if (init_python() < 0)
@@ -273,6 +334,8 @@ int main(int argc, char **argv)
     int rc = serve(&r);
     jt_sandbox_child_reap(&r.ready, true);
     jt_sandbox_child_remove_workdir(&r.ready);
+    jt_box_cgroup_close(&r.cgroup);
+    jt_sandbox_slot_release(&r.slot);
     /* No Py_Finalize: nothing to flush, and it would only cost time. */
     return rc;
 }

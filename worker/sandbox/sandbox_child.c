@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,6 +23,7 @@
 #include "sandbox_workdir.h"
 
 #define JOB_FRAME_MAX_BYTES (JT_MAX_BODY_BYTES + 64 * 1024)
+#define READY_TIMEOUT_MS 10000 /* confinement takes milliseconds; a stuck child is given up */
 
 enum { CHILD_OK = 0, CHILD_SETUP_FAILED = 3, CHILD_PIPE_BROKEN = 4, CHILD_BAD_JOB = 5 };
 
@@ -31,6 +34,8 @@ _Noreturn static void child_main(const jt_sandbox_child_opts_t *o, const char *w
     PyOS_AfterFork_Child();
     close(o->runner_in_fd);
     close(o->runner_out_fd);
+    if (o->slot_lock_fd >= 0)
+        close(o->slot_lock_fd);
     int devnull = open("/dev/null", O_RDWR);
     if (devnull >= 0) {
         dup2(devnull, 0);
@@ -38,13 +43,21 @@ _Noreturn static void child_main(const jt_sandbox_child_opts_t *o, const char *w
     }
     jt_sandbox_limits_t lim = {.workdir = workdir,
                                .drop_privileges = o->drop_privileges,
-                               .uid = o->uid,
-                               .gid = o->gid};
+                               .supervisor_uid = o->supervisor_uid,
+                               .run_uid = o->run_uid};
     char why[256];
-    if (jt_sandbox_enter_child(&lim, runner, why, sizeof why) < 0) {
+    unsigned features = 0;
+    /* pid 1 of its own namespace does not see its parent (getppid() is 0) */
+    if (jt_sandbox_enter_child(&lim, getpid() == 1 ? 0 : runner, &features, why, sizeof why) < 0) {
         jt_log_error("sandbox set-up failed: %s", why);
         _exit(CHILD_SETUP_FAILED);
     }
+    jt_mp_frame_t ready;
+    jt_mp_frame_begin(&ready, 2, "box");
+    jt_mp_pack_cstr(&ready.pk, "features");
+    msgpack_pack_unsigned_int(&ready.pk, features);
+    if (jt_mp_frame_send(&ready, out_fd) != JT_OK)
+        _exit(CHILD_PIPE_BROKEN);
 
     uint8_t *data;
     size_t len;
@@ -85,13 +98,53 @@ _Noreturn static void child_main(const jt_sandbox_child_opts_t *o, const char *w
     _exit(rc == 0 ? CHILD_OK : CHILD_PIPE_BROKEN);
 }
 
+/* fork(), or as root a fork into a new pid namespace whose pid 1 the child
+ * is: runs then see no process outside the box, and the kernel refuses their
+ * signals to it (init of a namespace only takes the signals it handles). The
+ * runner is single-threaded, so the raw clone is as safe as fork here. */
+static pid_t start_child(bool as_root)
+{
+    if (as_root) {
+        long pid = syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, NULL);
+        if (pid >= 0 || (errno != EPERM && errno != EINVAL))
+            return (pid_t)pid;
+    }
+    return fork();
+}
+
+int jt_sandbox_child_await_ready(jt_sandbox_child_t *c, char *err, size_t errlen)
+{
+    if (c->confined)
+        return 0;
+    uint8_t *data = NULL;
+    size_t len = 0;
+    jt_status_t s = jt_frame_read(c->out_fd, 256, READY_TIMEOUT_MS, &data, &len);
+    msgpack_unpacked m;
+    long long features = -1;
+    if (s == JT_OK && jt_mp_unpack_one(&m, data, len)) {
+        if (jt_mp_str_eq(jt_mp_find(&m.data, "t"), "box") &&
+            !jt_mp_int(jt_mp_find(&m.data, "features"), &features))
+            features = -1;
+        msgpack_unpacked_destroy(&m);
+    }
+    free(data);
+    if (features < 0) {
+        snprintf(err, errlen, "the sandbox child did not get ready (%s; see its log line)",
+                 s == JT_OK ? "unexpected frame" : jt_status_text(s));
+        return -1;
+    }
+    c->features = (unsigned)features;
+    c->confined = true;
+    return 0;
+}
+
 int jt_sandbox_child_spawn(const jt_sandbox_child_opts_t *o, jt_sandbox_child_t *c, char *err,
                            size_t errlen)
 {
     memset(c, 0, sizeof *c);
     c->cmd_fd = c->out_fd = -1;
-    if (jt_workdir_create(o->cfg->sandbox_dir, o->drop_privileges, o->uid, o->gid, c->workdir,
-                          sizeof c->workdir) < 0) {
+    if (jt_workdir_create(o->cfg->sandbox_dir, o->drop_privileges, o->run_uid, o->run_uid,
+                          c->workdir, sizeof c->workdir) < 0) {
         snprintf(err, errlen, "cannot create a working directory under %s: %s",
                  o->cfg->sandbox_dir, strerror(errno));
         return -1;
@@ -112,7 +165,7 @@ int jt_sandbox_child_spawn(const jt_sandbox_child_opts_t *o, jt_sandbox_child_t 
     pid_t runner = getpid();
     fflush(NULL);
     PyOS_BeforeFork();
-    pid_t pid = fork();
+    pid_t pid = start_child(o->drop_privileges);
     if (pid == 0) {
         close(out[0]);
         close(cmd[1]);

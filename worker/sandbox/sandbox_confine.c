@@ -1,10 +1,10 @@
 /* sandbox_confine.c -- kernel-enforced confinement of sandbox children and runs. */
 #include "sandbox_confine.h"
-#include "seccomp_filter.h"
+#include "sandbox_identity.h"
 #include "sandbox_workdir.h"
+#include "seccomp_filter.h"
 
 #include <errno.h>
-#include <grp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +16,8 @@
 
 static bool private_tmp;            /* /tmp, /var/tmp, /dev/shm are our own tmpfs */
 static char scrub_workdir[512];     /* the working directory, emptied between runs */
+static bool box_uids;               /* the runs switch to run_uid */
+static uid_t box_supervisor_uid, box_run_uid;
 static const char *const private_tmp_dirs[] = {"/tmp", "/var/tmp", "/dev/shm", "/run/lock"};
 
 static int fail(char *err, size_t errlen, const char *what)
@@ -35,66 +37,81 @@ static int arm_parent_death(pid_t expected_parent, char *err, size_t errlen)
     /* Armed after the credential change: changing uid clears it. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
         return fail(err, errlen, "prctl(PR_SET_PDEATHSIG)");
-    if (getppid() != expected_parent) {
+    if (expected_parent != 0 && getppid() != expected_parent) {
         snprintf(err, errlen, "parent exited before the sandbox was ready");
         return -1;
     }
     return 0;
 }
 
-/* As root: a private mount namespace with fresh tmpfs mounts on the working
- * directory (before chdir, so the cwd is the tmpfs) and on the shared
- * temporary directories. Best effort: without it the sandbox still works,
- * with the host's /tmp. */
-static void private_mounts(const jt_sandbox_limits_t *lim)
+/* As root: a private mount namespace with fresh tmpfs mounts, owned by the run
+ * uid, on the working directory (before chdir, so the cwd is the tmpfs) and
+ * on the shared temporary directories, and /proc of the child's own pid
+ * namespace. Best effort: without it the sandbox still works, with the host's
+ * /tmp. Returns the JT_BOX_* bits obtained. */
+static unsigned private_mounts(const jt_sandbox_limits_t *lim)
 {
     if (geteuid() != 0 || lim->workdir == NULL || unshare(CLONE_NEWNS) < 0 ||
         mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-        return;
-    char opts[128];
-    snprintf(opts, sizeof opts, "size=%ld,mode=0700,uid=%u,gid=%u", JT_SANDBOX_WORKDIR_BYTES,
-             (unsigned)(lim->drop_privileges ? lim->uid : 0),
-             (unsigned)(lim->drop_privileges ? lim->gid : 0));
+        return 0;
+    unsigned got = 0;
+    /* A fresh /proc of our pid namespace: the runs see the box's processes
+     * only. Refused where the host's /proc is partly masked (containers). */
+    if (getpid() == 1 &&
+        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0)
+        got |= JT_BOX_PROC;
+    unsigned owner = (unsigned)(lim->drop_privileges ? lim->run_uid : 0);
+    char opts[160];
+    snprintf(opts, sizeof opts, "size=%ld,nr_inodes=%ld,mode=0700,uid=%u,gid=%u",
+             JT_SANDBOX_WORKDIR_BYTES, JT_SANDBOX_TMPFS_INODES, owner, owner);
     if (mount("tmpfs", lim->workdir, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
-        return;
+        return got;
     /* Enter it now: mounting over /tmp below may hide its path. */
     if (chdir(lim->workdir) < 0)
-        return;
-    snprintf(opts, sizeof opts, "size=%ld,mode=1777", JT_SANDBOX_TMP_BYTES);
+        return got;
+    snprintf(opts, sizeof opts, "size=%ld,nr_inodes=%ld,mode=0700,uid=%u,gid=%u",
+             JT_SANDBOX_TMP_BYTES, JT_SANDBOX_TMPFS_INODES, owner, owner);
     for (size_t i = 0; i < sizeof private_tmp_dirs / sizeof private_tmp_dirs[0]; i++)
         if (access(private_tmp_dirs[i], F_OK) == 0 && /* a host without /run/lock */
             mount("tmpfs", private_tmp_dirs[i], "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
-            return;
+            return got;
     private_tmp = true;
+    return got | JT_BOX_MOUNT_NS;
 }
 
 void jt_sandbox_scrub(void)
 {
+    /* What runs left is the run uid's: remove it as that uid. */
+    if (box_uids)
+        jt_identity_files_as_run(box_supervisor_uid, box_run_uid, 1);
     if (scrub_workdir[0] != '\0')
         jt_workdir_empty(".");
     if (private_tmp)
         for (size_t i = 0; i < sizeof private_tmp_dirs / sizeof private_tmp_dirs[0]; i++)
             jt_workdir_empty(private_tmp_dirs[i]);
+    if (box_uids)
+        jt_identity_files_as_run(box_supervisor_uid, box_run_uid, 0);
 }
 
-int jt_sandbox_enter_child(const jt_sandbox_limits_t *lim, pid_t expected_parent, char *err,
-                           size_t errlen)
+int jt_sandbox_enter_child(const jt_sandbox_limits_t *lim, pid_t expected_parent,
+                           unsigned *features, char *err, size_t errlen)
 {
     /* Namespaces need CAP_SYS_ADMIN: only as root, each best effort. Without
      * the network one the seccomp filter still refuses socket creation; the
      * IPC one makes SysV shared memory, semaphores, message queues and POSIX
      * queues private to this child, gone with it; the UTS one keeps a
      * sethostname to the box. */
+    unsigned got = getpid() == 1 ? JT_BOX_PID_NS : 0;
     if (geteuid() == 0) {
-        (void)unshare(CLONE_NEWNET);
-        (void)unshare(CLONE_NEWIPC);
-        (void)unshare(CLONE_NEWUTS);
+        got |= unshare(CLONE_NEWNET) == 0 ? JT_BOX_NET_NS : 0;
+        got |= unshare(CLONE_NEWIPC) == 0 ? JT_BOX_IPC_NS : 0;
+        got |= unshare(CLONE_NEWUTS) == 0 ? JT_BOX_UTS_NS : 0;
     }
 
     if (lim->workdir != NULL) {
         if (chdir(lim->workdir) < 0)
             return fail(err, errlen, "chdir to the working directory");
-        private_mounts(lim); /* re-enters the working directory on its own tmpfs */
+        got |= private_mounts(lim); /* re-enters the working directory on its own tmpfs */
         snprintf(scrub_workdir, sizeof scrub_workdir, "%s", lim->workdir);
     }
 
@@ -104,20 +121,19 @@ int jt_sandbox_enter_child(const jt_sandbox_limits_t *lim, pid_t expected_parent
         set_limit(RLIMIT_MSGQUEUE, 0, 0) < 0)
         return fail(err, errlen, "setrlimit");
     /* RLIMIT_NPROC counts every process of the user: only meaningful (and
-     * only safe to set) for the dedicated sandbox user. */
+     * only safe to set) for the box's own uids. */
     if (lim->drop_privileges) {
         if (set_limit(RLIMIT_NPROC, JT_SANDBOX_USER_PROCESSES, JT_SANDBOX_USER_PROCESSES) < 0)
             return fail(err, errlen, "setrlimit(RLIMIT_NPROC)");
-        if (setgroups(0, NULL) < 0)
-            return fail(err, errlen, "setgroups");
-        if (setresgid(lim->gid, lim->gid, lim->gid) < 0)
-            return fail(err, errlen, "setresgid");
-        if (setresuid(lim->uid, lim->uid, lim->uid) < 0)
-            return fail(err, errlen, "setresuid");
-        if (setresuid(0, 0, 0) == 0) {
-            snprintf(err, errlen, "privileges could be regained after dropping them");
+        /* Runs apart from their supervisor need CAP_KILL in it: only where the
+         * pid namespace leaves it nothing but the box to reach. */
+        box_uids = (got & JT_BOX_PID_NS) != 0;
+        if ((box_uids ? jt_identity_become_supervisor(lim->supervisor_uid, err, errlen)
+                      : jt_identity_become_plain(lim->supervisor_uid, err, errlen)) < 0)
             return -1;
-        }
+        box_supervisor_uid = lim->supervisor_uid;
+        box_run_uid = lim->run_uid;
+        got |= JT_BOX_SLOT_UID | (box_uids ? JT_BOX_RUN_UID : 0);
     }
     if (arm_parent_death(expected_parent, err, errlen) < 0)
         return -1;
@@ -125,7 +141,12 @@ int jt_sandbox_enter_child(const jt_sandbox_limits_t *lim, pid_t expected_parent
         return fail(err, errlen, "prctl(PR_SET_DUMPABLE)");
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return fail(err, errlen, "prctl(PR_SET_NO_NEW_PRIVS)");
-    return jt_filter_load_base(err, errlen);
+    if (jt_filter_load_base(err, errlen) < 0)
+        return -1;
+    if (box_uids && jt_identity_load_filter(lim->supervisor_uid, lim->run_uid, err, errlen) < 0)
+        return -1;
+    *features = got;
+    return 0;
 }
 
 int jt_sandbox_apply_job(int core, long memory_limit_bytes, long cpu_seconds, char *err,
@@ -149,6 +170,11 @@ int jt_sandbox_enter_run(pid_t expected_parent, char *err, size_t errlen)
 {
     if (setpgid(0, 0) < 0)
         return fail(err, errlen, "setpgid");
+    if (box_uids && jt_identity_become_run(box_run_uid, err, errlen) < 0)
+        return -1;
+    /* A uid change resets dumpability to the host's suid_dumpable: set it. */
+    if (prctl(PR_SET_DUMPABLE, 0) < 0)
+        return fail(err, errlen, "prctl(PR_SET_DUMPABLE)");
     if (arm_parent_death(expected_parent, err, errlen) < 0)
         return -1;
     /* A file over RLIMIT_FSIZE must fail with EFBIG, not kill the run. */

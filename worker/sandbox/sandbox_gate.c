@@ -18,10 +18,8 @@
 #include "validation.h"
 #include "value.h"
 
-
-/* One record as sent to the runner. output may be NULL (nil). */
-static int emit_test(int out_fd, size_t index, const char *status, const msgpack_object *output,
-                     const char *message, const char *repr, double seconds)
+int jt_gate_emit_test(int out_fd, size_t index, const char *status, const msgpack_object *output,
+                      const char *message, const char *repr, double seconds)
 {
     jt_mp_frame_t f;
     jt_mp_frame_begin(&f, 7, "test");
@@ -47,7 +45,7 @@ static int emit_test(int out_fd, size_t index, const char *status, const msgpack
 static int emit_rest(int out_fd, size_t from, size_t n, const char *status, const char *message)
 {
     for (size_t i = from; i < n; i++)
-        if (emit_test(out_fd, i, status, NULL, message, NULL, 0.0) < 0)
+        if (jt_gate_emit_test(out_fd, i, status, NULL, message, NULL, 0.0) < 0)
             return -1;
     return 0;
 }
@@ -95,8 +93,8 @@ static step_t on_result(gate_run_t *g, const msgpack_object *msg, double arrived
     char *st = jt_mp_strdup(status);
     char *m = jt_mp_strdup(jt_mp_find(msg, "message"));
     char *r = jt_mp_strdup(jt_mp_find(msg, "repr"));
-    int rc = emit_test(g->out_fd, g->current, st ? st : "crashed", is_ok ? output : NULL, m, r,
-                       arrived - g->t_mark);
+    int rc = jt_gate_emit_test(g->out_fd, g->current, st ? st : "crashed", is_ok ? output : NULL, m,
+                               r, arrived - g->t_mark);
     free(st);
     free(m);
     free(r);
@@ -219,8 +217,8 @@ static run_outcome_t supervise(jt_run_process_t *run, const jt_gate_spec_t *spec
         *next = spec->n_inputs;
         return RUN_STOPPED;
     }
-    if (emit_test(out_fd, g.current, fail_status, NULL, message, NULL, jt_clock_now() - g.t_mark) <
-        0)
+    if (jt_gate_emit_test(out_fd, g.current, fail_status, NULL, message, NULL,
+                          jt_clock_now() - g.t_mark) < 0)
         return RUN_ABORTED;
     *next = g.current + 1;
     if (spec->stop_on_first_failure) {

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <msgpack.h>
+
 #include "job.h"
 
 typedef struct {
@@ -29,5 +31,10 @@ typedef struct {
  * caller compares V with the expected output). Returns 0, or -1 when out_fd
  * broke (the caller exits). */
 int jt_gate_run(const jt_gate_spec_t *spec, int out_fd);
+
+/* Write one such "test" frame. output may be NULL (nil); message and repr
+ * may be NULL. Returns 0, or -1 when out_fd broke. */
+int jt_gate_emit_test(int out_fd, size_t index, const char *status, const msgpack_object *output,
+                      const char *message, const char *repr, double seconds);
 
 #endif

@@ -8,8 +8,11 @@
 typedef struct {
     jt_log_level_t log_level;       /* JOULETRACE_LOG_LEVEL: debug|info|warn|error (info) */
     char sandbox_dir[256];          /* JOULETRACE_SANDBOX_DIR: parent of per-job work dirs (/tmp) */
-    char sandbox_user[64];          /* JOULETRACE_SANDBOX_USER: user the sandbox runs as when
-                                       started as root (nobody) */
+    long sandbox_uid_base;          /* JOULETRACE_SANDBOX_UID_BASE: first uid/gid of the boxes
+                                       when started as root; slot N supervises as base+2N and
+                                       runs candidates as base+2N+1 (60000) */
+    int sandbox_slots;              /* JOULETRACE_SANDBOX_SLOTS: boxes that may run at once on
+                                       this host, one per runner (32) */
     int validate_core;              /* JOULETRACE_VALIDATE_CORE: core the gate runs on (0) */
     char runner_path[512];          /* JOULETRACE_RUNNER: sandbox runner executable
                                        ("" = jouletrace-runner beside the running program) */

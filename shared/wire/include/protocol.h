@@ -12,6 +12,25 @@
  * refuses a trial command that does. */
 #define JT_MAX_REPEATS 1000000UL
 
+/* What a sandbox box obtained, as the runner's {"t":"pong","box":{"slot",
+ * "features","cgroup"}} reports it: namespaces and uids are best effort (a
+ * container may withhold CAP_SYS_ADMIN), and the health endpoint names the
+ * ones a worker's boxes lack. */
+enum {
+    JT_BOX_SLOT_UID = 1 << 0, /* the box has its slot's own unprivileged uid */
+    JT_BOX_PID_NS = 1 << 1,   /* the supervisor is pid 1 of its own pid namespace */
+    JT_BOX_PROC = 1 << 2,     /* /proc shows only the box's processes */
+    JT_BOX_MOUNT_NS = 1 << 3, /* private tmpfs working directory and temporary dirs */
+    JT_BOX_NET_NS = 1 << 4,   /* no network interface but its own loopback */
+    JT_BOX_IPC_NS = 1 << 5,   /* SysV IPC and POSIX queues private, gone with the box */
+    JT_BOX_UTS_NS = 1 << 6,   /* hostname changes stay in the box */
+    JT_BOX_RUN_UID = 1 << 7,  /* runs have another uid than their supervisor */
+};
+#define JT_BOX_ALL 0xFFu
+
+/* The name of one JT_BOX_* bit ("pid_namespace", ...), NULL for others. */
+const char *jt_box_feature_name(unsigned bit);
+
 /* Value of key in a msgpack map, or NULL when o is not a map or lacks it. */
 const msgpack_object *jt_mp_find(const msgpack_object *map, const char *key);
 

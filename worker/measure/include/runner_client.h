@@ -16,10 +16,24 @@
 
 typedef struct jt_runner jt_runner_t;
 
+/* What the runner's boxes obtained (its answer to the start-up ping). */
+typedef struct {
+    int slot;          /* host-wide box slot; -1 when the runner is not root */
+    unsigned features; /* JT_BOX_* bits (protocol.h) */
+    char cgroup[8];    /* "v2", "v1" or "none" */
+} jt_runner_box_t;
+
 /* Start jouletrace-runner (cfg->runner_path, or the one beside this program)
  * and wait until its interpreter answers a ping. On success *out owns the
  * process. Returns JT_OK, or an error in *err (JT_ERR_SANDBOX / JT_ERR_SYSTEM). */
 jt_status_t jt_runner_spawn(const jt_config_t *cfg, jt_runner_t **out, jt_error_t *err);
+
+/* The box report of r's start-up ping. */
+const jt_runner_box_t *jt_runner_box(const jt_runner_t *r);
+
+/* Names of what r's boxes lack, into names[0..cap): each JT_BOX_* feature
+ * not obtained, and "cgroup" without one. Returns how many were written. */
+size_t jt_runner_box_missing(const jt_runner_box_t *box, const char **names, size_t cap);
 
 /* Stop the runner (closing its command pipe ends it; SIGKILL after 2 s) and
  * free r. NULL is a no-op. */

@@ -1,0 +1,144 @@
+/* sandbox_identity.c -- become a box's supervisor or run uid, with capabilities cut to fit. */
+#include "sandbox_identity.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <seccomp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/fsuid.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static int fail(char *err, size_t errlen, const char *what)
+{
+    snprintf(err, errlen, "%s: %s", what, strerror(errno));
+    return -1;
+}
+
+/* Set permitted = effective = mask (bits of the first 32 capabilities), no
+ * inheritable ones. glibc has no wrapper; the kernel interface is stable. */
+static int set_caps(uint32_t mask)
+{
+    struct __user_cap_header_struct head = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+    memset(data, 0, sizeof data);
+    data[0].permitted = data[0].effective = mask;
+    return (int)syscall(SYS_capset, &head, data);
+}
+
+/* No supplementary groups; real, effective and saved gid and uid = id. */
+static int switch_ids(uid_t id, char *err, size_t errlen)
+{
+    if (setgroups(0, NULL) < 0)
+        return fail(err, errlen, "setgroups");
+    if (setresgid(id, id, id) < 0)
+        return fail(err, errlen, "setresgid");
+    if (setresuid(id, id, id) < 0)
+        return fail(err, errlen, "setresuid");
+    return 0;
+}
+
+int jt_identity_become_supervisor(uid_t supervisor, char *err, size_t errlen)
+{
+    const uint32_t keep = (1u << CAP_SETUID) | (1u << CAP_SETGID) | (1u << CAP_KILL);
+    /* The bounding set first: dropping needs CAP_SETPCAP, which goes below. */
+    for (int cap = 0; cap <= 63; cap++) {
+        if (cap == CAP_SETUID || cap == CAP_SETGID || cap == CAP_KILL)
+            continue;
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+            return fail(err, errlen, "prctl(PR_CAPBSET_DROP)");
+    }
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+        return fail(err, errlen, "prctl(PR_CAP_AMBIENT_CLEAR_ALL)");
+    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+        return fail(err, errlen, "prctl(PR_SET_KEEPCAPS)");
+    if (switch_ids(supervisor, err, errlen) < 0)
+        return -1;
+    if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+        return fail(err, errlen, "prctl(PR_SET_KEEPCAPS)");
+    if (set_caps(keep) < 0)
+        return fail(err, errlen, "capset");
+    return 0;
+}
+
+int jt_identity_load_filter(uid_t supervisor, uid_t run, char *err, size_t errlen)
+{
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+    if (ctx == NULL) {
+        snprintf(err, errlen, "seccomp_init failed");
+        return -1;
+    }
+    const uint32_t deny = SCMP_ACT_ERRNO(EPERM);
+    static const int never[] = {SCMP_SYS(setuid), SCMP_SYS(setgid), SCMP_SYS(setreuid),
+                                SCMP_SYS(setregid), SCMP_SYS(setgroups)};
+    static const int three_ids[] = {SCMP_SYS(setresuid), SCMP_SYS(setresgid)};
+    static const int one_id[] = {SCMP_SYS(setfsuid), SCMP_SYS(setfsgid)};
+    int rc = 0;
+    for (size_t i = 0; i < sizeof never / sizeof never[0] && rc == 0; i++)
+        rc = seccomp_rule_add(ctx, deny, never[i], 0);
+    /* S and R are adjacent: every id must lie in [S, R]; -1 ("unchanged") is
+     * above R and refused too, the box never needs it. */
+    for (size_t i = 0; i < 2 && rc == 0; i++)
+        for (unsigned arg = 0; arg < 3 && rc == 0; arg++) {
+            rc = seccomp_rule_add(ctx, deny, three_ids[i], 1,
+                                  SCMP_CMP(arg, SCMP_CMP_LT, (scmp_datum_t)supervisor));
+            if (rc == 0)
+                rc = seccomp_rule_add(ctx, deny, three_ids[i], 1,
+                                      SCMP_CMP(arg, SCMP_CMP_GT, (scmp_datum_t)run));
+        }
+    for (size_t i = 0; i < 2 && rc == 0; i++) {
+        rc = seccomp_rule_add(ctx, deny, one_id[i], 1,
+                              SCMP_A0(SCMP_CMP_LT, (scmp_datum_t)supervisor));
+        if (rc == 0)
+            rc = seccomp_rule_add(ctx, deny, one_id[i], 1, SCMP_A0(SCMP_CMP_GT, (scmp_datum_t)run));
+    }
+    if (rc == 0)
+        rc = seccomp_load(ctx);
+    seccomp_release(ctx);
+    if (rc < 0) {
+        errno = -rc;
+        return fail(err, errlen, "seccomp (identity filter)");
+    }
+    /* Root is out of reach now, whatever the capabilities say. */
+    if (setresuid(0, 0, 0) == 0) {
+        snprintf(err, errlen, "the supervisor could become root again");
+        return -1;
+    }
+    return 0;
+}
+
+int jt_identity_become_run(uid_t run, char *err, size_t errlen)
+{
+    if (setresgid(run, run, run) < 0)
+        return fail(err, errlen, "setresgid (run)");
+    if (setresuid(run, run, run) < 0)
+        return fail(err, errlen, "setresuid (run)");
+    if (set_caps(0) < 0)
+        return fail(err, errlen, "capset (run)");
+    if (setresuid(run - 1, run - 1, run - 1) == 0) {
+        snprintf(err, errlen, "a run could become its supervisor's uid");
+        return -1;
+    }
+    return 0;
+}
+
+void jt_identity_files_as_run(uid_t supervisor, uid_t run, int on)
+{
+    (void)setfsgid(on ? run : supervisor);
+    (void)setfsuid(on ? run : supervisor);
+}
+
+int jt_identity_become_plain(uid_t supervisor, char *err, size_t errlen)
+{
+    if (switch_ids(supervisor, err, errlen) < 0)
+        return -1;
+    if (setresuid(0, 0, 0) == 0) {
+        snprintf(err, errlen, "privileges could be regained after dropping them");
+        return -1;
+    }
+    return 0;
+}

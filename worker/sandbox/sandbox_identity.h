@@ -1,0 +1,41 @@
+/* sandbox_identity.h -- the uids of a box: its supervisor's and its runs', and the switch between.
+ *
+ * Started as root in its own pid namespace, a sandbox child becomes the box's
+ * supervisor uid S and keeps exactly three capabilities: CAP_SETUID and
+ * CAP_SETGID, so that each run it forks can become the run uid R (= S + 1)
+ * and drop them, and so that it can scrub what runs wrote with R as its
+ * filesystem uid; CAP_KILL, so that it can kill a run of another uid (its pid
+ * namespace holds nothing else to reach). A seccomp filter confines the first
+ * two to S and R: the supervisor can never become root or any other uid, and
+ * nothing else of root survives (the bounding set keeps only the three).
+ * Called in freshly forked, single-threaded children.
+ */
+#ifndef JT_SANDBOX_IDENTITY_H
+#define JT_SANDBOX_IDENTITY_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* As root: become S (uid and gid) with CAP_SETUID, CAP_SETGID and CAP_KILL
+ * only, no supplementary groups, and a bounding set of those three. Only for
+ * a child that is pid 1 of its own pid namespace. Returns 0, or -1 with a
+ * reason in err. */
+int jt_identity_become_supervisor(uid_t supervisor, char *err, size_t errlen);
+
+/* As root, without a pid namespace of its own: become S with no capability
+ * at all; the runs then stay S too. Returns 0, or -1 with a reason in err. */
+int jt_identity_become_plain(uid_t supervisor, char *err, size_t errlen);
+
+/* After no_new_privs: load the filter that lets set*uid/set*gid name only S
+ * or R (setuid, setreuid, setgroups and their gid twins fail with EPERM).
+ * Returns 0, or -1 with a reason in err. */
+int jt_identity_load_filter(uid_t supervisor, uid_t run, char *err, size_t errlen);
+
+/* In a run forked from the supervisor: become R for good and drop every
+ * capability. Returns 0, or -1 with a reason in err. */
+int jt_identity_become_run(uid_t run, char *err, size_t errlen);
+
+/* Supervisor: do file operations as R (on) or as S again (off). */
+void jt_identity_files_as_run(uid_t supervisor, uid_t run, int on);
+
+#endif
