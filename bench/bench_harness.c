@@ -200,6 +200,7 @@ int main(int argc, char **argv)
     jt_measurement_init(&fresh);
     jt_measurement_init(&same);
     int rc = 2;
+    double load = jt_floor_table_load();
     if (fc.single == NULL || fc.faults == NULL) {
         fprintf(stderr, "no memory\n");
         goto out;
@@ -220,6 +221,7 @@ int main(int argc, char **argv)
         goto out;
     }
     rc = print_table(&fresh, &same, &fc);
+    jt_floor_table_print_load(load);
     jt_floor_print(8);
 out:
     if (ms)

@@ -210,6 +210,7 @@ int main(int argc, char **argv)
         return 2;
     }
     int rc = 2;
+    double load = jt_floor_table_load();
     jt_runner_t *runner = NULL;
     jt_python_floor_t fl = {0};
     double *lat[N_FIGS] = {0};
@@ -232,6 +233,7 @@ int main(int argc, char **argv)
     jt_runner_destroy(runner);
     runner = NULL;
     rc = print_table(lat, n);
+    jt_floor_table_print_load(load);
     jt_floor_print(FLOOR_MIB);
 out:
     jt_runner_destroy(runner);

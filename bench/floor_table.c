@@ -3,6 +3,8 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #define ROW_FMT "%-44s %5s %9s %8s %8s %7s %7s %s\n"
 
@@ -33,4 +35,17 @@ int jt_floor_table_row(const char *figure, int n, double median_ms, double p99_m
            cell(p99, sizeof p99, "%.3f", p99_ms), cell(fl, sizeof fl, "%.3f", floor_ms),
            cell(ra, sizeof ra, "%.2fx", ratio), cell(ta, sizeof ta, "<=%.1fx", target), verdict);
     return missed;
+}
+
+double jt_floor_table_load(void)
+{
+    double load;
+    return getloadavg(&load, 1) == 1 ? load : -1.0;
+}
+
+void jt_floor_table_print_load(double load_before)
+{
+    printf("# load average (1 min): %.2f before, %.2f after, on %ld cores; under load every\n"
+           "#   process lifetime waits longer, the floor's too, and the ratios shrink\n",
+           load_before, jt_floor_table_load(), sysconf(_SC_NPROCESSORS_ONLN));
 }

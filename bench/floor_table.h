@@ -12,4 +12,12 @@ void jt_floor_table_header(void);
 int jt_floor_table_row(const char *figure, int n, double median_ms, double p99_ms,
                        double floor_ms, double target);
 
+/* The 1-minute load average now (-1 when unknown): taken before the figures. */
+double jt_floor_table_load(void);
+
+/* Print the load averages before (load_before) and now, with the online cores:
+ * on a loaded machine every process lifetime waits longer, the floor's as
+ * much as the figure's, so ratios shrink toward 1. */
+void jt_floor_table_print_load(double load_before);
+
 #endif
