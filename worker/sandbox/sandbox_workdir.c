@@ -1,8 +1,10 @@
 /* sandbox_workdir.c -- create and remove the sandbox's per-job working directories. */
 #include "sandbox_workdir.h"
 
+#include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,57 +30,105 @@ int jt_workdir_create(const char *parent, int chown_to, uid_t uid, gid_t gid, ch
     return 0;
 }
 
-/* Unreadable directories met by the last make_traversable pass. The runner
- * is single-threaded, and nftw callbacks take no user data. */
-static int unreadable_dirs;
-/* Whether remove_entry spares the top directory (jt_workdir_empty). */
-static int keep_top;
+/* Rounds of empty_at: each one lifts every directory's entries one level up,
+ * so a chain of nested directories needs as many rounds as it is deep. The
+ * private tmpfs holds at most JT_SANDBOX_TMPFS_INODES entries; this bound is
+ * for a working directory on the host's file system. */
+#define EMPTY_ROUNDS_MAX 1000000
 
-/* Pre-order pass: make every directory writable and searchable by its owner
- * so the depth-first removal below can enter and empty it. */
-static int make_traversable(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+/* Move every entry of directory `sub` (open) up into `top` under a fresh
+ * name. A directory that changes parent must be writable by its owner. */
+static void lift_entries(int top, int sub, unsigned long *lifted)
 {
-    (void)ftw;
-    if (type == FTW_DNR)
-        unreadable_dirs++;
-    if (type == FTW_D || type == FTW_DNR)
-        chmod(path, (sb->st_mode & 07777) | S_IRWXU);
-    return 0;
-}
-
-static int remove_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-    (void)sb;
-    if (keep_top && ftw->level == 0)
-        return 0;
-    int rc = (type == FTW_DP || type == FTW_D) ? rmdir(path) : unlink(path);
-    return rc < 0 && errno != ENOENT ? -1 : 0;
-}
-
-static int remove_tree(const char *dir)
-{
-    /* FTW_PHYS: never follow a symlink the candidate planted. */
-    /* Each pass opens one more level of directories the candidate locked. */
-    for (int pass = 0; pass <= 64; pass++) {
-        unreadable_dirs = 0;
-        if (nftw(dir, make_traversable, 16, FTW_PHYS) < 0)
-            return errno == ENOENT ? 0 : -1;
-        if (unreadable_dirs == 0)
-            break;
+    DIR *d = fdopendir(sub);
+    if (d == NULL) {
+        close(sub);
+        return;
     }
-    return nftw(dir, remove_entry, 16, FTW_PHYS | FTW_DEPTH) < 0 ? -1 : 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        struct stat st;
+        if (fstatat(sub, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+            fchmodat(sub, e->d_name, 0700, 0);
+        for (int tries = 0; tries < 64; tries++) {
+            char fresh[40];
+            snprintf(fresh, sizeof fresh, ".jt-lifted-%lu", (*lifted)++);
+            if (renameat2(sub, e->d_name, top, fresh, RENAME_NOREPLACE) == 0 || errno != EEXIST)
+                break;
+        }
+    }
+    closedir(d);
+}
+
+/* Remove everything below the open directory top, however deep, without
+ * building a path (no PATH_MAX limit) and with two descriptors at most: files
+ * and empty directories go at once, and the entries of other directories are
+ * lifted into top for the next round. Symlinks are removed, never followed.
+ * Nothing else may write below top meanwhile (the runs are gone when the
+ * sandbox scrubs). Returns 0, or -1 when entries remain. */
+static int empty_at(int top)
+{
+    unsigned long lifted = 0;
+    for (long round = 0; round < EMPTY_ROUNDS_MAX; round++) {
+        int again = dup(top);
+        DIR *d = again >= 0 ? fdopendir(again) : NULL;
+        if (d == NULL) {
+            if (again >= 0)
+                close(again);
+            return -1;
+        }
+        rewinddir(d); /* the duplicate shares top's offset, left at the end last round */
+        bool any = false;
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            any = true;
+            struct stat st;
+            if (fstatat(top, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                continue;
+            if (!S_ISDIR(st.st_mode)) {
+                unlinkat(top, e->d_name, 0);
+                continue;
+            }
+            if (unlinkat(top, e->d_name, AT_REMOVEDIR) == 0)
+                continue;
+            fchmodat(top, e->d_name, 0700, 0); /* a directory, checked above */
+            int sub = openat(top, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (sub >= 0)
+                lift_entries(top, sub, &lifted);
+            unlinkat(top, e->d_name, AT_REMOVEDIR); /* empty now, or next round */
+        }
+        closedir(d);
+        if (!any)
+            return 0;
+    }
+    errno = ENOTEMPTY;
+    return -1;
+}
+
+static int empty_path(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : -1;
+    int rc = empty_at(fd);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
 }
 
 int jt_workdir_remove(const char *dir)
 {
-    keep_top = 0;
-    return remove_tree(dir);
+    if (empty_path(dir) < 0)
+        return -1;
+    return rmdir(dir) == 0 || errno == ENOENT ? 0 : -1;
 }
 
 int jt_workdir_empty(const char *dir)
 {
-    keep_top = 1;
-    int rc = remove_tree(dir);
-    keep_top = 0;
-    return rc;
+    return empty_path(dir);
 }

@@ -12,8 +12,9 @@ int jt_workdir_create(const char *parent, int chown_to, uid_t uid, gid_t gid, ch
                       size_t len);
 
 /* Remove dir and everything below it, whatever the candidate left there
- * (read-only directories, symlinks are removed, never followed). Returns 0, or
- * -1 when something could not be removed. */
+ * (read-only directories at any depth, no PATH_MAX limit; symlinks are
+ * removed, never followed). Nothing else may write below dir meanwhile.
+ * Returns 0, or -1 when something could not be removed. */
 int jt_workdir_remove(const char *dir);
 
 /* Remove everything below dir but keep dir itself. Returns 0, or -1 when

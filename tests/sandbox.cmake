@@ -1,0 +1,17 @@
+# sandbox.cmake -- the sandbox's own parts, tested directly: the working-directory scrub, and the
+# box (slots, uids, namespaces, cgroup, the runner's watch) through the real runner.
+jt_add_cmocka_test(test_workdir
+  SOURCES test_workdir.c
+  CASES deeper_than_path_max_is_emptied locked_directories_are_emptied
+        symlinks_are_not_followed remove_takes_the_directory
+  LIBS jt-sandbox jt-test-base)
+
+jt_add_cmocka_test(test_sandbox_box
+  SOURCES test_sandbox_box.c
+  CASES two_runners_two_boxes stopped_supervisor_ends_in_timeout
+  TIMEOUT 60
+  LIBS jt-measure jt-test-base)
+foreach(c two_runners_two_boxes stopped_supervisor_ends_in_timeout)
+  set_tests_properties(test_sandbox_box.${c} PROPERTIES SKIP_RETURN_CODE 77
+    ENVIRONMENT "JOULETRACE_RUNNER=$<TARGET_FILE:jouletrace-runner>")
+endforeach()

@@ -1,0 +1,208 @@
+/* test_sandbox_box.c -- the box through the real runner: slots, uids, namespaces, cgroup, the
+ * watch.
+ *
+ * Each case spawns jouletrace-runner (JOULETRACE_RUNNER) as the worker does,
+ * with JOULETRACE_SANDBOX_DIR set to a private directory so that its
+ * processes can be found in /proc. The confinement cases need root (exit 77
+ * otherwise, as the box's uids and namespaces do).
+ */
+#include "unit_main.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "config.h"
+#include "job_json.h"
+#include "proc_scan.h"
+#include "protocol.h"
+#include "runner_client.h"
+#include "temp_dir.h"
+#include "validation.h"
+
+typedef struct {
+    char dir[128];
+    char env_entry[160]; /* JOULETRACE_SANDBOX_DIR=<dir>: how the box's processes are found */
+    jt_config_t cfg;
+} fixture_t;
+
+static int setup(void **state)
+{
+    static fixture_t f;
+    if (jt_temp_dir_make(f.dir, sizeof f.dir, "jt-box") < 0)
+        return -1;
+    snprintf(f.env_entry, sizeof f.env_entry, "JOULETRACE_SANDBOX_DIR=%s", f.dir);
+    setenv("JOULETRACE_SANDBOX_DIR", f.dir, 1);
+    jt_error_t err;
+    if (jt_config_load(&f.cfg, &err) != JT_OK)
+        return -1;
+    *state = &f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+    jt_temp_dir_remove(f->dir);
+    return 0;
+}
+
+static void need_root(void)
+{
+    if (geteuid() != 0) {
+        fprintf(stderr, "skipped: the box's uids and namespaces need root\n");
+        exit(77);
+    }
+}
+
+/* Validate `code` (function f) on the inputs [1], [2], ... [n] with expected
+ * outputs `expected` each, in *v (initialised here). */
+static jt_status_t validate(jt_runner_t *r, const char *code, int n, const char *expected,
+                            double timeout, jt_validation_t *v)
+{
+    char body[4096], tests[2048] = "";
+    size_t used = 0;
+    for (int i = 0; i < n; i++)
+        used += (size_t)snprintf(tests + used, sizeof tests - used,
+                                 "%s{\"inputs\": [%d], \"expected_output\": %s}", i ? ", " : "",
+                                 i + 1, expected);
+    snprintf(body, sizeof body,
+             "{\"candidate_code\": \"%s\", \"function_name\": \"f\", \"test_cases\": [%s],"
+             " \"timeout_seconds\": %g}",
+             code, tests, timeout);
+    jt_job_t job;
+    jt_job_init(&job);
+    jt_error_t err;
+    assert_int_equal(jt_job_from_json(&job, body, strlen(body), &err), JT_OK);
+    jt_validation_init(v);
+    jt_status_t s = jt_runner_validate(r, &job, -1, v, &err);
+    if (s != JT_OK)
+        fprintf(stderr, "validate: %s\n", err.message);
+    jt_job_cleanup(&job);
+    return s;
+}
+
+/* The runner's box answers what it is: its uid, its pid, the pids it sees. */
+static const char probe_code[] = "import os\\n"
+                                 "def f(x):\\n"
+                                 "    return [os.getuid(), os.getgid(), os.getpid(),"
+                                 " sorted(int(p) for p in os.listdir('/proc') if p.isdigit())]\\n";
+
+/* Two runners on one host hold two slots; each box runs as its slot's run
+ * uid, as pid 2 of its own namespace (the supervisor is 1) and sees nothing
+ * else; the report names every feature and a cgroup. */
+static void two_runners_two_boxes(void **state)
+{
+    need_root();
+    fixture_t *f = *state;
+    jt_runner_t *a, *b;
+    jt_error_t err;
+    assert_int_equal(jt_runner_spawn(&f->cfg, &a, &err), JT_OK);
+    assert_int_equal(jt_runner_spawn(&f->cfg, &b, &err), JT_OK);
+    const jt_runner_box_t *boxes[2] = {jt_runner_box(a), jt_runner_box(b)};
+    jt_runner_t *runners[2] = {a, b};
+    assert_true(boxes[0]->slot >= 0 && boxes[1]->slot >= 0);
+    assert_int_not_equal(boxes[0]->slot, boxes[1]->slot);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(boxes[i]->features, JT_BOX_ALL);
+        assert_string_not_equal(boxes[i]->cgroup, "none");
+        const char *missing[16];
+        assert_int_equal(jt_runner_box_missing(boxes[i], missing, 16), 0);
+        long uid = f->cfg.sandbox_uid_base + 2L * boxes[i]->slot + 1;
+        char expected[128];
+        snprintf(expected, sizeof expected, "[%ld, %ld, 2, [1, 2]]", uid, uid);
+        jt_validation_t v;
+        assert_int_equal(validate(runners[i], probe_code, 1, expected, 5, &v), JT_OK);
+        if (!v.is_correct)
+            fprintf(stderr, "box %d: %s\n", i, v.error_summary);
+        assert_true(v.is_correct);
+        jt_validation_cleanup(&v);
+    }
+    jt_runner_destroy(a);
+    jt_runner_destroy(b);
+}
+
+typedef struct {
+    jt_runner_t *runner;
+    jt_validation_t v;
+    jt_status_t status;
+    double ended;
+} validation_thread_t;
+
+static const char sleepy_code[] = "import time\\n"
+                                  "def f(x):\\n"
+                                  "    time.sleep(0.4)\\n"
+                                  "    return x\\n";
+
+static void *validate_sleepy(void *arg)
+{
+    validation_thread_t *t = arg;
+    t->status = validate(t->runner, sleepy_code, 8, "1", 1, &t->v);
+    t->ended = jt_clock_now();
+    return NULL;
+}
+
+/* The sandbox child (the runs' supervisor) of the runner, or 0. */
+static pid_t find_supervisor(const fixture_t *f)
+{
+    jt_scan_proc_t procs[16];
+    size_t n = jt_scan_env_procs(f->env_entry, procs, 16);
+    for (size_t i = 0; i < n; i++)
+        if (procs[i].ppid == getpid()) /* the runner */
+            for (size_t j = 0; j < n; j++)
+                if (procs[j].ppid == procs[i].pid)
+                    return procs[j].pid;
+    return 0;
+}
+
+/* A supervisor stopped from outside (what a run must never manage from
+ * inside) is found by the runner's watch: the validation ends within 3 s
+ * with the test in progress "timeout", the rest "not_run", and the runner
+ * serves the next job. */
+static void stopped_supervisor_ends_in_timeout(void **state)
+{
+    fixture_t *f = *state;
+    validation_thread_t t = {0};
+    jt_error_t err;
+    assert_int_equal(jt_runner_spawn(&f->cfg, &t.runner, &err), JT_OK);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, validate_sleepy, &t), 0);
+    usleep(700 * 1000); /* into the second test */
+    pid_t supervisor = find_supervisor(f);
+    assert_true(supervisor > 0);
+    double stopped_at = jt_clock_now();
+    assert_int_equal(kill(supervisor, SIGSTOP), 0);
+    pthread_join(th, NULL);
+    assert_int_equal(t.status, JT_OK);
+    double took = t.ended - stopped_at;
+    fprintf(stderr, "ended %.2f s after the stop\n", took);
+    assert_true(took < 3.0);
+    assert_false(t.v.is_correct);
+    size_t timeouts = 0, not_run = 0;
+    for (size_t i = 0; i < t.v.total_tests; i++) {
+        timeouts += t.v.results[i].status == JT_TEST_TIMEOUT;
+        not_run += t.v.results[i].status == JT_TEST_NOT_RUN;
+        if (t.v.results[i].status == JT_TEST_TIMEOUT)
+            assert_non_null(strstr(t.v.results[i].message, "stopped"));
+    }
+    assert_int_equal(timeouts, 1);
+    assert_true(not_run >= 1);
+    assert_true(kill(supervisor, 0) < 0); /* killed and reaped */
+    jt_validation_cleanup(&t.v);
+
+    jt_validation_t v;
+    assert_int_equal(validate(t.runner, "def f(x):\\n    return x\\n", 2, "1", 5, &v), JT_OK);
+    assert_int_equal(v.passed_tests, 1); /* inputs 1 and 2, expected 1 each */
+    jt_validation_cleanup(&v);
+    jt_runner_destroy(t.runner);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(two_runners_two_boxes, setup, teardown),
+    cmocka_unit_test_setup_teardown(stopped_supervisor_ends_in_timeout, setup, teardown),
+};
+
+JT_UNIT_MAIN(tests)
