@@ -9,7 +9,7 @@ set(JT_GATEWAY_CASES
     not_calibrated accepted_in_stream get_queued_record idempotency cancel_queued sse_progress
     queue_full concurrent_posts cancel_running)
 set(JT_GATEWAY_SERVICE_CASES
-    bad_requests metrics_counts ping health_degraded nats_down validate_no_workers
+    bad_requests metrics_counts ping health_degraded health_names_sandbox_gaps nats_down validate_no_workers
     validate_relay socket0_status capabilities sigterm_exit_0)
 set(JT_GATEWAY_DOOR_CASES
     content_type cors_listed cors_off task_ids tokens tokens_file refusals)

@@ -9,9 +9,11 @@ jt_add_cmocka_test(test_workdir
 jt_add_cmocka_test(test_sandbox_box
   SOURCES test_sandbox_box.c
   CASES two_runners_two_boxes stopped_supervisor_ends_in_timeout
+        without_cgroups_the_box_still_runs without_root_the_box_still_runs
   TIMEOUT 60
   LIBS jt-measure jt-test-base)
-foreach(c two_runners_two_boxes stopped_supervisor_ends_in_timeout)
+foreach(c two_runners_two_boxes stopped_supervisor_ends_in_timeout
+          without_cgroups_the_box_still_runs without_root_the_box_still_runs)
   set_tests_properties(test_sandbox_box.${c} PROPERTIES SKIP_RETURN_CODE 77
     ENVIRONMENT "JOULETRACE_RUNNER=$<TARGET_FILE:jouletrace-runner>")
 endforeach()

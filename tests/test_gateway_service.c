@@ -192,6 +192,50 @@ static void health_degraded(void **state)
     jt_curl_resp_free(&r);
 }
 
+/* A worker whose sandbox lacks something (a host without cgroups, a worker
+ * that is not root): the service runs on, and health names what is missing. */
+static void health_names_sandbox_gaps(void **state)
+{
+    fx_t *fx = *state;
+    put_heartbeat(fx, "w1", true, "rapl-sysfs");
+    json_t *hb = json_pack("{s:s, s:s, s:i, s:s, s:n, s:s, s:b, s:b, s:i, s:i, s:{s:s, s:[s, s]}}",
+                           "worker_id", "w2", "host", "testhost", "pid", 2, "state", "idle",
+                           "task_id", "meter_type", "rapl-sysfs", "energy_is_estimated", 0,
+                           "calibrated", 1, "measurement_core", 1, "socket", 0, "sandbox", "cgroup",
+                           "none", "missing", "cgroup", "pid_namespace");
+    char *text = json_dumps(hb, JSON_COMPACT);
+    uint64_t rev;
+    assert_int_equal(kvStore_PutString(&rev, fx->bus.workers, "w2", text), NATS_OK);
+    free(text);
+    json_decref(hb);
+    jt_curl_resp_t r;
+    double deadline = jt_nats_now() + 5.0;
+    for (;;) {
+        assert_int_equal(http(fx, "GET", "/api/v1/health", NULL, 0, NULL, &r), 0);
+        json_t *checks = json_object_get(r.json, "checks");
+        if (json_integer_value(json_object_get(json_object_get(checks, "workers"), "live")) == 2 ||
+            jt_nats_now() > deadline)
+            break;
+        jt_curl_resp_free(&r);
+        jt_nats_sleep_ms(50);
+    }
+    assert_int_equal(r.status, 200);
+    assert_string_equal(jstr(r.json, "status"), "degraded");
+    json_t *missing =
+        json_object_get(json_object_get(json_object_get(r.json, "checks"), "sandbox"), "missing");
+    assert_int_equal(json_array_size(missing), 2);
+    assert_string_equal(json_string_value(json_array_get(missing, 0)), "cgroup");
+    assert_string_equal(json_string_value(json_array_get(missing, 1)), "pid_namespace");
+    bool named = false;
+    size_t i;
+    json_t *reason;
+    json_array_foreach(json_object_get(r.json, "reasons"), i, reason) named =
+        named || strstr(json_string_value(reason),
+                        "sandbox of 1 live worker(s) runs without: cgroup, pid_namespace") != NULL;
+    assert_true(named);
+    jt_curl_resp_free(&r);
+}
+
 static void nats_down(void **state)
 {
     fx_t *fx = *state;
@@ -319,9 +363,17 @@ static void sigterm_exit_0(void **state)
 #define CASE(f) cmocka_unit_test_setup_teardown(f, gateway_setup, gateway_teardown)
 
 static const struct CMUnitTest tests[] = {
-    CASE(bad_requests), CASE(metrics_counts),      CASE(ping),           CASE(health_degraded),
-    CASE(nats_down),    CASE(validate_no_workers), CASE(validate_relay), CASE(socket0_status),
-    CASE(capabilities), CASE(sigterm_exit_0),
+    CASE(bad_requests),
+    CASE(metrics_counts),
+    CASE(ping),
+    CASE(health_degraded),
+    CASE(health_names_sandbox_gaps),
+    CASE(nats_down),
+    CASE(validate_no_workers),
+    CASE(validate_relay),
+    CASE(socket0_status),
+    CASE(capabilities),
+    CASE(sigterm_exit_0),
 };
 
 JT_UNIT_MAIN(tests)

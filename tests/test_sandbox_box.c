@@ -9,9 +9,13 @@
 #include "unit_main.h"
 
 #include <pthread.h>
+#include <sched.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -200,7 +204,89 @@ static void stopped_supervisor_ends_in_timeout(void **state)
     jt_runner_destroy(t.runner);
 }
 
+/* In a forked child: spawn a runner, check that its box report lacks
+ * `lacking` (a JT_BOX_* bit, or 0 for the cgroup), and that it still
+ * validates a correct function. Returns the child's exit code: 0 when all
+ * held, else the number of the failed check. */
+static int degraded_box_child(const fixture_t *f, unsigned lacking)
+{
+    jt_runner_t *r;
+    jt_error_t err;
+    if (jt_runner_spawn(&f->cfg, &r, &err) != JT_OK) {
+        fprintf(stderr, "spawn: %s\n", err.message);
+        return 1;
+    }
+    const jt_runner_box_t *box = jt_runner_box(r);
+    const char *missing[16];
+    size_t n = jt_runner_box_missing(box, missing, 16);
+    const char *want = lacking ? jt_box_feature_name(lacking) : "cgroup";
+    bool named = false;
+    for (size_t i = 0; i < n; i++)
+        named = named || strcmp(missing[i], want) == 0;
+    fprintf(stderr, "box: slot %d, features %#x, cgroup %s, %zu missing\n", box->slot,
+            box->features, box->cgroup, n);
+    if (!named || (lacking ? (box->features & lacking) != 0 : strcmp(box->cgroup, "none") != 0))
+        return 2;
+    char body[] = "{\"candidate_code\": \"def f(x):\\n    return x + 1\\n\", \"function_name\": "
+                  "\"f\", \"test_cases\": [{\"inputs\": [1], \"expected_output\": 2}]}";
+    jt_job_t job;
+    jt_job_init(&job);
+    if (jt_job_from_json(&job, body, strlen(body), &err) != JT_OK)
+        return 3;
+    jt_validation_t v;
+    jt_validation_init(&v);
+    int rc = jt_runner_validate(r, &job, -1, &v, &err) == JT_OK && v.is_correct ? 0 : 4;
+    jt_validation_cleanup(&v);
+    jt_job_cleanup(&job);
+    jt_runner_destroy(r);
+    return rc;
+}
+
+static int wait_child(pid_t pid)
+{
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+/* A host without cgroups (here: an empty /sys/fs/cgroup in a mount
+ * namespace of the runner's own): the box runs with its rlimits, tmpfs sizes
+ * and IPC namespace, and says that it has no cgroup. */
+static void without_cgroups_the_box_still_runs(void **state)
+{
+    need_root();
+    fixture_t *f = *state;
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+            mount("tmpfs", "/sys/fs/cgroup", "tmpfs", MS_NOSUID | MS_NODEV, "size=64k") < 0)
+            _exit(10);
+        _exit(degraded_box_child(f, 0));
+    }
+    assert_int_equal(wait_child(pid), 0);
+}
+
+/* A worker that is not root (no uids to give, no namespaces to make): the
+ * box still validates, and says what it lacks. */
+static void without_root_the_box_still_runs(void **state)
+{
+    need_root();
+    fixture_t *f = *state;
+    assert_int_equal(chmod(f->dir, 0777), 0); /* the unprivileged runner's working dirs */
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+            setresuid(65534, 65534, 65534) < 0)
+            _exit(10);
+        _exit(degraded_box_child(f, JT_BOX_PID_NS));
+    }
+    assert_int_equal(wait_child(pid), 0);
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(without_cgroups_the_box_still_runs, setup, teardown),
+    cmocka_unit_test_setup_teardown(without_root_the_box_still_runs, setup, teardown),
     cmocka_unit_test_setup_teardown(two_runners_two_boxes, setup, teardown),
     cmocka_unit_test_setup_teardown(stopped_supervisor_ends_in_timeout, setup, teardown),
 };
