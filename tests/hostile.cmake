@@ -8,7 +8,14 @@
 set(JT_HOSTILE_CASES
     call_loop memory fork_loop thread tcp big_file big_print print_loop
     kill_parent killpg shadow sys_exit os_exit segfault recursion object set secrets
-    fcntl_setown fcntl_async prlimit_parent suite_leaves_nothing)
+    fcntl_setown fcntl_async prlimit_parent suite_leaves_nothing
+    pidfd_signal sigqueue_parent tgkill_parent fcntl_setown_ex fcntl_setsig fcntl_high_bits
+    ioctl_setown lease_notify renice_others ioprio_others sched_others prlimit_others
+    vm_read_parent proc_mem_parent ptrace_parent kcmp_parent
+    userfaultfd perf_event keyrings bpf io_uring namespaces mount_chroot personality
+    sysv_ipc posix_mq memfd_memory tmpfs_full open_files plant_files deep_path
+    fds_clean hostname net_interfaces setuid_root python_works
+    two_jobs_one_runner two_workers host_clean_after_suite)
 set(JT_HOSTILE_MODULE_CASES
     baseline bad_input module_loop missing_function syntax_error)
 
@@ -23,6 +30,12 @@ foreach(p test_hostile test_hostile_module)
   endforeach()
 endforeach()
 
+# test_hostile drives a runner itself as well (two jobs through one runner): jt-measure's client.
+target_link_libraries(test_hostile PRIVATE jt-measure)
+target_compile_definitions(test_hostile PRIVATE
+  JT_RUNNER_BIN="${CMAKE_BINARY_DIR}/bin/jouletrace-runner"
+  JT_SANDBOX_ROOT="${CMAKE_BINARY_DIR}/tests/sandbox")
+
 foreach(c ${JT_HOSTILE_CASES})
   add_test(NAME hostile.${c} COMMAND test_hostile ${c})
 endforeach()
@@ -30,8 +43,12 @@ foreach(c ${JT_HOSTILE_MODULE_CASES})
   add_test(NAME hostile.${c} COMMAND test_hostile_module ${c})
 endforeach()
 foreach(c ${JT_HOSTILE_CASES} ${JT_HOSTILE_MODULE_CASES})
-  set_tests_properties(hostile.${c} PROPERTIES TIMEOUT 60 SKIP_RETURN_CODE 77 LABELS hostile)
+  set_tests_properties(hostile.${c} PROPERTIES TIMEOUT 60 SKIP_RETURN_CODE 77 LABELS hostile
+    FIXTURES_REQUIRED hostile_host)
 endforeach()
+# After every other case (whichever ran): nothing of any case is left on the host.
+set_tests_properties(hostile.host_clean_after_suite PROPERTIES FIXTURES_REQUIRED ""
+  FIXTURES_CLEANUP hostile_host)
 # The worker runs with secrets in its environment; the candidate must see none.
 set_tests_properties(hostile.secrets PROPERTIES ENVIRONMENT
   "JOULETRACE_NATS_URL=nats://jt:jt-canary-password@127.0.0.1:1;JT_CANARY=jt-canary-token")

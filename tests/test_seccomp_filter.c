@@ -7,6 +7,7 @@
 #include "unit_main.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -57,6 +58,21 @@ static int base_checks(void)
         return 13;
     if (!denied(syscall(SYS_ptrace, 0, 0, 0, 0)))
         return 14;
+    /* fcntl's command is 32 bits to the kernel: bit 32 set must not slip past */
+    int pp[2];
+    if (pipe(pp) < 0)
+        return 17;
+    if (!denied(syscall(SYS_fcntl, pp[0], (1L << 32) | F_SETOWN, getppid())) ||
+        !denied(syscall(SYS_fcntl, pp[0], (1L << 32) | F_SETFL, O_ASYNC)) ||
+        !denied(fcntl(pp[0], F_SETLEASE, F_RDLCK)) || !denied(fcntl(pp[0], F_NOTIFY, DN_CREATE)))
+        return 18;
+    if (fcntl(pp[0], F_SETFL, O_NONBLOCK) != 0 || fcntl(pp[0], F_GETOWN) < 0)
+        return 19; /* the harmless commands stay allowed */
+    close(pp[0]);
+    close(pp[1]);
+    /* memory outside RLIMIT_AS */
+    if (!denied(syscall(SYS_memfd_create, "x", 0)))
+        return 30;
     /* what stays allowed: plain file work and fork (the run filter refuses fork) */
     if (getppid() <= 0 || dup(0) < 0)
         return 15;

@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -16,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "hostile_host.h"
 #include "pipe_pair.h"
 #include "proc_scan.h"
 #include "process_harness.h"
@@ -73,15 +73,6 @@ static size_t scan_leftovers(const char *sandbox, jt_scan_proc_t *procs, size_t 
     return n;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    if (ftw->level > 0)
-        remove(path);
-    return 0;
-}
-
 /* Names of up to a few entries of dir into desc; returns the count (-1 if dir is gone). */
 static int list_dir(const char *dir, char *desc, size_t cap)
 {
@@ -102,9 +93,24 @@ static int list_dir(const char *dir, char *desc, size_t cap)
     return n;
 }
 
-/* Empty the sandbox directory and kill the job's processes. After a run
- * (who != NULL), what is left after VANISH_S counts as a failure of candidate who. */
-static void sweep(ctx_t *c, const char *who)
+/* Remove every entry of dir (deep trees included). */
+static void empty_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        char path[PATH_MAX];
+        if (snprintf(path, sizeof path, "%s/%.255s", dir, de->d_name) < (int)sizeof path)
+            hostile_remove_tree(path);
+    }
+    closedir(d);
+}
+
+void hostile_sweep(ctx_t *c, const char *who)
 {
     char desc[4096];
     jt_scan_proc_t procs[256];
@@ -114,7 +120,7 @@ static void sweep(ctx_t *c, const char *who)
             c, who, "sandbox directory %s %s:%s", c->sandbox,
             entries < 0 ? "was removed (it belongs to the caller)" : "not empty afterwards", desc);
     if (entries > 0)
-        nftw(c->sandbox, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+        empty_dir(c->sandbox);
     double until = jt_proc_now() + (who ? VANISH_S : 0);
     size_t n;
     while ((n = scan_leftovers(c->sandbox, procs, 256, desc, sizeof desc)) > 0 &&
@@ -245,14 +251,17 @@ void listen_loopback(ctx_t *c)
 
 void run_job(ctx_t *c, const char *who, json_t *job, bool via_stdin)
 {
-    if (json_dump_file(job, c->job_path, JSON_COMPACT) != 0) {
+    /* 0600: a run (another user) must not read the job, its expected outputs included */
+    int fd = open(c->job_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || json_dumpfd(job, fd, JSON_COMPACT) != 0) {
         hostile_fail(c, who, "cannot write %s", c->job_path);
         exit(1);
     }
+    close(fd);
     json_decref(job);
     run_worker(c, who, via_stdin);
     remove(c->job_path);
-    sweep(c, who);
+    hostile_sweep(c, who);
 }
 
 int hostile_main(int argc, char **argv, int (*run_case)(ctx_t *c))
@@ -275,7 +284,8 @@ int hostile_main(int argc, char **argv, int (*run_case)(ctx_t *c))
     }
     mkdir(JT_SANDBOX_ROOT, 0755);
     mkdir(c.sandbox, 0755);
-    sweep(&c, NULL); /* an earlier failed run may have left something */
+    hostile_sweep(&c, NULL); /* an earlier failed run may have left something */
+    gethostname(c.hostname, sizeof c.hostname - 1);
     int rc = run_case(&c);
     if (rc == SKIPPED)
         return SKIPPED;

@@ -34,6 +34,7 @@ typedef struct {
     expect_t ok[2];
     int arg;
     bool root_only;
+    const char *expected; /* the test's expected output; NULL: "never returned" */
 } hostile_t;
 
 /* What was captured of one output stream: len bytes kept in buf (cap at most), total seen. */
@@ -57,6 +58,7 @@ typedef struct {
     json_t *report; /* parsed stdout, NULL if none */
     int listen_fd;  /* the tcp case's listening socket, -1 otherwise */
     int port;       /* its port */
+    char hostname[256]; /* the host's name when the case began */
 } ctx_t;
 
 /* Record a failure of case c: which candidate (who) misbehaved and how. */
@@ -71,6 +73,10 @@ void listen_loopback(ctx_t *c);
  * that the sandbox directory is empty and no process of the job is left (a failure of who).
  * Fills c->exit_code, wall, out, err and report. */
 void run_job(ctx_t *c, const char *who, json_t *job, bool via_stdin);
+
+/* Empty the sandbox directory, however deep its tree, and kill the job's processes. After a
+ * command (who != NULL), what is left after a grace period counts as a failure of who. */
+void hostile_sweep(ctx_t *c, const char *who);
 
 /* The body of main(): prepare the case argv[1] (its sandbox directory swept of what an earlier
  * run left), run run_case on it, print the outcome. Returns main's exit status. */

@@ -39,5 +39,6 @@ void hostile_job_add_call(json_t *job, const hostile_t *h, int port)
     json_t *arg = h->arg == ARG_PORT   ? json_integer(port)
                   : h->arg == ARG_FILE ? json_string(BIG_FILE)
                                        : json_null();
-    hostile_job_add(job, h->kind, json_pack("[s, o]", h->kind, arg), json_string("never returned"));
+    hostile_job_add(job, h->kind, json_pack("[s, o]", h->kind, arg),
+                    json_string(h->expected ? h->expected : "never returned"));
 }

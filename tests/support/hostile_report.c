@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "hostile_host.h"
+
 const expect_t PASSED[2] = {{"passed", NULL}};
 
 static bool matches(const char *pattern, const char *text)
@@ -107,4 +109,12 @@ void check_side_effects(ctx_t *c, const hostile_t *h)
         hostile_fail(c, h->kind, "%s exists in the test's working directory", BIG_FILE);
         remove(BIG_FILE);
     }
+    char desc[1024], name[256] = "";
+    if (strcmp(h->kind, "sysv_ipc") == 0 && hostile_sysv_key(HOSTILE_SYSV_KEY, desc, sizeof desc))
+        hostile_fail(c, h->kind, "System V objects of the candidate on the host:%s", desc);
+    if (hostile_host_markers(1, desc, sizeof desc) > 0)
+        hostile_fail(c, h->kind, "files of the candidate reached the host:%s", desc);
+    gethostname(name, sizeof name - 1);
+    if (strcmp(name, c->hostname) != 0)
+        hostile_fail(c, h->kind, "the host's name changed from %s to %s", c->hostname, name);
 }

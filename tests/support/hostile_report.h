@@ -17,7 +17,9 @@ json_t *check_report(ctx_t *c, const char *who, size_t n, int want_exit);
 /* Test record i must be test_id and end in one of the accepted outcomes. */
 void check_record(ctx_t *c, json_t *results, size_t i, const char *test_id, const expect_t ok[2]);
 
-/* What the tcp and big_file candidates may have left outside the report. */
+/* What candidate h may have left outside the report: a connection to the tcp case's socket, the
+ * big file, jt-hostile-* files in the host's temporary directories (removed), a changed host
+ * name. */
 void check_side_effects(ctx_t *c, const hostile_t *h);
 
 #endif

@@ -19,11 +19,17 @@ int jt_filter_prepare(char *err, size_t errlen);
 
 /* Install the base filter on the calling process, which has set
  * no_new_privs (PR_SET_NO_NEW_PRIVS); these
- * syscalls fail with EPERM: ptrace, process_vm_*, mount family, chroot,
- * pivot_root, unshare, setns, kexec, reboot, modules, bpf, perf_event_open,
- * userfaultfd, keyrings, socket, socketpair, io_uring, swap, acct, clock
- * setting, syslog, quotactl, handles, iopl/ioperm, kcmp, fanotify,
- * personality, pidfd_*, mknod. Returns 0, or -1 with a reason in err. */
+ * syscalls fail with EPERM: ptrace, process_vm_*, kcmp, pidfd_*,
+ * process_madvise/mrelease, page migration, the mount family and new mount
+ * API, chroot, pivot_root, unshare, setns, mknod, handles, quotas, host and
+ * domain names, kexec, reboot, modules, bpf, perf_event_open, userfaultfd,
+ * keyrings, io_uring, swap, acct, clock setting, syslog, iopl/ioperm,
+ * modify_ldt, uselib, fanotify, personality, socket, socketpair, POSIX
+ * message queues, memfd_create, memfd_secret; fcntl F_SETOWN,
+ * F_SETOWN_EX, F_SETSIG, F_SETLEASE, F_NOTIFY and O_ASYNC; ioctl FIOASYNC,
+ * FIOSETOWN, SIOCSPGRP, TIOCSTI, TIOCLINUX (commands compared on their low
+ * 32 bits, as the kernel reads them). docs/seccomp.md says why. Returns 0,
+ * or -1 with a reason in err. */
 int jt_filter_load_base(char *err, size_t errlen);
 
 /* Install the run filter on the calling process (a run of a confined
@@ -33,8 +39,8 @@ int jt_filter_load_base(char *err, size_t errlen);
  * ENOSYS (so libc falls back to clone); kill, tkill, tgkill,
  * rt_sigqueueinfo and rt_tgsigqueueinfo to any pid but its own, setpgid,
  * setsid, sched_setaffinity, sched_setattr, sched_setscheduler,
- * sched_setparam and setpriority fail with EPERM. Returns 0, or -1 with a
- * reason in err. */
+ * sched_setparam, setpriority and ioprio_set, and prlimit64 of any pid but
+ * 0, fail with EPERM. Returns 0, or -1 with a reason in err. */
 int jt_filter_load_run(char *err, size_t errlen);
 
 #endif
