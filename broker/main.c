@@ -1,11 +1,13 @@
 /* main.c -- jouletrace-broker: create (init) or inspect (status) the JouleTrace topology on NATS.
  *
  * Usage: jouletrace-broker init|status
- * Reaches NATS at JOULETRACE_NATS_URL (default nats://127.0.0.1:4222; credentials may be in
- * the URL). init creates the jobs stream, its pull consumer and the KV buckets idempotently
- * (jt_topology_ensure, the function every program calls at start) and prints them. status only
- * reads. Exit status: 0 fine, 1 NATS unreachable or an error, 2 (status) part of the topology
- * is missing, 64 bad usage. Single-threaded (nats.c runs its own threads underneath).
+ * Reaches NATS at JOULETRACE_NATS_URL (default nats://127.0.0.1:4222) as the user of
+ * JOULETRACE_NATS_CREDENTIALS_FILE (a `user:password` file of mode 600, nats_credentials.h).
+ * init creates the jobs stream, its pull consumer and the KV buckets idempotently
+ * (jt_topology_ensure, the function every program calls at start) and prints them. status
+ * only reads. Exit status: 0 fine, 1 NATS unreachable or an error, 2 (status) part of the
+ * topology is missing, or the credentials file or URL is refused, 64 bad usage.
+ * Single-threaded (nats.c runs its own threads underneath).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -15,9 +17,11 @@
 #include "bus.h"
 #include "bus_names.h"
 #include "config.h"
+#include "nats_credentials.h"
 #include "nats_status.h"
 
-enum { EXIT_FINE = 0, EXIT_ERROR = 1, EXIT_INCOMPLETE = 2, EXIT_USAGE = 64 };
+/* A refused credentials file is 2 as in every program; status's "incomplete" shares it. */
+enum { EXIT_FINE = 0, EXIT_ERROR = 1, EXIT_INCOMPLETE = 2, EXIT_CREDENTIALS = 2, EXIT_USAGE = 64 };
 
 static const char *const kv_names[] = {JT_KV_TASKS, JT_KV_LEASES, JT_KV_WORKERS, JT_KV_CANCELS,
                                        JT_KV_IDEMPOTENCY};
@@ -30,18 +34,9 @@ static void usage(FILE *f)
                "          (idempotent), then print them\n"
                "  status  print streams, consumers, KV buckets and pending jobs; exit 2 when\n"
                "          part of the topology is missing, 1 when NATS cannot be reached\n"
-               "NATS: JOULETRACE_NATS_URL (default nats://127.0.0.1:4222)\n");
-}
-
-/* url with "user:password@" replaced by "***@". */
-static void redact(const char *url, char *out, size_t len)
-{
-    const char *at = strrchr(url, '@');
-    const char *scheme = strstr(url, "://");
-    if (at != NULL && scheme != NULL && scheme < at)
-        snprintf(out, len, "%.*s***%s", (int)(scheme + 3 - url), url, at);
-    else
-        snprintf(out, len, "%s", url);
+               "NATS: JOULETRACE_NATS_URL (default nats://127.0.0.1:4222), credentials from the\n"
+               "  `user:password` file (mode 600) named by JOULETRACE_NATS_CREDENTIALS_FILE;\n"
+               "  exit 2 when that file or the URL is refused\n");
 }
 
 /* Nanoseconds as "48h", "5m", "30s", "1.5s" or "none". */
@@ -64,7 +59,8 @@ static const char *retention_name(jsRetentionPolicy r)
 }
 
 /* Connection for status: no reconnects, nothing created. */
-static natsStatus connect_plain(const char *url, natsConnection **nc, jsCtx **js)
+static natsStatus connect_plain(const char *url, const jt_nats_credentials_t *creds,
+                                natsConnection **nc, jsCtx **js)
 {
     natsOptions *opts = NULL;
     jsOptions jo;
@@ -80,6 +76,8 @@ static natsStatus connect_plain(const char *url, natsConnection **nc, jsCtx **js
     natsStatus s = natsOptions_Create(&opts);
     if (s == NATS_OK)
         s = natsOptions_SetServers(opts, servers, n);
+    if (s == NATS_OK)
+        s = jt_nats_credentials_apply(opts, creds);
     if (s == NATS_OK)
         s = natsOptions_SetName(opts, "jouletrace-broker");
     if (s == NATS_OK)
@@ -228,7 +226,8 @@ static int print_topology(natsConnection *nc, jsCtx *js, const char *shown_url)
     return EXIT_FINE;
 }
 
-static int run_init(const char *url, const char *shown, const jt_config_t *cfg)
+static int run_init(const char *url, const jt_nats_credentials_t *creds, const char *shown,
+                    const jt_config_t *cfg)
 {
     jt_topology_opts_t o;
     jt_bus_t bus;
@@ -236,7 +235,7 @@ static int run_init(const char *url, const char *shown, const jt_config_t *cfg)
 
     jt_topology_opts_init(&o);
     o.max_ack_pending = cfg->max_ack_pending;
-    if (jt_bus_connect(url, "jouletrace-broker", &o, &bus, &err) != JT_OK) {
+    if (jt_bus_connect_auth(url, creds, "jouletrace-broker", &o, &bus, &err) != JT_OK) {
         fprintf(stderr, "jouletrace-broker: init failed: %s\n", err.message);
         return EXIT_ERROR;
     }
@@ -246,12 +245,12 @@ static int run_init(const char *url, const char *shown, const jt_config_t *cfg)
     return rc == EXIT_FINE ? EXIT_FINE : EXIT_ERROR;
 }
 
-static int run_status(const char *url, const char *shown)
+static int run_status(const char *url, const jt_nats_credentials_t *creds, const char *shown)
 {
     char why[256];
     natsConnection *nc = NULL;
     jsCtx *js = NULL;
-    natsStatus s = connect_plain(url, &nc, &js);
+    natsStatus s = connect_plain(url, creds, &nc, &js);
     if (s != NATS_OK) {
         fprintf(stderr,
                 "jouletrace-broker: cannot reach NATS at %s: %s (is nats-server running there? "
@@ -284,9 +283,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "jouletrace-broker: %s: %s\n", err.path, err.message);
         return EXIT_ERROR;
     }
-    redact(cfg.nats_url, shown, sizeof shown);
-    int rc = strcmp(argv[1], "init") == 0 ? run_init(cfg.nats_url, shown, &cfg)
-                                          : run_status(cfg.nats_url, shown);
+    jt_nats_credentials_t creds;
+    if (jt_nats_auth_prepare(cfg.nats_url, cfg.nats_credentials_file, &creds, &err) != JT_OK) {
+        fprintf(stderr, "jouletrace-broker: %s\n", err.message);
+        return EXIT_CREDENTIALS;
+    }
+    jt_nats_url_redact(cfg.nats_url, shown, sizeof shown);
+    int rc = strcmp(argv[1], "init") == 0 ? run_init(cfg.nats_url, &creds, shown, &cfg)
+                                          : run_status(cfg.nats_url, &creds, shown);
+    jt_nats_credentials_wipe(&creds);
     fflush(stdout);
     nats_Close();
     return rc;

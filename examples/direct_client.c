@@ -1,4 +1,5 @@
-/* direct_client.c -- jouletrace-direct-client: publish one job straight to NATS, print its progress and result.
+/* direct_client.c -- jouletrace-direct-client: publish one job straight to NATS, print its progress
+ * and result.
  *
  * Usage: jouletrace-direct-client [--task-id ID] [--timeout SECONDS] JOB.json|-
  *
@@ -10,8 +11,10 @@
  * JSON line on stdout, then the final record (from jouletrace.result.<id>). Notes go to
  * stderr. When no result arrives in time the task-state KV bucket is read once as a fallback.
  *
- * NATS: JOULETRACE_NATS_URL (default nats://127.0.0.1:4222; user:password@ may be in the URL,
- * several URLs separated by commas).
+ * NATS: JOULETRACE_NATS_URL (default nats://127.0.0.1:4222; several URLs separated by
+ * commas) as the user of JOULETRACE_NATS_CREDENTIALS_FILE, a `user:password` file of mode 600
+ * (scripts/up writes var/nats/client.credentials); a file others may read, or credentials in
+ * the URL next to a file, are refused with exit 2.
  * Exit status: 0 completed, 1 failed or cancelled, 2 bad input or usage, 3 NATS error or
  * timeout.
  */
@@ -31,6 +34,7 @@
 #include "job.h"
 #include "job_json.h"
 #include "job_msgpack.h"
+#include "nats_credentials.h"
 #include "status.h"
 #include "value.h"
 
@@ -46,12 +50,16 @@ typedef struct {
 
 static void usage(FILE *to)
 {
-    fprintf(to,
-            "usage: jouletrace-direct-client [--task-id ID] [--timeout SECONDS] JOB.json|-\n"
-            "  publishes the job to " JT_SUBJECT_JOBS " (JetStream, header Nats-Msg-Id = task id),\n"
-            "  prints every record of " JT_SUBJECT_PROGRESS_PREFIX "<id> as a JSON line, then the\n"
-            "  result of " JT_SUBJECT_RESULT_PREFIX "<id>. NATS: JOULETRACE_NATS_URL (" DEFAULT_URL ").\n"
-            "  Exit status: 0 completed, 1 failed or cancelled, 2 bad input, 3 NATS error or timeout.\n");
+    fprintf(
+        to,
+        "usage: jouletrace-direct-client [--task-id ID] [--timeout SECONDS] JOB.json|-\n"
+        "  publishes the job to " JT_SUBJECT_JOBS " (JetStream, header Nats-Msg-Id = task id),\n"
+        "  prints every record of " JT_SUBJECT_PROGRESS_PREFIX "<id> as a JSON line, then the\n"
+        "  result of " JT_SUBJECT_RESULT_PREFIX "<id>. NATS: JOULETRACE_NATS_URL (" DEFAULT_URL
+        "),\n"
+        "  credentials: the `user:password` file (mode 600) named by " JT_NATS_CREDENTIALS_ENV ".\n"
+        "  Exit status: 0 completed, 1 failed or cancelled, 2 bad input, 3 NATS error or "
+        "timeout.\n");
 }
 
 /* Whole file (or stdin for "-") into a malloc'd buffer; at most max bytes. */
@@ -216,8 +224,8 @@ static int read_task_state(jsCtx *js, const char *task_id, bool quiet)
     return code;
 }
 
-static int run(const char *url, const char *task_id, const uint8_t *job, size_t job_len,
-               double timeout_s)
+static int run(const char *url, const jt_nats_credentials_t *creds, const char *task_id,
+               const uint8_t *job, size_t job_len, double timeout_s)
 {
     natsOptions *opts = NULL;
     natsConnection *nc = NULL;
@@ -241,12 +249,18 @@ static int run(const char *url, const char *task_id, const uint8_t *job, size_t 
     if (s == NATS_OK)
         s = natsOptions_SetURL(opts, url);
     if (s == NATS_OK)
+        s = jt_nats_credentials_apply(opts, creds);
+    if (s == NATS_OK)
         s = natsOptions_SetName(opts, "jouletrace-direct-client");
     if (s == NATS_OK)
         s = natsConnection_Connect(&nc, opts);
     if (s != NATS_OK) {
-        fprintf(stderr, "jouletrace-direct-client: cannot connect to %s: %s (is nats-server running? "
-                        "set JOULETRACE_NATS_URL)\n", url, natsStatus_GetText(s));
+        char shown[512];
+        jt_nats_url_redact(url, shown, sizeof shown);
+        fprintf(stderr,
+                "jouletrace-direct-client: cannot connect to %s: %s (is nats-server running? "
+                "set JOULETRACE_NATS_URL; are the credentials of %s right?)\n",
+                shown, natsStatus_GetText(s), JT_NATS_CREDENTIALS_ENV);
         goto out;
     }
 
@@ -419,7 +433,15 @@ int main(int argc, char **argv)
     const char *url = getenv("JOULETRACE_NATS_URL");
     if (url == NULL || url[0] == '\0')
         url = DEFAULT_URL;
-    int code = run(url, job.task_id, packed, packed_len, timeout_s);
+    jt_nats_credentials_t creds;
+    if (jt_nats_auth_prepare(url, getenv(JT_NATS_CREDENTIALS_ENV), &creds, &err) != JT_OK) {
+        fprintf(stderr, "jouletrace-direct-client: %s\n", err.message);
+        free(packed);
+        jt_job_cleanup(&job);
+        return 2;
+    }
+    int code = run(url, &creds, job.task_id, packed, packed_len, timeout_s);
+    jt_nats_credentials_wipe(&creds);
     free(packed);
     jt_job_cleanup(&job);
     return code;

@@ -8,6 +8,8 @@
  * (HTTP address, NATS URL, threads, max pending jobs, ...) plus the front door's
  * JOULETRACE_CORS_ORIGINS, JOULETRACE_API_TOKENS[_FILE] and
  * JOULETRACE_REQUIRE_TOKENS_BEYOND_LOOPBACK (door.h). Tokens are never logged.
+ * NATS credentials come from JOULETRACE_NATS_CREDENTIALS_FILE (nats_credentials.h): a file
+ * that others may read, or a URL with credentials next to it, stops the start with exit 2.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -111,6 +113,13 @@ int main(void)
 
     if (load_settings(&gw) != 0)
         return 2;
+    jt_nats_credentials_t creds;
+    jt_error_t err;
+    if (jt_nats_auth_prepare(gw.cfg.nats_url, gw.cfg.nats_credentials_file, &creds, &err) !=
+        JT_OK) {
+        jt_log_error("configuration: %s", err.message);
+        return 2;
+    }
     jt_metrics_init(&gw.metrics);
     atomic_init(&gw.stopping, false);
     atomic_init(&gw.sse_open, 0);
@@ -125,8 +134,10 @@ int main(void)
     /* Many civetweb threads share one connection: on few cores, spinning on
      * its lock burns the CPU the lock holder needs. Block at once instead. */
     nats_Open(0);
-    if (jt_view_start(&gw.view, gw.cfg.nats_url, gw.cfg.max_ack_pending, on_bus_connected, &gw) !=
-        JT_OK) {
+    jt_status_t started = jt_view_start(&gw.view, gw.cfg.nats_url, &creds, gw.cfg.max_ack_pending,
+                                        on_bus_connected, &gw);
+    jt_nats_credentials_wipe(&creds); /* the view keeps the one copy */
+    if (started != JT_OK) {
         jt_log_error("cannot start the NATS view thread");
         return 1;
     }

@@ -20,6 +20,7 @@
 
 struct jt_view {
     char *url;
+    jt_nats_credentials_t creds;
     int max_ack_pending;
     jt_view_connected_fn on_connected;
     void *arg;
@@ -144,7 +145,8 @@ static void *view_main(void *arg)
     if (v->max_ack_pending > 0)
         topo.max_ack_pending = v->max_ack_pending;
     for (;;) {
-        if (jt_bus_connect(v->url, "jouletrace-gateway", &topo, &v->bus, &err) == JT_OK)
+        if (jt_bus_connect_auth(v->url, &v->creds, "jouletrace-gateway", &topo, &v->bus, &err) ==
+            JT_OK)
             break;
         if (!warned)
             jt_log_error("gateway: %s; retrying every %d ms", err.message, CONNECT_RETRY_MS);
@@ -162,8 +164,8 @@ static void *view_main(void *arg)
     return NULL;
 }
 
-jt_status_t jt_view_start(jt_view_t **out, const char *url, int max_ack_pending,
-                          jt_view_connected_fn on_connected, void *arg)
+jt_status_t jt_view_start(jt_view_t **out, const char *url, const jt_nats_credentials_t *creds,
+                          int max_ack_pending, jt_view_connected_fn on_connected, void *arg)
 {
     jt_view_t *v = calloc(1, sizeof *v);
     if (v == NULL)
@@ -176,6 +178,8 @@ jt_status_t jt_view_start(jt_view_t **out, const char *url, int max_ack_pending,
         free(v);
         return JT_ERR_NOMEM;
     }
+    if (creds != NULL)
+        v->creds = *creds;
     v->max_ack_pending = max_ack_pending;
     v->on_connected = on_connected;
     v->arg = arg;
@@ -192,6 +196,7 @@ jt_status_t jt_view_start(jt_view_t **out, const char *url, int max_ack_pending,
         pthread_mutex_destroy(&v->lock);
         json_decref(v->workers);
         free(v->url);
+        jt_nats_credentials_wipe(&v->creds);
         free(v);
         return JT_ERR_SYSTEM;
     }
@@ -219,6 +224,7 @@ void jt_view_destroy(jt_view_t *v)
     pthread_mutex_destroy(&v->lock);
     json_decref(v->workers);
     free(v->url);
+    jt_nats_credentials_wipe(&v->creds);
     free(v);
 }
 

@@ -35,10 +35,11 @@ typedef struct {
     int calibrated_workers; /* live workers with calibrated == true or meter "estimate" */
 } jt_view_summary_t;
 
-/* Start the view thread for the NATS URL `url` (copied). on_connected may be
- * NULL. Returns JT_OK and *out, or JT_ERR_NOMEM / JT_ERR_SYSTEM (nothing started). */
-jt_status_t jt_view_start(jt_view_t **out, const char *url, int max_ack_pending,
-                          jt_view_connected_fn on_connected, void *arg);
+/* Start the view thread for the NATS URL `url` (copied) with the credentials creds (copied,
+ * wiped again by jt_view_destroy; NULL: none). on_connected may be NULL. Returns JT_OK and
+ * *out, or JT_ERR_NOMEM / JT_ERR_SYSTEM (nothing started). */
+jt_status_t jt_view_start(jt_view_t **out, const char *url, const jt_nats_credentials_t *creds,
+                          int max_ack_pending, jt_view_connected_fn on_connected, void *arg);
 
 /* Stop and join the thread; the bus stays open for the publisher and the
  * metrics subscription until jt_view_destroy. Safe on NULL. */

@@ -27,3 +27,17 @@ target_compile_definitions(test_broker PRIVATE
   JT_BROKER_DIR="${PROJECT_SOURCE_DIR}/broker"
   JT_BROKER_BIN="$<TARGET_FILE:jouletrace-broker>")
 add_dependencies(test_broker jouletrace-broker)
+
+# NATS credentials: files of mode 600 only, the users scripts/up generates (scripts/lib.sh
+# jt_nats_auth_write) on a real nats-server: the service does its whole job, the client exactly
+# what README documents, programs refuse an open file with exit 2.
+jt_add_cmocka_test(test_bus_auth
+  SOURCES test_bus_auth.c
+  CASES service_user_works credentials_file_refused url_credentials_rules client_user_permissions
+  TIMEOUT 90
+  LIBS jt-bus jt-test-base)
+target_compile_definitions(test_bus_auth PRIVATE
+  JT_REPO_ROOT="${PROJECT_SOURCE_DIR}"
+  JT_BROKER_BIN="$<TARGET_FILE:jouletrace-broker>"
+  JT_GATEWAY_BIN="$<TARGET_FILE:jouletrace-gateway>")
+add_dependencies(test_bus_auth jouletrace-broker jouletrace-gateway)

@@ -23,6 +23,7 @@ static const char *const all_vars[] = {
     "JOULETRACE_ESTIMATE_IDLE_WATTS",
     "JOULETRACE_ESTIMATE_ACTIVE_WATTS",
     "JOULETRACE_CALIBRATION_MAX_CV_PERCENT",
+    "JOULETRACE_NATS_CREDENTIALS_FILE",
 };
 
 static int clear_env(void **state)
@@ -76,6 +77,7 @@ static void assert_defaults(const jt_config_t *cfg)
     assert_true(cfg->estimate_idle_watts == 10.0);
     assert_true(cfg->estimate_active_watts == 15.0);
     assert_true(cfg->calibration_max_cv == 20.0);
+    assert_string_equal(cfg->nats_credentials_file, "");
 }
 
 static void defaults(void **state)
@@ -128,7 +130,9 @@ static void each_variable_parsed(void **state)
     set("JOULETRACE_ESTIMATE_IDLE_WATTS", "7.5");
     set("JOULETRACE_ESTIMATE_ACTIVE_WATTS", "12");
     set("JOULETRACE_CALIBRATION_MAX_CV_PERCENT", "5");
+    set("JOULETRACE_NATS_CREDENTIALS_FILE", "/etc/jouletrace/nats-service.credentials");
     load_ok(&cfg);
+    assert_string_equal(cfg.nats_credentials_file, "/etc/jouletrace/nats-service.credentials");
     assert_int_equal(cfg.log_level, JT_LOG_ERROR);
     assert_string_equal(cfg.sandbox_dir, "/var/lib/jouletrace/jobs");
     assert_int_equal(cfg.sandbox_uid_base, 70000);
@@ -224,8 +228,9 @@ static void boundaries_accepted(void **state)
 static void invalid_values(void **state)
 {
     (void)state;
-    char long_dir[257], long_runner[513], long_meter[17];
+    char long_dir[257], long_runner[513], long_meter[17], long_creds[513];
     memcpy(long_dir, repeat('d', 256), sizeof long_dir);
+    memcpy(long_creds, repeat('c', 512), sizeof long_creds);
     memcpy(long_runner, repeat('r', 512), sizeof long_runner);
     memcpy(long_meter, repeat('m', 16), sizeof long_meter);
     const struct {
@@ -237,6 +242,7 @@ static void invalid_values(void **state)
         {"JOULETRACE_LOG_LEVEL", "info "},
         {"JOULETRACE_LOG_LEVEL", "warning"},
         {"JOULETRACE_SANDBOX_DIR", long_dir},
+        {"JOULETRACE_NATS_CREDENTIALS_FILE", long_creds},
         {"JOULETRACE_SANDBOX_UID_BASE", "999"},
         {"JOULETRACE_SANDBOX_UID_BASE", "0"},
         {"JOULETRACE_SANDBOX_UID_BASE", "1999999937"},

@@ -128,12 +128,14 @@ jt_status_t jt_config_load(jt_config_t *cfg, jt_error_t *err)
     long ack_pending = cfg->max_ack_pending, threads = cfg->http_threads;
     if ((s = read_string("JOULETRACE_NATS_URL", cfg->nats_url, sizeof cfg->nats_url, err)) !=
             JT_OK ||
+        (s = read_string("JOULETRACE_NATS_CREDENTIALS_FILE", cfg->nats_credentials_file,
+                         sizeof cfg->nats_credentials_file, err)) != JT_OK ||
         (s = read_string("JOULETRACE_HTTP_ADDR", cfg->http_addr, sizeof cfg->http_addr, err)) !=
             JT_OK ||
         (s = read_string("JOULETRACE_WORKER_ID", cfg->worker_id, sizeof cfg->worker_id, err)) !=
             JT_OK ||
-        (s = read_long("JOULETRACE_MAX_PENDING_JOBS", 1, 100000000, &cfg->max_pending_jobs,
-                       err)) != JT_OK ||
+        (s = read_long("JOULETRACE_MAX_PENDING_JOBS", 1, 100000000, &cfg->max_pending_jobs, err)) !=
+            JT_OK ||
         (s = read_long("JOULETRACE_MAX_ACK_PENDING", 1, 100000, &ack_pending, err)) != JT_OK ||
         (s = read_long("JOULETRACE_HTTP_THREADS", 2, 1024, &threads, err)) != JT_OK)
         return s;

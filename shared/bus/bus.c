@@ -10,45 +10,13 @@
 
 #include "bus_names.h"
 #include "log.h"
+#include "nats_credentials.h"
 #include "nats_status.h"
 #include "task_state.h"
 
 #define CONNECT_TIMEOUT_MS 2000 /* one TCP connect + INFO/CONNECT handshake */
 #define RECONNECT_WAIT_MS 250
 #define API_WAIT_MS 5000 /* JetStream API requests and publish acks */
-
-/* Copies url into out with every "user:password@" replaced by "***@", so that
- * error messages and logs never show credentials. */
-static void redact_url(const char *url, char *out, size_t len)
-{
-    size_t o = 0;
-    if (len == 0)
-        return;
-    for (const char *p = url; *p != '\0' && o + 1 < len;) {
-        const char *scheme = strstr(p, "://");
-        const char *comma = strchr(p, ',');
-        if (scheme != NULL && (comma == NULL || scheme < comma)) {
-            const char *host = scheme + 3;
-            size_t auth = strcspn(host, "@,/");
-            for (const char *q = p; q < host && o + 1 < len; q++)
-                out[o++] = *q;
-            if (host[auth] == '@') {
-                for (const char *q = "***@"; *q != '\0' && o + 1 < len; q++)
-                    out[o++] = *q;
-                host += auth + 1;
-            }
-            p = host;
-        }
-        const char *end = strchr(p, ',');
-        if (end == NULL)
-            end = p + strlen(p);
-        else
-            end++;
-        while (p < end && o + 1 < len)
-            out[o++] = *p++;
-    }
-    out[o] = '\0';
-}
 
 static void on_disconnected(natsConnection *nc, void *closure)
 {
@@ -63,7 +31,7 @@ static void on_reconnected(natsConnection *nc, void *closure)
     char shown[256];
     (void)closure;
     natsConnection_GetConnectedUrl(nc, url, sizeof url);
-    redact_url(url, shown, sizeof shown);
+    jt_nats_url_redact(url, shown, sizeof shown);
     jt_log_info("NATS reconnected to %s", shown);
 }
 
@@ -106,12 +74,15 @@ static natsStatus set_servers(natsOptions *opts, const char *url)
     return natsOptions_SetServers(opts, servers, n);
 }
 
-static natsStatus make_options(natsOptions **out, const char *url, const char *name)
+static natsStatus make_options(natsOptions **out, const char *url,
+                               const jt_nats_credentials_t *creds, const char *name)
 {
     natsOptions *opts = NULL;
     natsStatus s = natsOptions_Create(&opts);
     if (s == NATS_OK)
         s = set_servers(opts, url);
+    if (s == NATS_OK)
+        s = jt_nats_credentials_apply(opts, creds);
     if (s == NATS_OK && name != NULL)
         s = natsOptions_SetName(opts, name);
     if (s == NATS_OK)
@@ -138,6 +109,13 @@ static natsStatus make_options(natsOptions **out, const char *url, const char *n
 jt_status_t jt_bus_connect(const char *url, const char *name, const jt_topology_opts_t *o,
                            jt_bus_t *bus, jt_error_t *err)
 {
+    return jt_bus_connect_auth(url, NULL, name, o, bus, err);
+}
+
+jt_status_t jt_bus_connect_auth(const char *url, const jt_nats_credentials_t *creds,
+                                const char *name, const jt_topology_opts_t *o, jt_bus_t *bus,
+                                jt_error_t *err)
+{
     jt_bus_t b;
     natsOptions *opts = NULL;
     jsOptions jo;
@@ -159,9 +137,9 @@ jt_status_t jt_bus_connect(const char *url, const char *name, const jt_topology_
     memset(bus, 0, sizeof *bus);
     if (url == NULL || url[0] == '\0')
         return jt_error_set(err, JT_ERR_CONFIG, "JOULETRACE_NATS_URL", "no NATS URL given");
-    redact_url(url, shown, sizeof shown);
+    jt_nats_url_redact(url, shown, sizeof shown);
 
-    natsStatus s = make_options(&opts, url, name);
+    natsStatus s = make_options(&opts, url, creds, name);
     if (s != NATS_OK) {
         jt_nats_describe(s, why, sizeof why);
         st = jt_error_set(err, JT_ERR_CONFIG, "JOULETRACE_NATS_URL", "bad NATS URL %s: %s", shown,

@@ -230,15 +230,26 @@ static int validate_core_for(const jt_config_t *cfg, int measure_core)
 }
 
 /* Connect, retrying while NATS is not reachable yet (a broker starting beside
- * us); a configuration error (JetStream off, bad URL) fails at once. */
+ * us); a configuration error (JetStream off, bad URL, a refused credentials
+ * file) fails at once. The credentials live on this stack only (nats.c keeps
+ * its own copy for reconnects). */
 static jt_status_t connect_bus(daemon_t *d, const char *name, const jt_topology_opts_t *topo,
                                jt_error_t *err)
 {
     double waited = 0;
+    jt_nats_credentials_t creds = {.set = false};
+    /* main checked the URL against the file (jt_nats_auth_prepare) before we ran */
+    jt_status_t loaded = d->cfg.nats_credentials_file[0] == '\0'
+                             ? JT_OK
+                             : jt_nats_credentials_load(d->cfg.nats_credentials_file, &creds, err);
     for (;;) {
-        jt_status_t s = jt_bus_connect(d->cfg.nats_url, name, topo, &d->bus, err);
-        if (s == JT_OK || s == JT_ERR_CONFIG || waited >= CONNECT_PATIENCE_S)
+        jt_status_t s = loaded != JT_OK ? loaded
+                                        : jt_bus_connect_auth(d->cfg.nats_url, &creds, name, topo,
+                                                              &d->bus, err);
+        if (s == JT_OK || s == JT_ERR_CONFIG || waited >= CONNECT_PATIENCE_S) {
+            jt_nats_credentials_wipe(&creds);
             return s;
+        }
         if (waited == 0)
             jt_log_warn("%s; retrying for up to %d s", err->message, CONNECT_PATIENCE_S);
         struct timespec ts = {1, 0};

@@ -15,6 +15,7 @@
 #include "job_json.h"
 #include "log.h"
 #include "measurer.h"
+#include "nats_credentials.h"
 #include "runner_client.h"
 #include "validation.h"
 
@@ -204,8 +205,18 @@ int main(int argc, char **argv)
         return EXIT_BAD_INPUT;
     }
     jt_log_setup("worker", cfg.log_level);
-    if (strcmp(argv[1], "run") == 0 && argc == 2)
+    if (strcmp(argv[1], "run") == 0 && argc == 2) {
+        /* A refused credentials file stops the start at once (the connection reads it again). */
+        jt_nats_credentials_t creds;
+        jt_status_t checked =
+            jt_nats_auth_prepare(cfg.nats_url, cfg.nats_credentials_file, &creds, &err);
+        jt_nats_credentials_wipe(&creds);
+        if (checked != JT_OK) {
+            jt_log_error("configuration: %s", err.message);
+            return EXIT_BAD_INPUT;
+        }
         return jt_daemon_run(&cfg);
+    }
     if (strcmp(argv[1], "validate") == 0 && argc == 3)
         return cmd_validate(&cfg, argv[2]);
     const char *meter = NULL, *out_path = NULL, *job_path = NULL;

@@ -36,6 +36,9 @@ typedef struct {
 
     /* the pipeline */
     char nats_url[256];             /* JOULETRACE_NATS_URL (nats://127.0.0.1:4222) */
+    char nats_credentials_file[512]; /* JOULETRACE_NATS_CREDENTIALS_FILE: `user:password`
+                                       file of mode 600 ("" = connect without credentials;
+                                       read by nats_credentials.h, never passed on) */
     char http_addr[64];             /* JOULETRACE_HTTP_ADDR: gateway listen address
                                        (127.0.0.1:8000) */
     long max_pending_jobs;          /* JOULETRACE_MAX_PENDING_JOBS: above this the gateway

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "nats_credentials.h"
 #include "status.h"
 #include "topology.h"
 
@@ -29,6 +30,13 @@ typedef struct {
  * running with -js at that address?). */
 jt_status_t jt_bus_connect(const char *url, const char *name, const jt_topology_opts_t *o,
                            jt_bus_t *bus, jt_error_t *err);
+
+/* jt_bus_connect with the user and password of creds (loaded by jt_nats_auth_prepare;
+ * NULL or unset: none beyond what the URL holds). creds is only read; nats.c keeps its own
+ * copy for reconnects. Errors never show the password. */
+jt_status_t jt_bus_connect_auth(const char *url, const jt_nats_credentials_t *creds,
+                                const char *name, const jt_topology_opts_t *o, jt_bus_t *bus,
+                                jt_error_t *err);
 
 /* Close everything jt_bus_connect opened (safe on an empty bus). */
 void jt_bus_close(jt_bus_t *bus);
