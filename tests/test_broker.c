@@ -368,9 +368,10 @@ static void auth_denials(void **state)
     url_for(url, sizeof url, srv, "client", "client-pw");
     client_connect(url, &cl, &cljs);
 
-    /* client: no task state, no KV writes, no JetStream API, no services' replies */
+    /* client (nats-client-permissions.conf, test_bus_auth has it in full): no task-state
+     * writes, no stream management, no services' replies, no forged records */
     jsStreamInfo *si = NULL;
-    assert_int_not_equal(js_GetStreamInfo(&si, cljs, "KV_" JT_KV_TASKS, NULL, NULL), NATS_OK);
+    assert_int_not_equal(js_GetStreamInfo(&si, cljs, "KV_" JT_KV_LEASES, NULL, NULL), NATS_OK);
     assert_int_not_equal(js_Publish(NULL, cljs, "$KV." JT_KV_TASKS ".x", "{}", 2, NULL, &jerr),
                          NATS_OK);
     assert_int_not_equal(js_DeleteStream(cljs, JT_STREAM_JOBS, NULL, &jerr), NATS_OK);
@@ -385,7 +386,7 @@ static void auth_denials(void **state)
     natsConnection_Flush(cl);
     wait_denied(before);
     before = atomic_load(&denied);
-    natsConnection_PublishString(cl, JT_SUBJECT_CANCEL_PREFIX "x", "");
+    natsConnection_PublishString(cl, JT_SUBJECT_RESULT_PREFIX "x", "forged");
     natsConnection_Flush(cl);
     wait_denied(before);
 
