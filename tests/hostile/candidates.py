@@ -868,6 +868,27 @@ def _canary_in_files(top, canary, hits):
                 pass
 
 
+def _write_beside(hits):
+    """Write into the other boxes' working directories on the host (the shared sandbox
+    directory): the host's disk, beyond any box's tmpfs."""
+    parent = os.path.dirname(os.getcwd())
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return
+    for name in names:
+        path = os.path.join(parent, name)
+        if path == os.getcwd():
+            continue
+        try:
+            with open(os.path.join(path, "jt-hostile-beside"), "w") as f:
+                f.write("x")
+            os.unlink(os.path.join(path, "jt-hostile-beside"))
+            hits.append("wrote into " + path)
+        except OSError:
+            pass
+
+
 def h_cross_attack(canary):
     """The first worker's job: for 4 s find the other worker's processes and files
     and try to hurt or read them."""
@@ -883,6 +904,7 @@ def h_cross_attack(canary):
             _attack(pid, canary, hits)
         for top in (os.path.dirname(os.getcwd()), "/tmp", "/dev/shm"):
             _canary_in_files(top, canary, hits)
+        _write_beside(hits)
         time.sleep(0.2)
     if hits:
         return "escaped: " + "; ".join(sorted(set(hits))[:20])
