@@ -41,3 +41,11 @@ target_compile_definitions(test_bus_auth PRIVATE
   JT_BROKER_BIN="$<TARGET_FILE:jouletrace-broker>"
   JT_GATEWAY_BIN="$<TARGET_FILE:jouletrace-gateway>")
 add_dependencies(test_bus_auth jouletrace-broker jouletrace-gateway)
+
+# jouletrace-direct-client end to end with the users scripts/up generates: broker init and a real
+# worker as `service`, the client as `client` (tests/check_direct_client.sh --auth).
+find_program(JT_NATS_SERVER nats-server PATHS /usr/sbin /usr/bin)
+add_test(NAME examples.direct_client_auth
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/check_direct_client.sh ${PROJECT_SOURCE_DIR}
+          ${CMAKE_BINARY_DIR}/bin ${JT_NATS_SERVER} --auth)
+set_tests_properties(examples.direct_client_auth PROPERTIES TIMEOUT 300)

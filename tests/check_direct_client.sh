@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # check_direct_client.sh -- end to end: jouletrace-direct-client publishes jobs to a real nats-server that a real worker serves.
-# Usage: tests/check_direct_client.sh REPO_ROOT BIN_DIR NATS_SERVER
+# Usage: tests/check_direct_client.sh REPO_ROOT BIN_DIR NATS_SERVER [--auth]
 # (BIN_DIR holds jouletrace-broker, jouletrace-worker, jouletrace-runner, jouletrace-direct-client)
+# --auth: nats-server runs with the users scripts/up generates (scripts/lib.sh
+# jt_nats_auth_write); broker and worker use the service user's file, the client the client's.
 set -euo pipefail
-root=$1 bin=$2 nats=$3
+root=$1 bin=$2 nats=$3 auth=${4:-}
 fail() {
   echo "FAIL: $*" >&2
   for f in "$tmp"/*.log; do
@@ -26,7 +28,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$nats" -js -a 127.0.0.1 -p -1 -m -1 --ports_file_dir "$tmp" -sd "$tmp/store" >"$tmp/nats.log" 2>&1 &
+if [ "$auth" = --auth ]; then
+  JOULETRACE_VAR_DIR=$tmp/var JT_ROOT=$root bash -c '. "$JT_ROOT/scripts/lib.sh"; jt_nats_auth_write' ||
+    fail "jt_nats_auth_write failed"
+  JOULETRACE_JETSTREAM_DIR=$tmp/store "$nats" -c "$tmp/var/nats/nats-server.conf" -a 127.0.0.1 \
+    -p -1 -m -1 --ports_file_dir "$tmp" >"$tmp/nats.log" 2>&1 &
+else
+  "$nats" -js -a 127.0.0.1 -p -1 -m -1 --ports_file_dir "$tmp" -sd "$tmp/store" >"$tmp/nats.log" 2>&1 &
+fi
 nats_pid=$!
 port=""
 for _ in $(seq 100); do
@@ -41,13 +50,33 @@ done
 export JOULETRACE_NATS_URL=nats://127.0.0.1:$port
 export JOULETRACE_METER=estimate JOULETRACE_CALIBRATION=$tmp/calibration.json
 export JOULETRACE_WORKER_ID=direct-client-test
+client_creds=""
+if [ "$auth" = --auth ]; then
+  export JOULETRACE_NATS_CREDENTIALS_FILE=$tmp/var/nats/service.credentials
+  client_creds=$tmp/var/nats/client.credentials
+  # without credentials the server refuses the client: exit 3
+  set +e
+  env -u JOULETRACE_NATS_CREDENTIALS_FILE "$bin/jouletrace-direct-client" --timeout 5 \
+    "$root/examples/square.json" 2>>"$tmp/client.log"
+  rc=$?
+  set -e
+  [ "$rc" = 3 ] || fail "a client without credentials should exit 3, got $rc"
+fi
+# The direct client runs as the client user under --auth, like a user of scripts/up.
+direct_client() {
+  if [ -n "$client_creds" ]; then
+    JOULETRACE_NATS_CREDENTIALS_FILE=$client_creds "$bin/jouletrace-direct-client" "$@"
+  else
+    "$bin/jouletrace-direct-client" "$@"
+  fi
+}
 
 "$bin/jouletrace-broker" init >"$tmp/broker-init.log" 2>&1 || fail "jouletrace-broker init failed"
 "$bin/jouletrace-worker" run >"$tmp/worker.log" 2>&1 &
 worker_pid=$!
 
 # The correct example: progress lines, then one completed result; exit 0.
-"$bin/jouletrace-direct-client" --timeout 120 "$root/examples/square.json" >"$tmp/out.jsonl" 2>"$tmp/client.log" ||
+direct_client --timeout 120 "$root/examples/square.json" >"$tmp/out.jsonl" 2>"$tmp/client.log" ||
   fail "direct client exited $? on the correct example"
 lines=$(wc -l <"$tmp/out.jsonl")
 [ "$lines" -ge 2 ] || fail "expected progress lines and a result, got $lines lines"
@@ -67,7 +96,7 @@ PY
 task=$(/usr/bin/python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readlines()[-1])["task_id"])' "$tmp/out.jsonl")
 
 # Publishing the same task id again is deduplicated: the stored result is printed, exit 0.
-"$bin/jouletrace-direct-client" --timeout 20 --task-id "$task" "$root/examples/square.json" >"$tmp/dup.jsonl" 2>>"$tmp/client.log" ||
+direct_client --timeout 20 --task-id "$task" "$root/examples/square.json" >"$tmp/dup.jsonl" 2>>"$tmp/client.log" ||
   fail "republishing task $task exited $?"
 grep -q duplicate "$tmp/client.log" || fail "the second publish was not reported as a duplicate"
 [ "$(wc -l <"$tmp/dup.jsonl")" = 1 ] || fail "a duplicate should print only the stored result"
@@ -80,7 +109,7 @@ cat >"$tmp/wrong.json" <<'EOF'
  "energy_measurement_trials": 1, "warmup_trials": 0}
 EOF
 set +e
-"$bin/jouletrace-direct-client" --timeout 120 "$tmp/wrong.json" >"$tmp/wrong.jsonl" 2>>"$tmp/client.log"
+direct_client --timeout 120 "$tmp/wrong.json" >"$tmp/wrong.jsonl" 2>>"$tmp/client.log"
 rc=$?
 set -e
 [ "$rc" = 1 ] || fail "a wrong solution should exit 1, got $rc"
@@ -94,15 +123,15 @@ assert r["validation"]["passed_tests"] == 1 and r["validation"]["total_tests"] =
 # Bad input never reaches the bus: exit 2.
 echo '{"candidate_code": "x", "test_cases": [], "bogus": 1}' >"$tmp/bad.json"
 set +e
-"$bin/jouletrace-direct-client" "$tmp/bad.json" 2>>"$tmp/client.log"
+direct_client "$tmp/bad.json" 2>>"$tmp/client.log"
 rc=$?
 set -e
 [ "$rc" = 2 ] || fail "bad input should exit 2, got $rc"
 
 # No broker: exit 3.
 set +e
-JOULETRACE_NATS_URL=nats://127.0.0.1:1 "$bin/jouletrace-direct-client" "$root/examples/square.json" 2>>"$tmp/client.log"
+JOULETRACE_NATS_URL=nats://127.0.0.1:1 direct_client "$root/examples/square.json" 2>>"$tmp/client.log"
 rc=$?
 set -e
 [ "$rc" = 3 ] || fail "an unreachable broker should exit 3, got $rc"
-echo "jouletrace-direct-client: completed, duplicate, failed, bad input and no broker: ok"
+echo "jouletrace-direct-client${auth:+ ($auth)}: completed, duplicate, failed, bad input and no broker: ok"

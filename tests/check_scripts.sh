@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# check_scripts.sh -- scripts/up, down and lib.sh parse; scripts/down stops exactly what its pid files name.
+# check_scripts.sh -- scripts/up, down and lib.sh parse; scripts/down stops exactly what its pid files name and removes the NATS users scripts/up wrote.
 # Usage: tests/check_scripts.sh REPO_ROOT
 set -euo pipefail
 root=$1
@@ -44,6 +44,25 @@ echo 1 >"$JT_RUN/gateway.start"
 echo 4194303 >"$JT_RUN/nats-server.pid"
 jt_running_pid gateway >/dev/null && fail "a reused pid is taken for ours"
 
+# The NATS users of scripts/up: private files, `user:password`, a configuration nats-server
+# accepts; written anew (new passwords) each time.
+jt_nats_auth_write
+[ "$(stat -c %a "$JT_NATS_DIR")" = 700 ] || fail "$JT_NATS_DIR is not mode 700"
+for f in nats-server.conf service.credentials client.credentials; do
+  [ "$(stat -c %a "$JT_NATS_DIR/$f")" = 600 ] || fail "$f is not mode 600"
+done
+grep -qE '^service:[0-9a-f]{64}$' "$JT_NATS_DIR/service.credentials" || fail "service.credentials"
+grep -qE '^client:[0-9a-f]{64}$' "$JT_NATS_DIR/client.credentials" || fail "client.credentials"
+first=$(cat "$JT_NATS_DIR/client.credentials")
+nats=$(command -v nats-server || echo /usr/sbin/nats-server)
+if [ -x "$nats" ]; then
+  JOULETRACE_JETSTREAM_DIR=$tmp/js "$nats" -c "$JT_NATS_DIR/nats-server.conf" -t >/dev/null 2>&1 ||
+    fail "nats-server refuses the generated configuration"
+fi
+jt_nats_auth_write
+[ "$(cat "$JT_NATS_DIR/client.credentials")" != "$first" ] || fail "passwords were not renewed"
+jt_nats_auth_present || fail "jt_nats_auth_present does not see the files"
+
 out=$(JOULETRACE_DOWN_TIMEOUT=1 "$root/scripts/down" 2>&1) || fail "scripts/down failed: $out"
 echo "$out"
 alive() { [ -d "/proc/$1" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
@@ -54,6 +73,7 @@ alive "$foreign" || fail "scripts/down killed a process it did not start ($forei
 left=$(ls "$JT_RUN")
 [ -z "$left" ] || fail "pid files left: $left"
 [ -f "$JT_LOG/worker-1.log" ] || fail "logs were removed"
+[ ! -e "$JT_NATS_DIR" ] || fail "scripts/down left the NATS users in $JT_NATS_DIR"
 
 out=$("$root/scripts/down" 2>&1) || fail "scripts/down with nothing to stop failed: $out"
 echo "scripts/down stops exactly its own processes: ok"
