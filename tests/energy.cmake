@@ -9,7 +9,7 @@ set(JT_ENERGY_E2E_CASES
     d_patched_time d_atexit_burn d_thread_left_running d_leaves_measurement_core
     e_input_mutation e_input_mutation_same_process
     f_nondeterministic_output f_nondeterministic_same_process
-    g_lru_cache h_module_precompute i_null_like_is_zero)
+    g_lru_cache h_module_precompute i_null_like_is_zero j_cache_in_files k_cache_in_sysv)
 set(JT_ENERGY_TRIALS_CASES
     trials_max_reached trials_early_stop warmup_trials_run min_trial_seconds_scales
     same_process_mode not_calibrated meter_stalled estimate_meter

@@ -10,10 +10,13 @@ jt_add_cmocka_test(test_sandbox_box
   SOURCES test_sandbox_box.c
   CASES two_runners_two_boxes stopped_supervisor_ends_in_timeout
         without_cgroups_the_box_still_runs without_root_the_box_still_runs
-  TIMEOUT 60
-  LIBS jt-measure jt-test-base)
+        runs_of_a_trial_share_no_state
+  TIMEOUT 120
+  LIBS jt-measure jt-test-base PkgConfig::JANSSON)
 foreach(c two_runners_two_boxes stopped_supervisor_ends_in_timeout
-          without_cgroups_the_box_still_runs without_root_the_box_still_runs)
-  set_tests_properties(test_sandbox_box.${c} PROPERTIES SKIP_RETURN_CODE 77
-    ENVIRONMENT "JOULETRACE_RUNNER=$<TARGET_FILE:jouletrace-runner>")
+          without_cgroups_the_box_still_runs without_root_the_box_still_runs
+          runs_of_a_trial_share_no_state)
+  set_tests_properties(test_sandbox_box.${c} PROPERTIES SKIP_RETURN_CODE 77 ENVIRONMENT
+    "JOULETRACE_RUNNER=$<TARGET_FILE:jouletrace-runner>;JT_WORKER_BIN=$<TARGET_FILE:jouletrace-worker>")
 endforeach()
+add_dependencies(test_sandbox_box jouletrace-runner jouletrace-worker)

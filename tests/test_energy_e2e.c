@@ -363,6 +363,83 @@ static void g_lru_cache_body(env_t *e)
         expect_ratio(e, "lru_cache / uncached, net J per run", energy(c), energy(u), 0.85, 1.15);
 }
 
+/* A caching candidate against its twin that writes the cache but never
+ * reads it: within 15 % (three distinct arguments, so no hit within a run). */
+static void compare_with_honest_twin(env_t *e, const char *label, const char *cached,
+                                     const char *honest)
+{
+    outcome_t *h, *c;
+    if (!ready_measure_pair(e, "writes, never reads", three_case_job(honest), label,
+                            three_case_job(cached), &h, &c))
+        return;
+    char what[128];
+    snprintf(what, sizeof what, "%s / honest twin, net J per run", label);
+    expect_ratio(e, what, energy(c), energy(h), 0.85, 1.15);
+}
+
+/* (j) A result cached in any writable place of the box (the working
+ * directory, /tmp, /var/tmp, /dev/shm, /run/lock) cannot carry from one run
+ * to the next: the box scrubs them between runs. The twin writes the same
+ * files but never reads them, so both pay the same I/O; distinct arguments
+ * keep the cache from hitting within one run. */
+#define FILE_CACHE_WRITE                                                                           \
+    "DIRS = ['.', '/tmp', '/var/tmp', '/dev/shm', '/run/lock']\n"                                  \
+    "def keep(n, r):\n"                                                                            \
+    "    for d in DIRS:\n"                                                                         \
+    "        try:\n"                                                                               \
+    "            with open(os.path.join(d, 'jt-cache-%d' % n), 'w') as f:\n"                       \
+    "                f.write(str(r))\n"                                                            \
+    "        except OSError:\n"                                                                    \
+    "            pass\n"                                                                           \
+    "    return r\n"
+
+static void j_cache_in_files_body(env_t *e)
+{
+    static const char cached[] =
+        BURN_SRC "import os\n" FILE_CACHE_WRITE "def solve(n):\n"
+                 "    for d in DIRS:\n"
+                 "        try:\n"
+                 "            with open(os.path.join(d, 'jt-cache-%d' % n)) "
+                 "as f:\n"
+                 "                return int(f.read())\n"
+                 "        except (OSError, ValueError):\n"
+                 "            pass\n"
+                 "    return keep(n, burn(n))\n";
+    static const char honest[] = BURN_SRC "import os\n" FILE_CACHE_WRITE "def solve(n):\n"
+                                          "    return keep(n, burn(n))\n";
+    compare_with_honest_twin(e, "cache in every writable directory", cached, honest);
+}
+
+/* (k) The same with System V shared memory (ctypes): the box's IPC namespace
+ * is private, and its objects are removed between runs. */
+#define SYSV_CACHE_SRC                                                                             \
+    "import ctypes\n"                                                                              \
+    "libc = ctypes.CDLL(None, use_errno=True)\n"                                                   \
+    "libc.shmat.restype = ctypes.c_void_p\n"                                                       \
+    "libc.shmat.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int]\n"                        \
+    "def segment(n, flags):\n"                                                                     \
+    "    sid = libc.shmget(0x4a540000 + n, 8, flags)\n"                                            \
+    "    p = libc.shmat(sid, None, 0) if sid >= 0 else None\n"                                     \
+    "    return None if p in (None, ctypes.c_void_p(-1).value) else p\n"                           \
+    "def keep(n, r):\n"                                                                            \
+    "    p = segment(n, 0o1600)\n"                                                                 \
+    "    if p is not None:\n"                                                                      \
+    "        ctypes.c_int64.from_address(p).value = r\n"                                           \
+    "    return r\n"
+
+static void k_cache_in_sysv_body(env_t *e)
+{
+    static const char cached[] = BURN_SRC SYSV_CACHE_SRC "def solve(n):\n"
+                                                         "    p = segment(n, 0)\n"
+                                                         "    if p is not None:\n"
+                                                         "        return ctypes.c_int64."
+                                                         "from_address(p).value\n"
+                                                         "    return keep(n, burn(n))\n";
+    static const char honest[] = BURN_SRC SYSV_CACHE_SRC "def solve(n):\n"
+                                                         "    return keep(n, burn(n))\n";
+    compare_with_honest_twin(e, "cache in SysV shared memory", cached, honest);
+}
+
 /* (h) Work done at module level is charged to every run. */
 static void h_module_precompute_body(env_t *e)
 {
@@ -418,6 +495,8 @@ static void i_null_like_is_zero_body(env_t *e)
     X(f_nondeterministic_same_process)                                                             \
     X(g_lru_cache)                                                                                 \
     X(h_module_precompute)                                                                         \
+    X(j_cache_in_files)                                                                            \
+    X(k_cache_in_sysv)                                                                             \
     X(i_null_like_is_zero)
 
 E2E_CASES(ENERGY_CASE)

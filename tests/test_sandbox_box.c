@@ -8,6 +8,8 @@
  */
 #include "unit_main.h"
 
+#include <fcntl.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <sched.h>
 #include <grp.h>
@@ -284,7 +286,70 @@ static void without_root_the_box_still_runs(void **state)
     assert_int_equal(wait_child(pid), 0);
 }
 
+/* A candidate that raises when any run before it left state behind: files
+ * in every writable directory, SysV shared memory, semaphores, queues. */
+static const char leftover_probe[] =
+    "import ctypes, os\n"
+    "libc = ctypes.CDLL(None, use_errno=True)\n"
+    "DIRS = ['.', '/tmp', '/var/tmp', '/dev/shm', '/run/lock']\n"
+    "KEY = 0x4a540007\n"
+    "def solve(n):\n"
+    "    found = [k for k, f in (('shm', libc.shmget), ('msg', libc.msgget))\n"
+    "             if f(KEY, *((8, 0) if k == 'shm' else (0,))) >= 0]\n"
+    "    found += ['sem'] if libc.semget(KEY, 1, 0) >= 0 else []\n"
+    "    found += [d for d in DIRS if os.path.exists(os.path.join(d, 'left'))]\n"
+    "    for d in DIRS:\n"
+    "        try:\n"
+    "            open(os.path.join(d, 'left'), 'w').write('x')\n"
+    "        except OSError:\n"
+    "            pass\n"
+    "    libc.shmget(KEY, 8, 0o1600)\n"
+    "    libc.semget(KEY, 1, 0o1600)\n"
+    "    libc.msgget(KEY, 0o1600)\n"
+    "    if found:\n"
+    "        raise RuntimeError('left by an earlier run: %s' % found)\n"
+    "    return n\n";
+
+/* The runs of a measurement share nothing: between two runs the box
+ * removes every file and SysV object the first left (the measure command of
+ * the real worker, estimate meter, several trials of several runs). */
+static void runs_of_a_trial_share_no_state(void **state)
+{
+    need_root();
+    fixture_t *f = *state;
+    char job_path[192], out_path[192];
+    snprintf(job_path, sizeof job_path, "%s/job.json", f->dir);
+    snprintf(out_path, sizeof out_path, "%s/out.json", f->dir);
+    json_t *job =
+        json_pack("{s:s, s:s, s:[{s:[i], s:i}], s:i, s:i}", "candidate_code", leftover_probe,
+                  "function_name", "solve", "test_cases", "inputs", 7, "expected_output", 7,
+                  "energy_measurement_trials", 5, "warmup_trials", 1);
+    assert_int_equal(json_dump_file(job, job_path, 0), 0);
+    json_decref(job);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd < 0 || dup2(fd, 1) < 0)
+            _exit(99);
+        execl(getenv("JT_WORKER_BIN"), "jouletrace-worker", "measure", "--meter", "estimate",
+              job_path, (char *)NULL);
+        _exit(98);
+    }
+    wait_child(pid);
+    json_error_t jerr;
+    json_t *out = json_load_file(out_path, 0, &jerr);
+    assert_non_null(out);
+    const char *status = json_string_value(json_object_get(out, "status"));
+    if (status == NULL || strcmp(status, "completed") != 0)
+        fprintf(stderr, "%s\n", json_string_value(json_object_get(out, "error")));
+    assert_string_equal(status, "completed");
+    assert_true(json_integer_value(json_object_get(json_object_get(out, "statistics"), "trials")) >=
+                5);
+    json_decref(out);
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(runs_of_a_trial_share_no_state, setup, teardown),
     cmocka_unit_test_setup_teardown(without_cgroups_the_box_still_runs, setup, teardown),
     cmocka_unit_test_setup_teardown(without_root_the_box_still_runs, setup, teardown),
     cmocka_unit_test_setup_teardown(two_runners_two_boxes, setup, teardown),

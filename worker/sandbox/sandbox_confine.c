@@ -9,7 +9,11 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ipc.h>
 #include <sys/mount.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -17,7 +21,11 @@
 static bool private_tmp;            /* /tmp, /var/tmp, /dev/shm are our own tmpfs */
 static char scrub_workdir[512];     /* the working directory, emptied between runs */
 static bool box_uids;               /* the runs switch to run_uid */
+static bool private_ipc;            /* SysV objects are the box's own: scrubbed between runs */
 static uid_t box_supervisor_uid, box_run_uid;
+#define IPC_OBJECTS_MAX 32768 /* the kernel's own limit per kind is lower */
+#define JT_SANDBOX_EXIT_IDENTITY 6
+
 static const char *const private_tmp_dirs[] = {"/tmp", "/var/tmp", "/dev/shm", "/run/lock"};
 
 static int fail(char *err, size_t errlen, const char *what)
@@ -79,18 +87,49 @@ static unsigned private_mounts(const jt_sandbox_limits_t *lim)
     return got | JT_BOX_MOUNT_NS;
 }
 
+/* Remove every System V shared memory segment, semaphore set and message
+ * queue of the box's own IPC namespace (never the host's). */
+static void remove_ipc_objects(void)
+{
+    struct shm_info shm;
+    int last = shmctl(0, SHM_INFO, (struct shmid_ds *)(void *)&shm);
+    for (int i = 0; i <= last && i < IPC_OBJECTS_MAX; i++) {
+        struct shmid_ds ds;
+        int id = shmctl(i, SHM_STAT, &ds);
+        if (id >= 0)
+            shmctl(id, IPC_RMID, NULL);
+    }
+    struct seminfo sem;
+    last = semctl(0, 0, SEM_INFO, &sem);
+    for (int i = 0; i <= last && i < IPC_OBJECTS_MAX; i++) {
+        struct semid_ds ds;
+        int id = semctl(i, 0, SEM_STAT, &ds);
+        if (id >= 0)
+            semctl(id, 0, IPC_RMID);
+    }
+    struct msginfo msg;
+    last = msgctl(0, MSG_INFO, (struct msqid_ds *)(void *)&msg);
+    for (int i = 0; i <= last && i < IPC_OBJECTS_MAX; i++) {
+        struct msqid_ds ds;
+        int id = msgctl(i, MSG_STAT, &ds);
+        if (id >= 0)
+            msgctl(id, IPC_RMID, NULL);
+    }
+}
+
 void jt_sandbox_scrub(void)
 {
     /* What runs left is the run uid's: remove it as that uid. */
-    if (box_uids)
-        jt_identity_files_as_run(box_supervisor_uid, box_run_uid, 1);
+    bool as_run = box_uids && jt_identity_act_as_run(box_supervisor_uid, box_run_uid, 1) == 0;
     if (scrub_workdir[0] != '\0')
         jt_workdir_empty(".");
     if (private_tmp)
         for (size_t i = 0; i < sizeof private_tmp_dirs / sizeof private_tmp_dirs[0]; i++)
             jt_workdir_empty(private_tmp_dirs[i]);
-    if (box_uids)
-        jt_identity_files_as_run(box_supervisor_uid, box_run_uid, 0);
+    if (private_ipc)
+        remove_ipc_objects();
+    if (as_run && jt_identity_act_as_run(box_supervisor_uid, box_run_uid, 0) < 0)
+        _exit(JT_SANDBOX_EXIT_IDENTITY); /* never go on as the run uid */
 }
 
 int jt_sandbox_enter_child(const jt_sandbox_limits_t *lim, pid_t expected_parent,
@@ -104,7 +143,8 @@ int jt_sandbox_enter_child(const jt_sandbox_limits_t *lim, pid_t expected_parent
     unsigned got = getpid() == 1 ? JT_BOX_PID_NS : 0;
     if (geteuid() == 0) {
         got |= unshare(CLONE_NEWNET) == 0 ? JT_BOX_NET_NS : 0;
-        got |= unshare(CLONE_NEWIPC) == 0 ? JT_BOX_IPC_NS : 0;
+        private_ipc = unshare(CLONE_NEWIPC) == 0;
+        got |= private_ipc ? JT_BOX_IPC_NS : 0;
         got |= unshare(CLONE_NEWUTS) == 0 ? JT_BOX_UTS_NS : 0;
     }
 

@@ -8,7 +8,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/fsuid.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -126,10 +125,12 @@ int jt_identity_become_run(uid_t run, char *err, size_t errlen)
     return 0;
 }
 
-void jt_identity_files_as_run(uid_t supervisor, uid_t run, int on)
+int jt_identity_act_as_run(uid_t supervisor, uid_t run, int on)
 {
-    (void)setfsgid(on ? run : supervisor);
-    (void)setfsuid(on ? run : supervisor);
+    uid_t id = on ? run : supervisor;
+    if (setresgid(supervisor, id, supervisor) < 0 || setresuid(supervisor, id, supervisor) < 0)
+        return -1;
+    return 0;
 }
 
 int jt_identity_become_plain(uid_t supervisor, char *err, size_t errlen)

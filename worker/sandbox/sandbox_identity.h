@@ -3,8 +3,8 @@
  * Started as root in its own pid namespace, a sandbox child becomes the box's
  * supervisor uid S and keeps exactly three capabilities: CAP_SETUID and
  * CAP_SETGID, so that each run it forks can become the run uid R (= S + 1)
- * and drop them, and so that it can scrub what runs wrote with R as its
- * filesystem uid; CAP_KILL, so that it can kill a run of another uid (its pid
+ * and drop them, and so that it can scrub what runs left acting as R;
+ * CAP_KILL, so that it can kill a run of another uid (its pid
  * namespace holds nothing else to reach). A seccomp filter confines the first
  * two to S and R: the supervisor can never become root or any other uid, and
  * nothing else of root survives (the bounding set keeps only the three).
@@ -35,7 +35,9 @@ int jt_identity_load_filter(uid_t supervisor, uid_t run, char *err, size_t errle
  * capability. Returns 0, or -1 with a reason in err. */
 int jt_identity_become_run(uid_t run, char *err, size_t errlen);
 
-/* Supervisor: do file operations as R (on) or as S again (off). */
-void jt_identity_files_as_run(uid_t supervisor, uid_t run, int on);
+/* Supervisor: act as R (effective uid and gid, and so the filesystem ones)
+ * when on, as S again when off, keeping its capabilities: what runs left
+ * (files, SysV objects) is removed as their owner. Returns 0 or -1 (errno). */
+int jt_identity_act_as_run(uid_t supervisor, uid_t run, int on);
 
 #endif
