@@ -14,7 +14,7 @@ set(JT_HOSTILE_CASES
     vm_read_parent proc_mem_parent ptrace_parent kcmp_parent
     userfaultfd perf_event keyrings bpf io_uring namespaces mount_chroot personality
     sysv_ipc posix_mq memfd_memory tmpfs_full open_files plant_files deep_path
-    fds_clean hostname net_interfaces setuid_root python_works
+    fds_clean hostname net_interfaces setuid_root minimal_root python_works
     two_jobs_one_runner two_workers host_clean_after_suite)
 set(JT_HOSTILE_MODULE_CASES
     baseline bad_input module_loop missing_function syntax_error)

@@ -140,6 +140,8 @@ const char *jt_box_feature_name(unsigned bit)
         return "uts_namespace";
     case JT_BOX_RUN_UID:
         return "run_uid";
+    case JT_BOX_ROOT:
+        return "minimal_root";
     default:
         return NULL;
     }

@@ -805,6 +805,29 @@ def h_cross_victim(canary):
     return "intact %d" % len(holder)
 
 
+def h_minimal_root(arg):
+    """The box's own root: nothing of the host beyond what Python needs, and read-only."""
+    import errno
+
+    allowed = {"bin", "dev", "etc", "lib", "lib64", "proc", "run", "sandbox", "sbin", "tmp",
+               "usr", "var"}
+    found = sorted(set(os.listdir("/")) - allowed)
+    found += [p for p in ("/root", "/home", "/etc/shadow", "/etc/passwd", "/var/log", "/work",
+                          "/opt", "/sys/class/net") if os.path.exists(p)]
+    for path in ("/escape", "/usr/escape", "/etc/escape"):
+        try:
+            with open(path, "w"):
+                found.append("wrote " + path)
+        except OSError as e:
+            if e.errno != errno.EROFS:
+                found.append("%s: %s" % (path, e))
+    if os.getcwd() != "/sandbox":
+        found.append("cwd " + os.getcwd())
+    if found:
+        return "escaped: " + ", ".join(found)
+    raise RuntimeError("contained: / holds %s, read-only" % sorted(os.listdir("/")))
+
+
 def _jouletrace_pids():
     """pid -> cmdline of every jouletrace process in sight but this run."""
     found = {}
@@ -856,9 +879,16 @@ def _attack(pid, canary, hits):
         pass
 
 
+# The box's read-only system trees: no job can have written its canary there.
+_SYSTEM_TREES = ("/usr", "/proc", "/sys", "/lib", "/lib64", "/bin", "/sbin")
+# The box's own writable mounts: writing there reaches no other box.
+_OWN_SCRATCH = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
+
+
 def _canary_in_files(top, canary, hits):
-    """Files under top (not following links) that hold the canary."""
+    """Files under top (not following links, not in system trees) that hold the canary."""
     for root, dirs, files in os.walk(top):
+        dirs[:] = [d for d in dirs if os.path.join(root, d) not in _SYSTEM_TREES]
         for name in files:
             try:
                 with open(os.path.join(root, name), "rb") as f:
@@ -878,7 +908,7 @@ def _write_beside(hits):
         return
     for name in names:
         path = os.path.join(parent, name)
-        if path == os.getcwd():
+        if path == os.getcwd() or path in _OWN_SCRATCH:
             continue
         try:
             with open(os.path.join(path, "jt-hostile-beside"), "w") as f:

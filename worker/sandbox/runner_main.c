@@ -306,10 +306,14 @@ int main(int argc, char **argv)
     }
     jt_log_setup("runner", r.cfg.log_level);
     signal(SIGPIPE, SIG_IGN);
+    /* A session of its own: no controlling terminal reaches a box (TIOCSTI and
+     * friends), and no terminal signal of the worker's shell reaches the runner. */
+    (void)setsid();
     r.child_opts.cfg = &r.cfg;
     r.child_opts.runner_in_fd = r.in_fd;
     r.child_opts.runner_out_fd = r.out_fd;
     r.child_opts.slot_lock_fd = -1;
+    r.child_opts.python_home = JT_PYTHON_HOME;
     r.slot.index = -1;
     char why[256];
     if (geteuid() == 0) {

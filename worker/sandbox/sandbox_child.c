@@ -44,7 +44,8 @@ _Noreturn static void child_main(const jt_sandbox_child_opts_t *o, const char *w
     jt_sandbox_limits_t lim = {.workdir = workdir,
                                .drop_privileges = o->drop_privileges,
                                .supervisor_uid = o->supervisor_uid,
-                               .run_uid = o->run_uid};
+                               .run_uid = o->run_uid,
+                               .python_home = o->python_home};
     char why[256];
     unsigned features = 0;
     /* pid 1 of its own namespace does not see its parent (getppid() is 0) */

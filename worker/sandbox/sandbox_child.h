@@ -27,6 +27,7 @@ typedef struct {
     uid_t supervisor_uid, run_uid;   /* sandbox_slot.h */
     int runner_in_fd, runner_out_fd; /* closed in the child */
     int slot_lock_fd;                /* closed in the child; -1 when none */
+    const char *python_home;         /* the interpreter's prefix (bound into the box) */
 } jt_sandbox_child_opts_t;
 
 /* Create a working directory and start a child (as root: pid 1 of a new pid

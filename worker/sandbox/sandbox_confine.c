@@ -1,10 +1,12 @@
 /* sandbox_confine.c -- kernel-enforced confinement of sandbox children and runs. */
 #include "sandbox_confine.h"
 #include "sandbox_identity.h"
+#include "sandbox_root.h"
 #include "sandbox_workdir.h"
 #include "seccomp_filter.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -52,23 +54,34 @@ static int arm_parent_death(pid_t expected_parent, char *err, size_t errlen)
     return 0;
 }
 
-/* As root: a private mount namespace with fresh tmpfs mounts, owned by the run
- * uid, on the working directory (before chdir, so the cwd is the tmpfs) and
- * on the shared temporary directories, and /proc of the child's own pid
- * namespace. Best effort: without it the sandbox still works, with the host's
- * /tmp. Returns the JT_BOX_* bits obtained. */
+/* As root: a private mount namespace, and in it the box's own root
+ * (sandbox_root.h); where that cannot be made, fresh tmpfs mounts, owned by
+ * the run uid, on the working directory (before chdir, so the cwd is the
+ * tmpfs) and on the shared temporary directories, and /proc of the child's
+ * own pid namespace. Best effort: without it the sandbox still works, with
+ * the host's /tmp. Returns the JT_BOX_* bits obtained. */
 static unsigned private_mounts(const jt_sandbox_limits_t *lim)
 {
     if (geteuid() != 0 || lim->workdir == NULL || unshare(CLONE_NEWNS) < 0 ||
         mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
         return 0;
-    unsigned got = 0;
+    unsigned owner = (unsigned)(lim->drop_privileges ? lim->run_uid : 0);
+    unsigned got =
+        jt_sandbox_make_root(lim->workdir, owner, lim->python_home, JT_SANDBOX_WORKDIR_BYTES,
+                             JT_SANDBOX_TMP_BYTES, JT_SANDBOX_TMPFS_INODES);
+    if (got != 0) {
+        private_tmp = true;
+        return got;
+    }
+    /* No root of its own (pivot_root refused): the host's tree, with private
+     * temporary directories. */
+    if (chdir(lim->workdir) < 0)
+        return 0;
     /* A fresh /proc of our pid namespace: the runs see the box's processes
      * only. Refused where the host's /proc is partly masked (containers). */
     if (getpid() == 1 &&
         mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0)
         got |= JT_BOX_PROC;
-    unsigned owner = (unsigned)(lim->drop_privileges ? lim->run_uid : 0);
     char opts[160];
     snprintf(opts, sizeof opts, "size=%ld,nr_inodes=%ld,mode=0700,uid=%u,gid=%u",
              JT_SANDBOX_WORKDIR_BYTES, JT_SANDBOX_TMPFS_INODES, owner, owner);
@@ -85,6 +98,34 @@ static unsigned private_mounts(const jt_sandbox_limits_t *lim)
             return got;
     private_tmp = true;
     return got | JT_BOX_MOUNT_NS;
+}
+
+/* In the box's fresh IPC namespace (its sysctls are its own): System V
+ * shared memory at most JT_SANDBOX_SHM_BYTES in all, a few segments and
+ * queues, so that memory outside the address-space limit stays small even
+ * without a cgroup. Returns 0 or -1. */
+static int limit_ipc(void)
+{
+    char v[32];
+    long page = sysconf(_SC_PAGESIZE);
+    struct {
+        const char *path;
+        long value;
+    } knobs[] = {{"/proc/sys/kernel/shmmax", JT_SANDBOX_SHM_BYTES},
+                 {"/proc/sys/kernel/shmall", JT_SANDBOX_SHM_BYTES / (page > 0 ? page : 4096)},
+                 {"/proc/sys/kernel/shmmni", 64},
+                 {"/proc/sys/kernel/msgmni", 16}};
+    for (size_t i = 0; i < sizeof knobs / sizeof knobs[0]; i++) {
+        int fd = open(knobs[i].path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+            return -1;
+        int n = snprintf(v, sizeof v, "%ld", knobs[i].value);
+        ssize_t w = write(fd, v, (size_t)n);
+        close(fd);
+        if (w != n)
+            return -1;
+    }
+    return 0;
 }
 
 /* Remove every System V shared memory segment, semaphore set and message
@@ -144,6 +185,8 @@ int jt_sandbox_enter_child(const jt_sandbox_limits_t *lim, pid_t expected_parent
     if (geteuid() == 0) {
         got |= unshare(CLONE_NEWNET) == 0 ? JT_BOX_NET_NS : 0;
         private_ipc = unshare(CLONE_NEWIPC) == 0;
+        if (private_ipc && limit_ipc() < 0)
+            return fail(err, errlen, "limiting System V IPC in the box");
         got |= private_ipc ? JT_BOX_IPC_NS : 0;
         got |= unshare(CLONE_NEWUTS) == 0 ? JT_BOX_UTS_NS : 0;
     }

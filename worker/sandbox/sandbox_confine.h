@@ -19,19 +19,22 @@
 #define JT_SANDBOX_WORKDIR_BYTES (64L * 1024 * 1024) /* private tmpfs of the working directory */
 #define JT_SANDBOX_TMP_BYTES (16L * 1024 * 1024)     /* private /tmp, /var/tmp, /dev/shm each */
 #define JT_SANDBOX_TMPFS_INODES 4096L                /* files and directories per private tmpfs */
+#define JT_SANDBOX_SHM_BYTES (64L * 1024 * 1024)     /* System V shared memory per box, in all */
 
 typedef struct {
     const char *workdir;     /* chdir here (the runner created it for this job) */
     bool drop_privileges;    /* switch to the box's uids (only possible as root) */
     uid_t supervisor_uid;    /* the sandbox child's uid and gid (sandbox_slot.h) */
     uid_t run_uid;           /* the runs' uid and gid */
+    const char *python_home; /* the interpreter's prefix, bound into the box's root */
 } jt_sandbox_limits_t;
 
 /* Confine the calling sandbox child before it knows its job: as root, new
- * network, IPC and UTS namespaces and a private mount namespace where the
- * working directory, /tmp, /var/tmp, /dev/shm and /run/lock are fresh
- * size-limited tmpfs mounts owned by the run uid, and /proc a fresh one of
- * the child's pid namespace (when permitted); chdir, rlimits (file size, open
+ * network, IPC and UTS namespaces and a private mount namespace with the
+ * box's own minimal read-only root (sandbox_root.h), or, where that cannot be
+ * made, the host's tree with fresh size-limited tmpfs mounts owned by the run
+ * uid on the working directory, /tmp, /var/tmp, /dev/shm and /run/lock, and
+ * /proc a fresh one of the child's pid namespace (when permitted); chdir, rlimits (file size, open
  * files, processes, no core dumps), the supervisor uid (sandbox_identity.h:
  * with CAP_SETUID, CAP_SETGID and CAP_KILL only when the child is pid 1 of its
  * own pid namespace, else none), parent-death SIGKILL, not dumpable,

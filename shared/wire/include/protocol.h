@@ -25,8 +25,9 @@ enum {
     JT_BOX_IPC_NS = 1 << 5,   /* SysV IPC and POSIX queues private, gone with the box */
     JT_BOX_UTS_NS = 1 << 6,   /* hostname changes stay in the box */
     JT_BOX_RUN_UID = 1 << 7,  /* runs have another uid than their supervisor */
+    JT_BOX_ROOT = 1 << 8,     /* a minimal read-only root of its own (pivot_root) */
 };
-#define JT_BOX_ALL 0xFFu
+#define JT_BOX_ALL 0x1FFu
 
 /* The name of one JT_BOX_* bit ("pid_namespace", ...), NULL for others. */
 const char *jt_box_feature_name(unsigned bit);
