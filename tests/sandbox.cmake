@@ -9,12 +9,14 @@ jt_add_cmocka_test(test_workdir
 jt_add_cmocka_test(test_sandbox_box
   SOURCES test_sandbox_box.c
   CASES two_runners_two_boxes stopped_supervisor_ends_in_timeout
-        without_cgroups_the_box_still_runs without_root_the_box_still_runs
+        without_cgroups_the_box_still_runs without_root_a_user_namespace_makes_the_box
+        without_root_or_user_namespaces_the_box_still_runs
         runs_of_a_trial_share_no_state
   TIMEOUT 120
-  LIBS jt-measure jt-test-base PkgConfig::JANSSON)
+  LIBS jt-measure jt-test-base PkgConfig::JANSSON PkgConfig::SECCOMP)
 foreach(c two_runners_two_boxes stopped_supervisor_ends_in_timeout
-          without_cgroups_the_box_still_runs without_root_the_box_still_runs
+          without_cgroups_the_box_still_runs without_root_a_user_namespace_makes_the_box
+        without_root_or_user_namespaces_the_box_still_runs
           runs_of_a_trial_share_no_state)
   set_tests_properties(test_sandbox_box.${c} PROPERTIES SKIP_RETURN_CODE 77 ENVIRONMENT
     "JOULETRACE_RUNNER=$<TARGET_FILE:jouletrace-runner>;JT_WORKER_BIN=$<TARGET_FILE:jouletrace-worker>")

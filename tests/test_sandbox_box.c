@@ -8,6 +8,7 @@
  */
 #include "unit_main.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -15,7 +16,9 @@
 #include <grp.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <seccomp.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -113,7 +116,7 @@ static void two_runners_two_boxes(void **state)
     assert_true(boxes[0]->slot >= 0 && boxes[1]->slot >= 0);
     assert_int_not_equal(boxes[0]->slot, boxes[1]->slot);
     for (int i = 0; i < 2; i++) {
-        assert_int_equal(boxes[i]->features, JT_BOX_ALL);
+        assert_int_equal(boxes[i]->features, JT_BOX_ALL & ~JT_BOX_USER_NS); /* root needs none */
         assert_string_not_equal(boxes[i]->cgroup, "none");
         const char *missing[16];
         assert_int_equal(jt_runner_box_missing(boxes[i], missing, 16), 0);
@@ -206,11 +209,11 @@ static void stopped_supervisor_ends_in_timeout(void **state)
     jt_runner_destroy(t.runner);
 }
 
-/* In a forked child: spawn a runner, check that its box report lacks
- * `lacking` (a JT_BOX_* bit, or 0 for the cgroup), and that it still
- * validates a correct function. Returns the child's exit code: 0 when all
- * held, else the number of the failed check. */
-static int degraded_box_child(const fixture_t *f, unsigned lacking)
+/* In a forked child: spawn a runner, check that its box report has every
+ * JT_BOX_* bit of `present`, names `missing` among what it lacks, and that
+ * the box still validates a correct function. Returns the child's exit code:
+ * 0 when all held, else the number of the failed check. */
+static int degraded_box_child(const fixture_t *f, unsigned present, const char *missing_name)
 {
     jt_runner_t *r;
     jt_error_t err;
@@ -221,13 +224,12 @@ static int degraded_box_child(const fixture_t *f, unsigned lacking)
     const jt_runner_box_t *box = jt_runner_box(r);
     const char *missing[16];
     size_t n = jt_runner_box_missing(box, missing, 16);
-    const char *want = lacking ? jt_box_feature_name(lacking) : "cgroup";
     bool named = false;
     for (size_t i = 0; i < n; i++)
-        named = named || strcmp(missing[i], want) == 0;
+        named = named || strcmp(missing[i], missing_name) == 0;
     fprintf(stderr, "box: slot %d, features %#x, cgroup %s, %zu missing\n", box->slot,
             box->features, box->cgroup, n);
-    if (!named || (lacking ? (box->features & lacking) != 0 : strcmp(box->cgroup, "none") != 0))
+    if (!named || (box->features & present) != present)
         return 2;
     char body[] = "{\"candidate_code\": \"def f(x):\\n    return x + 1\\n\", \"function_name\": "
                   "\"f\", \"test_cases\": [{\"inputs\": [1], \"expected_output\": 2}]}";
@@ -264,24 +266,71 @@ static void without_cgroups_the_box_still_runs(void **state)
         if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
             mount("tmpfs", "/sys/fs/cgroup", "tmpfs", MS_NOSUID | MS_NODEV, "size=64k") < 0)
             _exit(10);
-        _exit(degraded_box_child(f, 0));
+        _exit(degraded_box_child(f, JT_BOX_PID_NS | JT_BOX_ROOT | JT_BOX_RUN_UID, "cgroup"));
     }
     assert_int_equal(wait_child(pid), 0);
 }
 
-/* A worker that is not root (no uids to give, no namespaces to make): the
- * box still validates, and says what it lacks. */
-static void without_root_the_box_still_runs(void **state)
+/* Become nobody in a forked child, optionally unable to make user
+ * namespaces (a seccomp filter refuses clone and unshare with
+ * CLONE_NEWUSER, as on a host that forbids them). Returns 0 or -1. */
+static int become_nobody(bool without_user_namespaces)
+{
+    if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+        setresuid(65534, 65534, 65534) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return -1;
+    if (!without_user_namespaces)
+        return 0;
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+    int rc = ctx == NULL ? -1 : 0;
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
+                              SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER));
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(unshare), 1,
+                              SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER));
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+    if (rc == 0)
+        rc = seccomp_load(ctx);
+    if (ctx != NULL)
+        seccomp_release(ctx);
+    return rc == 0 ? 0 : -1;
+}
+
+/* A worker that is not root, on a host that allows user namespaces: each box
+ * is root of a user namespace of its own, and so gets its pid, mount,
+ * network, IPC and UTS namespaces and its minimal root, then drops every
+ * capability; it lacks only the slot's uids and the cgroup. */
+static void without_root_a_user_namespace_makes_the_box(void **state)
 {
     need_root();
     fixture_t *f = *state;
     assert_int_equal(chmod(f->dir, 0777), 0); /* the unprivileged runner's working dirs */
     pid_t pid = fork();
     if (pid == 0) {
-        if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
-            setresuid(65534, 65534, 65534) < 0)
+        if (become_nobody(false) < 0)
             _exit(10);
-        _exit(degraded_box_child(f, JT_BOX_PID_NS));
+        _exit(degraded_box_child(f,
+                                 JT_BOX_USER_NS | JT_BOX_PID_NS | JT_BOX_PROC | JT_BOX_ROOT |
+                                     JT_BOX_MOUNT_NS | JT_BOX_NET_NS | JT_BOX_IPC_NS,
+                                 "box_uid"));
+    }
+    assert_int_equal(wait_child(pid), 0);
+}
+
+/* Not root and no user namespaces: the box still validates (seccomp,
+ * rlimits, supervision), and says that it has no user namespace. */
+static void without_root_or_user_namespaces_the_box_still_runs(void **state)
+{
+    need_root();
+    fixture_t *f = *state;
+    assert_int_equal(chmod(f->dir, 0777), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (become_nobody(true) < 0)
+            _exit(10);
+        _exit(degraded_box_child(f, 0, "user_namespace"));
     }
     assert_int_equal(wait_child(pid), 0);
 }
@@ -351,7 +400,9 @@ static void runs_of_a_trial_share_no_state(void **state)
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(runs_of_a_trial_share_no_state, setup, teardown),
     cmocka_unit_test_setup_teardown(without_cgroups_the_box_still_runs, setup, teardown),
-    cmocka_unit_test_setup_teardown(without_root_the_box_still_runs, setup, teardown),
+    cmocka_unit_test_setup_teardown(without_root_a_user_namespace_makes_the_box, setup, teardown),
+    cmocka_unit_test_setup_teardown(without_root_or_user_namespaces_the_box_still_runs, setup,
+                                    teardown),
     cmocka_unit_test_setup_teardown(two_runners_two_boxes, setup, teardown),
     cmocka_unit_test_setup_teardown(stopped_supervisor_ends_in_timeout, setup, teardown),
 };

@@ -142,6 +142,8 @@ const char *jt_box_feature_name(unsigned bit)
         return "run_uid";
     case JT_BOX_ROOT:
         return "minimal_root";
+    case JT_BOX_USER_NS:
+        return "user_namespace";
     default:
         return NULL;
     }

@@ -85,8 +85,10 @@ const jt_runner_box_t *jt_runner_box(const jt_runner_t *r)
 size_t jt_runner_box_missing(const jt_runner_box_t *box, const char **names, size_t cap)
 {
     size_t n = 0;
+    /* a root runner's boxes have their own uids and need no user namespace */
+    unsigned needed = box->features & JT_BOX_SLOT_UID ? JT_BOX_ALL & ~JT_BOX_USER_NS : JT_BOX_ALL;
     for (unsigned bit = 1; bit <= JT_BOX_ALL && n < cap; bit <<= 1)
-        if (!(box->features & bit) && jt_box_feature_name(bit) != NULL)
+        if ((needed & bit) && !(box->features & bit) && jt_box_feature_name(bit) != NULL)
             names[n++] = jt_box_feature_name(bit);
     if (strcmp(box->cgroup, "none") == 0 && n < cap)
         names[n++] = "cgroup";

@@ -2,12 +2,13 @@
 #include "sandbox_cgroup.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "kernel_file.h"
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
 
@@ -16,15 +17,7 @@ static int write_file(const char *dir, const char *file, const char *text)
 {
     char path[192];
     snprintf(path, sizeof path, "%s/%s", dir, file);
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    size_t len = strlen(text);
-    ssize_t n = write(fd, text, len);
-    int saved = errno;
-    close(fd);
-    errno = saved;
-    return n == (ssize_t)len ? 0 : -1;
+    return jt_kernel_file_write(path, text);
 }
 
 static bool exists(const char *path)

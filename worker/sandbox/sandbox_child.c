@@ -19,6 +19,7 @@
 #include "log.h"
 #include "protocol.h"
 #include "sandbox_confine.h"
+#include "sandbox_identity.h"
 #include "sandbox_trials.h"
 #include "sandbox_workdir.h"
 
@@ -28,8 +29,8 @@
 enum { CHILD_OK = 0, CHILD_SETUP_FAILED = 3, CHILD_PIPE_BROKEN = 4, CHILD_BAD_JOB = 5 };
 
 /* In the child: wait for the job, narrow the limits to it, run it. */
-_Noreturn static void child_main(const jt_sandbox_child_opts_t *o, const char *workdir,
-                                 int cmd_fd, int out_fd, pid_t runner)
+_Noreturn static void child_main(const jt_sandbox_child_opts_t *o, const char *workdir, int cmd_fd,
+                                 int out_fd, pid_t runner, const uid_t *userns_ids)
 {
     PyOS_AfterFork_Child();
     close(o->runner_in_fd);
@@ -45,9 +46,15 @@ _Noreturn static void child_main(const jt_sandbox_child_opts_t *o, const char *w
                                .drop_privileges = o->drop_privileges,
                                .supervisor_uid = o->supervisor_uid,
                                .run_uid = o->run_uid,
-                               .python_home = o->python_home};
+                               .python_home = o->python_home,
+                               .user_namespace = userns_ids != NULL};
     char why[256];
     unsigned features = 0;
+    if (userns_ids != NULL &&
+        jt_identity_map_userns(userns_ids[0], userns_ids[1], why, sizeof why) < 0) {
+        jt_log_error("sandbox set-up failed: %s", why);
+        _exit(CHILD_SETUP_FAILED);
+    }
     /* pid 1 of its own namespace does not see its parent (getppid() is 0) */
     if (jt_sandbox_enter_child(&lim, getpid() == 1 ? 0 : runner, &features, why, sizeof why) < 0) {
         jt_log_error("sandbox set-up failed: %s", why);
@@ -99,17 +106,24 @@ _Noreturn static void child_main(const jt_sandbox_child_opts_t *o, const char *w
     _exit(rc == 0 ? CHILD_OK : CHILD_PIPE_BROKEN);
 }
 
-/* fork(), or as root a fork into a new pid namespace whose pid 1 the child
- * is: runs then see no process outside the box, and the kernel refuses their
- * signals to it (init of a namespace only takes the signals it handles). The
- * runner is single-threaded, so the raw clone is as safe as fork here. */
-static pid_t start_child(bool as_root)
+/* A fork into a new pid namespace whose pid 1 the child is: runs then see
+ * no process outside the box, and the kernel refuses their signals to it
+ * (init of a namespace only takes the signals it handles). As root that is
+ * all; otherwise the child also gets a user namespace of its own where the
+ * host allows one (*userns set), in which it may make the box's other
+ * namespaces and mounts. Plain fork() when neither can be had. The runner is
+ * single-threaded, so the raw clone is as safe as fork here. */
+static pid_t start_child(bool as_root, bool *userns)
 {
-    if (as_root) {
-        long pid = syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, NULL);
-        if (pid >= 0 || (errno != EPERM && errno != EINVAL))
-            return (pid_t)pid;
+    *userns = false;
+    long flags = CLONE_NEWPID | SIGCHLD | (as_root ? 0 : CLONE_NEWUSER);
+    long pid = syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+    if (pid >= 0) {
+        *userns = !as_root;
+        return (pid_t)pid;
     }
+    if (errno != EPERM && errno != EINVAL && errno != ENOSPC && errno != EUSERS)
+        return -1;
     return fork();
 }
 
@@ -164,13 +178,15 @@ int jt_sandbox_child_spawn(const jt_sandbox_child_opts_t *o, jt_sandbox_child_t 
         return -1;
     }
     pid_t runner = getpid();
+    const uid_t outside[2] = {geteuid(), getegid()}; /* what a user namespace maps to */
+    bool userns;
     fflush(NULL);
     PyOS_BeforeFork();
-    pid_t pid = start_child(o->drop_privileges);
+    pid_t pid = start_child(o->drop_privileges, &userns);
     if (pid == 0) {
         close(out[0]);
         close(cmd[1]);
-        child_main(o, c->workdir, cmd[0], out[1], runner);
+        child_main(o, c->workdir, cmd[0], out[1], runner, userns ? outside : NULL);
     }
     int saved = errno;
     PyOS_AfterFork_Parent();

@@ -1,12 +1,12 @@
 /* sandbox_confine.c -- kernel-enforced confinement of sandbox children and runs. */
 #include "sandbox_confine.h"
+#include "kernel_file.h"
 #include "sandbox_identity.h"
 #include "sandbox_root.h"
 #include "sandbox_workdir.h"
 #include "seccomp_filter.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -116,13 +116,8 @@ static int limit_ipc(void)
                  {"/proc/sys/kernel/shmmni", 64},
                  {"/proc/sys/kernel/msgmni", 16}};
     for (size_t i = 0; i < sizeof knobs / sizeof knobs[0]; i++) {
-        int fd = open(knobs[i].path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0)
-            return -1;
-        int n = snprintf(v, sizeof v, "%ld", knobs[i].value);
-        ssize_t w = write(fd, v, (size_t)n);
-        close(fd);
-        if (w != n)
+        snprintf(v, sizeof v, "%ld", knobs[i].value);
+        if (jt_kernel_file_write(knobs[i].path, v) < 0)
             return -1;
     }
     return 0;
@@ -217,6 +212,11 @@ int jt_sandbox_enter_child(const jt_sandbox_limits_t *lim, pid_t expected_parent
         box_supervisor_uid = lim->supervisor_uid;
         box_run_uid = lim->run_uid;
         got |= JT_BOX_SLOT_UID | (box_uids ? JT_BOX_RUN_UID : 0);
+    }
+    if (lim->user_namespace) {
+        if (jt_identity_drop_all(err, errlen) < 0)
+            return -1;
+        got |= JT_BOX_USER_NS;
     }
     if (arm_parent_death(expected_parent, err, errlen) < 0)
         return -1;

@@ -27,6 +27,8 @@ typedef struct {
     uid_t supervisor_uid;    /* the sandbox child's uid and gid (sandbox_slot.h) */
     uid_t run_uid;           /* the runs' uid and gid */
     const char *python_home; /* the interpreter's prefix, bound into the box's root */
+    bool user_namespace;     /* the child is root of a user namespace of its own (the
+                                runner is not root): namespaces as root, then no caps */
 } jt_sandbox_limits_t;
 
 /* Confine the calling sandbox child before it knows its job: as root, new

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/securebits.h>
 #include <seccomp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -11,6 +12,8 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include "kernel_file.h"
 
 static int fail(char *err, size_t errlen, const char *what)
 {
@@ -141,5 +144,36 @@ int jt_identity_become_plain(uid_t supervisor, char *err, size_t errlen)
         snprintf(err, errlen, "privileges could be regained after dropping them");
         return -1;
     }
+    return 0;
+}
+
+int jt_identity_map_userns(uid_t outside_uid, gid_t outside_gid, char *err, size_t errlen)
+{
+    char map[64];
+    if (jt_kernel_file_write("/proc/self/setgroups", "deny") < 0)
+        return fail(err, errlen, "writing /proc/self/setgroups");
+    snprintf(map, sizeof map, "0 %u 1\n", (unsigned)outside_uid);
+    if (jt_kernel_file_write("/proc/self/uid_map", map) < 0)
+        return fail(err, errlen, "writing /proc/self/uid_map");
+    snprintf(map, sizeof map, "0 %u 1\n", (unsigned)outside_gid);
+    if (jt_kernel_file_write("/proc/self/gid_map", map) < 0)
+        return fail(err, errlen, "writing /proc/self/gid_map");
+    return 0;
+}
+
+int jt_identity_drop_all(char *err, size_t errlen)
+{
+    if (prctl(PR_SET_SECUREBITS,
+              SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+                  SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED,
+              0, 0, 0) < 0)
+        return fail(err, errlen, "prctl(PR_SET_SECUREBITS)");
+    for (int cap = 0; cap <= 63; cap++)
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+            return fail(err, errlen, "prctl(PR_CAPBSET_DROP)");
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+        return fail(err, errlen, "prctl(PR_CAP_AMBIENT_CLEAR_ALL)");
+    if (set_caps(0) < 0)
+        return fail(err, errlen, "capset");
     return 0;
 }

@@ -31,6 +31,19 @@ int jt_identity_become_plain(uid_t supervisor, char *err, size_t errlen);
  * Returns 0, or -1 with a reason in err. */
 int jt_identity_load_filter(uid_t supervisor, uid_t run, char *err, size_t errlen);
 
+/* In a child just cloned into a user namespace of its own (by a runner that
+ * is not root): map uid and gid 0 inside to the runner's outside (the only
+ * mapping an unprivileged process may write), so that the child can make the
+ * box's namespaces and mounts as root of its namespace. Returns 0, or -1
+ * with a reason in err. */
+int jt_identity_map_userns(uid_t outside_uid, gid_t outside_gid, char *err, size_t errlen);
+
+/* In such a child, once the box is built: give up every capability for good
+ * (bounding, ambient, permitted, effective; securebits that keep uid 0 from
+ * regaining them), so that the supervisor and its runs hold nothing even in
+ * their own namespace. Returns 0, or -1 with a reason in err. */
+int jt_identity_drop_all(char *err, size_t errlen);
+
 /* In a run forked from the supervisor: become R for good and drop every
  * capability. Returns 0, or -1 with a reason in err. */
 int jt_identity_become_run(uid_t run, char *err, size_t errlen);

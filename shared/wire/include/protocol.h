@@ -26,10 +26,12 @@ enum {
     JT_BOX_UTS_NS = 1 << 6,   /* hostname changes stay in the box */
     JT_BOX_RUN_UID = 1 << 7,  /* runs have another uid than their supervisor */
     JT_BOX_ROOT = 1 << 8,     /* a minimal read-only root of its own (pivot_root) */
+    JT_BOX_USER_NS = 1 << 9,  /* a user namespace of its own (a runner that is not root) */
 };
-#define JT_BOX_ALL 0x1FFu
+#define JT_BOX_ALL 0x3FFu
 
-/* The name of one JT_BOX_* bit ("pid_namespace", ...), NULL for others. */
+/* The name of one JT_BOX_* bit ("pid_namespace", ...), NULL for others. A
+ * box of a root runner needs no user namespace: its absence is no gap then. */
 const char *jt_box_feature_name(unsigned bit);
 
 /* Value of key in a msgpack map, or NULL when o is not a map or lacks it. */
