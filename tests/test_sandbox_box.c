@@ -370,9 +370,9 @@ static void runs_of_a_trial_share_no_state(void **state)
     snprintf(job_path, sizeof job_path, "%s/job.json", f->dir);
     snprintf(out_path, sizeof out_path, "%s/out.json", f->dir);
     json_t *job =
-        json_pack("{s:s, s:s, s:[{s:[i], s:i}], s:i, s:i}", "candidate_code", leftover_probe,
+        json_pack("{s:s, s:s, s:[{s:[i], s:i}], s:i, s:i, s:f}", "candidate_code", leftover_probe,
                   "function_name", "solve", "test_cases", "inputs", 7, "expected_output", 7,
-                  "energy_measurement_trials", 5, "warmup_trials", 1);
+                  "energy_measurement_trials", 5, "warmup_trials", 1, "target_cv_percent", 0.001);
     assert_int_equal(json_dump_file(job, job_path, 0), 0);
     json_decref(job);
     pid_t pid = fork();
@@ -392,8 +392,12 @@ static void runs_of_a_trial_share_no_state(void **state)
     if (status == NULL || strcmp(status, "completed") != 0)
         fprintf(stderr, "%s\n", json_string_value(json_object_get(out, "error")));
     assert_string_equal(status, "completed");
-    assert_true(json_integer_value(json_object_get(json_object_get(out, "statistics"), "trials")) >=
-                5);
+    /* at least four runs looked for what the ones before them left: the
+     * warm-up trial and three measured ones (the earliest a CV stop may end) */
+    json_t *stats = json_object_get(out, "statistics");
+    assert_true(json_integer_value(json_object_get(stats, "trials")) >= 3);
+    assert_true(json_integer_value(json_object_get(stats, "warmup_trials")) >= 1);
+    assert_true(json_integer_value(json_object_get(stats, "repeats_per_trial")) >= 1);
     json_decref(out);
 }
 

@@ -148,3 +148,27 @@ const char *jt_box_feature_name(unsigned bit)
         return NULL;
     }
 }
+
+void jt_mp_wipe(msgpack_object *o)
+{
+    switch (o->type) {
+    case MSGPACK_OBJECT_STR:
+    case MSGPACK_OBJECT_BIN:
+        if (o->via.str.size > 0)
+            explicit_bzero((void *)o->via.str.ptr, o->via.str.size);
+        break;
+    case MSGPACK_OBJECT_ARRAY:
+        for (uint32_t i = 0; i < o->via.array.size; i++)
+            jt_mp_wipe(&o->via.array.ptr[i]);
+        break;
+    case MSGPACK_OBJECT_MAP:
+        for (uint32_t i = 0; i < o->via.map.size; i++) {
+            jt_mp_wipe(&o->via.map.ptr[i].key);
+            jt_mp_wipe(&o->via.map.ptr[i].val);
+        }
+        break;
+    default:
+        memset(&o->via, 0, sizeof o->via);
+        break;
+    }
+}

@@ -188,7 +188,7 @@ static int relay(runner_t *r, pid_t child, int job_fd, int child_cmd_fd, jt_runn
 
 /* Run one validate or measure command end to end. Returns -1 when the
  * runner must exit (the worker is gone). */
-static int serve_job(runner_t *r, const msgpack_object *cmd, const uint8_t *frame, size_t len)
+static int serve_job(runner_t *r, msgpack_object *cmd, uint8_t *frame, size_t len)
 {
     jt_runner_command_t check;
     const char *bad = jt_runner_command_decode(cmd, &r->cfg, &check);
@@ -215,9 +215,19 @@ static int serve_job(runner_t *r, const msgpack_object *cmd, const uint8_t *fram
     r->features = child.features;
     bool cancelled = false;
     int rc = 0;
-    /* The next child is forked only after this job's bytes are wiped (serve),
-     * so that it never holds another job's code, inputs or outputs. */
-    if (jt_frame_write(child.cmd_fd, frame, len) == JT_OK)
+    bool sent = jt_frame_write(child.cmd_fd, frame, len) == JT_OK;
+    /* The next child never holds another job's code, inputs or outputs: it is
+     * forked only once this job's bytes are wiped. For a validation that is
+     * now, before any output exists, so that its confinement is made while
+     * this job runs and a job right behind does not wait for it; a
+     * measurement's next child waits for the job's end (serve), so that its
+     * set-up never runs beside the trials. */
+    if (sent && watch.validate) {
+        jt_mp_wipe(cmd);
+        explicit_bzero(frame, len);
+        prepare_child(r);
+    }
+    if (sent)
         rc = relay(r, child.pid, child.out_fd, child.cmd_fd, &watch, &cancelled);
     int status = jt_sandbox_child_reap(&child, cancelled || rc < 0);
     if (rc == 0 && !cancelled && watch.kill_reason != NULL && watch.validate) {
@@ -277,15 +287,18 @@ static int serve(runner_t *r)
             } else {
                 rc = send_end(r, false, "unknown op");
             }
+            /* the job's inputs must not linger in this process's free memory:
+             * the zone's numbers as well as the frame's bytes */
+            jt_mp_wipe(&cmd.data);
             msgpack_unpacked_destroy(&cmd);
         }
-        /* the job's inputs must not linger in this process's free memory */
         explicit_bzero(data, len);
         free(data);
         if (rc < 0)
             return 0; /* the worker is gone */
-        /* Nothing of the last job is left here: fork the next job's child now,
-         * while the worker reads the answer, before the next command exists. */
+        /* Nothing of the last job is left here: fork the next job's child now
+         * (unless a validation made it already), while the worker reads the
+         * answer, before the next command exists. */
         prepare_child(r);
     }
 }
@@ -331,6 +344,9 @@ int main(int argc, char **argv)
     }
     if (jt_filter_prepare(why, sizeof why) < 0) /* slower, not weaker: each child compiles */
         jt_log_warn("seccomp filters not precompiled: %s", why);
+    if (r.slot.index >= 0 &&
+        jt_filter_prepare_identity(r.slot.supervisor_uid, r.slot.run_uid, why, sizeof why) < 0)
+        jt_log_warn("identity filter not precompiled: %s", why);
     if (init_python() < 0)
         return 1;
     jt_py_freeze_heap();

@@ -28,15 +28,24 @@
 
 enum { CHILD_OK = 0, CHILD_SETUP_FAILED = 3, CHILD_PIPE_BROKEN = 4, CHILD_BAD_JOB = 5 };
 
+/* Close every descriptor above 2 but a and b. */
+static void close_all_but(int a, int b)
+{
+    int lo = a < b ? a : b, hi = a < b ? b : a;
+    close_range(3, (unsigned)lo - 1, 0);
+    close_range((unsigned)lo + 1, (unsigned)hi - 1, 0);
+    close_range((unsigned)hi + 1, ~0U, 0);
+}
+
 /* In the child: wait for the job, narrow the limits to it, run it. */
 _Noreturn static void child_main(const jt_sandbox_child_opts_t *o, const char *workdir, int cmd_fd,
                                  int out_fd, pid_t runner, const uid_t *userns_ids)
 {
     PyOS_AfterFork_Child();
-    close(o->runner_in_fd);
-    close(o->runner_out_fd);
-    if (o->slot_lock_fd >= 0)
-        close(o->slot_lock_fd);
+    /* Keep only stdio and this child's two pipes: not the runner's pipes to
+     * the worker, not the slot's lock, not the pipes of a box still running
+     * beside it (a validation's next child is forked while it runs). */
+    close_all_but(cmd_fd, out_fd);
     int devnull = open("/dev/null", O_RDWR);
     if (devnull >= 0) {
         dup2(devnull, 0);

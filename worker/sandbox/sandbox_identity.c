@@ -5,7 +5,6 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <linux/securebits.h>
-#include <seccomp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "kernel_file.h"
+#include "seccomp_filter.h"
 
 static int fail(char *err, size_t errlen, const char *what)
 {
@@ -69,42 +69,8 @@ int jt_identity_become_supervisor(uid_t supervisor, char *err, size_t errlen)
 
 int jt_identity_load_filter(uid_t supervisor, uid_t run, char *err, size_t errlen)
 {
-    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-    if (ctx == NULL) {
-        snprintf(err, errlen, "seccomp_init failed");
+    if (jt_filter_load_identity(supervisor, run, err, errlen) < 0)
         return -1;
-    }
-    const uint32_t deny = SCMP_ACT_ERRNO(EPERM);
-    static const int never[] = {SCMP_SYS(setuid), SCMP_SYS(setgid), SCMP_SYS(setreuid),
-                                SCMP_SYS(setregid), SCMP_SYS(setgroups)};
-    static const int three_ids[] = {SCMP_SYS(setresuid), SCMP_SYS(setresgid)};
-    static const int one_id[] = {SCMP_SYS(setfsuid), SCMP_SYS(setfsgid)};
-    int rc = 0;
-    for (size_t i = 0; i < sizeof never / sizeof never[0] && rc == 0; i++)
-        rc = seccomp_rule_add(ctx, deny, never[i], 0);
-    /* S and R are adjacent: every id must lie in [S, R]; -1 ("unchanged") is
-     * above R and refused too, the box never needs it. */
-    for (size_t i = 0; i < 2 && rc == 0; i++)
-        for (unsigned arg = 0; arg < 3 && rc == 0; arg++) {
-            rc = seccomp_rule_add(ctx, deny, three_ids[i], 1,
-                                  SCMP_CMP(arg, SCMP_CMP_LT, (scmp_datum_t)supervisor));
-            if (rc == 0)
-                rc = seccomp_rule_add(ctx, deny, three_ids[i], 1,
-                                      SCMP_CMP(arg, SCMP_CMP_GT, (scmp_datum_t)run));
-        }
-    for (size_t i = 0; i < 2 && rc == 0; i++) {
-        rc = seccomp_rule_add(ctx, deny, one_id[i], 1,
-                              SCMP_A0(SCMP_CMP_LT, (scmp_datum_t)supervisor));
-        if (rc == 0)
-            rc = seccomp_rule_add(ctx, deny, one_id[i], 1, SCMP_A0(SCMP_CMP_GT, (scmp_datum_t)run));
-    }
-    if (rc == 0)
-        rc = seccomp_load(ctx);
-    seccomp_release(ctx);
-    if (rc < 0) {
-        errno = -rc;
-        return fail(err, errlen, "seccomp (identity filter)");
-    }
     /* Root is out of reach now, whatever the capabilities say. */
     if (setresuid(0, 0, 0) == 0) {
         snprintf(err, errlen, "the supervisor could become root again");

@@ -77,7 +77,8 @@ typedef struct {
     unsigned short len;
 } program_t;
 
-static program_t base_program, run_program;
+static program_t base_program, run_program, identity_program;
+static uid_t identity_uids[2]; /* the box uids identity_program was compiled for */
 
 /* fcntl commands that make the kernel send signals on the caller's behalf: a
  * descriptor's owner (F_SETOWN, F_SETOWN_EX) and its signal (F_SETSIG) with
@@ -177,6 +178,54 @@ static bool is_pid_compare(const struct sock_filter *insn)
     return insn->code == (BPF_JMP | BPF_JEQ | BPF_K) && insn->k == PID_PLACEHOLDER;
 }
 
+/* set*uid/set*gid may name only the box's two adjacent uids: every id must
+ * lie in [supervisor, run]; -1 ("unchanged") is above run and refused too,
+ * the box never needs it. The calls that take no explicit triple fail. */
+static scmp_filter_ctx build_identity(uid_t supervisor, uid_t run)
+{
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+    if (ctx == NULL)
+        return NULL;
+    const uint32_t deny = SCMP_ACT_ERRNO(EPERM);
+    static const int never[] = {SCMP_SYS(setuid), SCMP_SYS(setgid), SCMP_SYS(setreuid),
+                                SCMP_SYS(setregid), SCMP_SYS(setgroups)};
+    static const int three_ids[] = {SCMP_SYS(setresuid), SCMP_SYS(setresgid)};
+    static const int one_id[] = {SCMP_SYS(setfsuid), SCMP_SYS(setfsgid)};
+    int rc = 0;
+    for (size_t i = 0; i < N_OF(never) && rc == 0; i++)
+        rc = seccomp_rule_add(ctx, deny, never[i], 0);
+    for (size_t i = 0; i < N_OF(three_ids) && rc == 0; i++)
+        for (unsigned arg = 0; arg < 3 && rc == 0; arg++) {
+            rc = seccomp_rule_add(ctx, deny, three_ids[i], 1,
+                                  SCMP_CMP(arg, SCMP_CMP_LT, (scmp_datum_t)supervisor));
+            if (rc == 0)
+                rc = seccomp_rule_add(ctx, deny, three_ids[i], 1,
+                                      SCMP_CMP(arg, SCMP_CMP_GT, (scmp_datum_t)run));
+        }
+    for (size_t i = 0; i < N_OF(one_id) && rc == 0; i++) {
+        rc = seccomp_rule_add(ctx, deny, one_id[i], 1,
+                              SCMP_A0(SCMP_CMP_LT, (scmp_datum_t)supervisor));
+        if (rc == 0)
+            rc = seccomp_rule_add(ctx, deny, one_id[i], 1, SCMP_A0(SCMP_CMP_GT, (scmp_datum_t)run));
+    }
+    if (rc != 0) {
+        seccomp_release(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+int jt_filter_prepare_identity(uid_t supervisor, uid_t run, char *err, size_t errlen)
+{
+    if (export_program(build_identity(supervisor, run), &identity_program) < 0) {
+        snprintf(err, errlen, "compiling the identity seccomp filter failed");
+        return -1;
+    }
+    identity_uids[0] = supervisor;
+    identity_uids[1] = run;
+    return 0;
+}
+
 int jt_filter_prepare(char *err, size_t errlen)
 {
     if (export_program(build_base(), &base_program) < 0) {
@@ -248,4 +297,12 @@ int jt_filter_load_run(char *err, size_t errlen)
         if (is_pid_compare(&run_program.insns[i]))
             run_program.insns[i].k = self;
     return load_program(run_program.insns, run_program.len, err, errlen, "seccomp (run filter)");
+}
+
+int jt_filter_load_identity(uid_t supervisor, uid_t run, char *err, size_t errlen)
+{
+    if (identity_program.insns != NULL && identity_uids[0] == supervisor && identity_uids[1] == run)
+        return load_program(identity_program.insns, identity_program.len, err, errlen,
+                            "seccomp (identity filter)");
+    return load_ctx(build_identity(supervisor, run), err, errlen, "seccomp_load (identity filter)");
 }

@@ -50,6 +50,13 @@ bool jt_mp_number(const msgpack_object *o, double *out);
 /* Integer value of an int object into *out; false otherwise. */
 bool jt_mp_int(const msgpack_object *o, long long *out);
 
+/* Overwrite every value of the unpacked tree o in place with zeros: numbers,
+ * booleans, and the bytes of strings and binaries (which live in the buffer
+ * it was unpacked from), so that no job value lingers in memory that is freed
+ * next (msgpack zones free without wiping). o must come from
+ * jt_mp_unpack_one (its depth is bounded). */
+void jt_mp_wipe(msgpack_object *o);
+
 /* Pack a NUL-terminated string (or nil when s is NULL). */
 int jt_mp_pack_cstr(msgpack_packer *pk, const char *s);
 

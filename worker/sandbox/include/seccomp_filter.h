@@ -11,11 +11,25 @@
 #define JT_SECCOMP_FILTER_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Compile both filters in the calling process, before it forks sandbox
  * children. Returns 0, or -1 with a reason in err; the load functions then
  * compile on the spot instead (same filters, only slower). */
 int jt_filter_prepare(char *err, size_t errlen);
+
+/* Compile the identity filter of a box whose supervisor uid is supervisor
+ * and whose runs' uid is run (= supervisor + 1), in the runner, once it has
+ * its slot. Returns 0, or -1 with a reason in err (the load then compiles on
+ * the spot). */
+int jt_filter_prepare_identity(uid_t supervisor, uid_t run, char *err, size_t errlen);
+
+/* Install the identity filter (no_new_privs set): setresuid, setresgid,
+ * setfsuid and setfsgid with any id outside [supervisor, run], and setuid,
+ * setgid, setreuid, setregid and setgroups, fail with EPERM. Precompiled when
+ * jt_filter_prepare_identity named the same uids. Returns 0, or -1 with a
+ * reason in err. */
+int jt_filter_load_identity(uid_t supervisor, uid_t run, char *err, size_t errlen);
 
 /* Install the base filter on the calling process, which has set
  * no_new_privs (PR_SET_NO_NEW_PRIVS); these
