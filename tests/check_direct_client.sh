@@ -29,12 +29,13 @@ cleanup() {
 trap cleanup EXIT
 
 if [ "$auth" = --auth ]; then
-  JOULETRACE_VAR_DIR=$tmp/var JT_ROOT=$root bash -c '. "$JT_ROOT/scripts/lib.sh"; jt_nats_auth_write' ||
-    fail "jt_nats_auth_write failed"
+  JOULETRACE_VAR_DIR=$tmp/var JT_ROOT=$root \
+    bash -c '. "$JT_ROOT/scripts/lib.sh"; jt_nats_auth_write' || fail "jt_nats_auth_write failed"
   JOULETRACE_JETSTREAM_DIR=$tmp/store "$nats" -c "$tmp/var/nats/nats-server.conf" -a 127.0.0.1 \
     -p -1 -m -1 --ports_file_dir "$tmp" >"$tmp/nats.log" 2>&1 &
 else
-  "$nats" -js -a 127.0.0.1 -p -1 -m -1 --ports_file_dir "$tmp" -sd "$tmp/store" >"$tmp/nats.log" 2>&1 &
+  "$nats" -js -a 127.0.0.1 -p -1 -m -1 --ports_file_dir "$tmp" -sd "$tmp/store" \
+    >"$tmp/nats.log" 2>&1 &
 fi
 nats_pid=$!
 port=""
@@ -134,4 +135,5 @@ JOULETRACE_NATS_URL=nats://127.0.0.1:1 direct_client "$root/examples/square.json
 rc=$?
 set -e
 [ "$rc" = 3 ] || fail "an unreachable broker should exit 3, got $rc"
-echo "jouletrace-direct-client${auth:+ ($auth)}: completed, duplicate, failed, bad input and no broker: ok"
+echo "jouletrace-direct-client${auth:+ ($auth)}: completed, duplicate, failed, bad input and" \
+  "no broker: ok"

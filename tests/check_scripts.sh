@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# check_scripts.sh -- scripts/up, down and lib.sh parse; scripts/down stops exactly what its pid files name and removes the NATS users scripts/up wrote.
+# check_scripts.sh -- scripts/up, down, lib.sh: down stops exactly its own, removes the NATS users.
 # Usage: tests/check_scripts.sh REPO_ROOT
 set -euo pipefail
 root=$1

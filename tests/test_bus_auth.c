@@ -1,4 +1,4 @@
-/* test_bus_auth.c -- NATS credentials files and the users scripts/up generates, on a real nats-server. */
+/* test_bus_auth.c -- NATS credentials files and the users scripts/up generates, on nats-server. */
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>

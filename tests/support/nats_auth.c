@@ -1,4 +1,4 @@
-/* nats_auth.c -- a nats-server with the users scripts/up generates (service, client), for one test. */
+/* nats_auth.c -- a nats-server with the users scripts/up generates (service, client). */
 #include "nats_auth.h"
 
 #include <signal.h>
