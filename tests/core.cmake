@@ -7,6 +7,12 @@ jt_add_cmocka_test(test_frame
   TIMEOUT 30
   LIBS jt-wire)
 
+jt_add_cmocka_test(test_protocol
+  SOURCES test_protocol.c
+  CASES frame_type_is_read_from_the_head wipe_zeroes_every_value
+  TIMEOUT 30
+  LIBS jt-wire)
+
 jt_add_cmocka_test(test_config
   SOURCES test_config.c
   CASES defaults empty_means_default each_variable_parsed boundaries_accepted invalid_values

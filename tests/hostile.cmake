@@ -6,7 +6,7 @@
 # test_hostile_module: modules that loop, lack the function or do not parse, a correct one, a
 # refused job. Both run on the harness jt-test-hostile (tests/support/hostile_*.c).
 set(JT_HOSTILE_CASES
-    call_loop memory fork_loop thread tcp big_file big_print print_loop
+    call_loop memory fork_loop thread tcp big_file big_print huge_result print_loop
     kill_parent killpg shadow sys_exit os_exit segfault recursion object set secrets
     fcntl_setown fcntl_async prlimit_parent suite_leaves_nothing
     pidfd_signal sigqueue_parent tgkill_parent fcntl_setown_ex fcntl_setsig fcntl_high_bits

@@ -11,13 +11,13 @@ jt_add_cmocka_test(test_sandbox_box
   CASES two_runners_two_boxes stopped_supervisor_ends_in_timeout
         without_cgroups_the_box_still_runs without_root_a_user_namespace_makes_the_box
         without_root_or_user_namespaces_the_box_still_runs
-        runs_of_a_trial_share_no_state
+        runs_of_a_trial_share_no_state run_that_closes_its_pipe_is_killed
   TIMEOUT 120
   LIBS jt-measure jt-test-base PkgConfig::JANSSON PkgConfig::SECCOMP)
 foreach(c two_runners_two_boxes stopped_supervisor_ends_in_timeout
           without_cgroups_the_box_still_runs without_root_a_user_namespace_makes_the_box
         without_root_or_user_namespaces_the_box_still_runs
-          runs_of_a_trial_share_no_state)
+          runs_of_a_trial_share_no_state run_that_closes_its_pipe_is_killed)
   set_tests_properties(test_sandbox_box.${c} PROPERTIES SKIP_RETURN_CODE 77 ENVIRONMENT
     "JOULETRACE_RUNNER=$<TARGET_FILE:jouletrace-runner>;JT_WORKER_BIN=$<TARGET_FILE:jouletrace-worker>")
 endforeach()

@@ -31,6 +31,7 @@ static const hostile_t HOSTILE[] = {
     {"tcp", {{"exception", NULL}}, ARG_PORT, false, NULL},
     {"big_file", {{"exception", "File too large"}}, ARG_FILE, false, NULL},
     {"big_print", {{"output_limit", NULL}}, ARG_NONE, false, NULL},
+    {"huge_result", {{"output_limit", "return value exceeds"}}, ARG_NONE, false, NULL},
     {"print_loop", {{"output_limit", NULL}}, ARG_NONE, false, NULL},
     {"kill_parent", {{"exception", "PermissionError"}}, ARG_NONE, false, NULL},
     {"killpg", {{"exception", "PermissionError"}}, ARG_NONE, false, NULL},

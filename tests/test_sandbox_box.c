@@ -337,44 +337,69 @@ static void without_root_or_user_namespaces_the_box_still_runs(void **state)
 
 /* A candidate that raises when any run before it left state behind: files
  * in every writable directory, SysV shared memory, semaphores, queues. */
+/* A candidate that raises when any run before it left state behind, in
+ * every way a run may try: files in every writable directory (then made
+ * unreadable: mode 0), the top directories' modes, extended attributes and
+ * times, System V shared memory (mode 0, so that a permission-checked scan
+ * would miss it), semaphores, queues. */
 static const char leftover_probe[] =
     "import ctypes, os\n"
     "libc = ctypes.CDLL(None, use_errno=True)\n"
     "DIRS = ['.', '/tmp', '/var/tmp', '/dev/shm', '/run/lock']\n"
     "KEY = 0x4a540007\n"
+    "def hide_segment(sid):\n"
+    "    buf = ctypes.create_string_buffer(256)\n"
+    "    if libc.shmctl(sid, 2, buf) == 0:\n" /* IPC_STAT */
+    "        buf[20:24] = bytes(4)\n"         /* ipc_perm.mode on x86_64/aarch64 */
+    "        libc.shmctl(sid, 1, buf)\n"      /* IPC_SET */
     "def solve(n):\n"
-    "    found = [k for k, f in (('shm', libc.shmget), ('msg', libc.msgget))\n"
-    "             if f(KEY, *((8, 0) if k == 'shm' else (0,))) >= 0]\n"
-    "    found += ['sem'] if libc.semget(KEY, 1, 0) >= 0 else []\n"
-    "    found += [d for d in DIRS if os.path.exists(os.path.join(d, 'left'))]\n"
+    "    found = ['mode %s' % d for d in DIRS if os.stat(d).st_mode & 0o7777 != 0o700]\n"
+    "    for d in DIRS:\n"
+    "        os.chmod(d, 0o700)\n"
+    "    found += ['shm'] if libc.shmget(KEY, 0, 0) >= 0 else []\n"
+    "    found += ['msg'] if libc.msgget(KEY, 0) >= 0 else []\n"
+    "    found += ['sem'] if libc.semget(KEY, 0, 0) >= 0 else []\n"
+    "    found += ['file %s' % d for d in DIRS if os.path.exists(os.path.join(d, 'left'))]\n"
+    "    found += ['times'] if os.stat('/var/tmp').st_mtime == 123456789 else []\n"
+    "    try:\n"
+    "        found += ['xattr'] if os.getxattr('/tmp', 'user.left') else []\n"
+    "    except OSError:\n"
+    "        pass\n"
     "    for d in DIRS:\n"
     "        try:\n"
     "            open(os.path.join(d, 'left'), 'w').write('x')\n"
     "        except OSError:\n"
     "            pass\n"
-    "    libc.shmget(KEY, 8, 0o1600)\n"
+    "    try:\n"
+    "        os.setxattr('/tmp', 'user.left', b'42')\n"
+    "    except OSError:\n"
+    "        pass\n"
+    "    os.utime('/var/tmp', (123456789, 123456789))\n"
+    "    hide_segment(libc.shmget(KEY, 8, 0o1600))\n"
     "    libc.semget(KEY, 1, 0o1600)\n"
     "    libc.msgget(KEY, 0o1600)\n"
+    "    os.chmod('/run/lock', 0o1755)\n"
+    "    for d in DIRS[:-1]:\n"
+    "        os.chmod(d, 0)\n"
     "    if found:\n"
     "        raise RuntimeError('left by an earlier run: %s' % found)\n"
     "    return n\n";
 
-/* The runs of a measurement share nothing: between two runs the box
- * removes every file and SysV object the first left (the measure command of
- * the real worker, estimate meter, several trials of several runs). */
-static void runs_of_a_trial_share_no_state(void **state)
+/* Run `jouletrace-worker measure --meter estimate` on a one-test job of code
+ * (solve(7) == 7, 5 trials, 1 warm-up, a CV target nobody reaches) and
+ * return its result (caller decrefs) and the seconds it took. */
+static json_t *measure(const fixture_t *f, const char *code, double *seconds)
 {
-    need_root();
-    fixture_t *f = *state;
     char job_path[192], out_path[192];
     snprintf(job_path, sizeof job_path, "%s/job.json", f->dir);
     snprintf(out_path, sizeof out_path, "%s/out.json", f->dir);
-    json_t *job =
-        json_pack("{s:s, s:s, s:[{s:[i], s:i}], s:i, s:i, s:f}", "candidate_code", leftover_probe,
-                  "function_name", "solve", "test_cases", "inputs", 7, "expected_output", 7,
-                  "energy_measurement_trials", 5, "warmup_trials", 1, "target_cv_percent", 0.001);
+    json_t *job = json_pack("{s:s, s:s, s:[{s:[i], s:i}], s:i, s:i, s:f, s:f}", "candidate_code",
+                            code, "function_name", "solve", "test_cases", "inputs", 7,
+                            "expected_output", 7, "energy_measurement_trials", 5, "warmup_trials",
+                            1, "target_cv_percent", 0.001, "timeout_seconds", 2.0);
     assert_int_equal(json_dump_file(job, job_path, 0), 0);
     json_decref(job);
+    double started = jt_clock_now();
     pid_t pid = fork();
     if (pid == 0) {
         int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -385,9 +410,21 @@ static void runs_of_a_trial_share_no_state(void **state)
         _exit(98);
     }
     wait_child(pid);
+    *seconds = jt_clock_now() - started;
     json_error_t jerr;
     json_t *out = json_load_file(out_path, 0, &jerr);
     assert_non_null(out);
+    return out;
+}
+
+/* The runs of a measurement share nothing: between two runs the box
+ * removes every file and SysV object the one before left, and puts its
+ * top directories back as they were made. */
+static void runs_of_a_trial_share_no_state(void **state)
+{
+    need_root();
+    double seconds;
+    json_t *out = measure(*state, leftover_probe, &seconds);
     const char *status = json_string_value(json_object_get(out, "status"));
     if (status == NULL || strcmp(status, "completed") != 0)
         fprintf(stderr, "%s\n", json_string_value(json_object_get(out, "error")));
@@ -401,8 +438,31 @@ static void runs_of_a_trial_share_no_state(void **state)
     json_decref(out);
 }
 
+/* A measured run that closes its result pipe and keeps running (so that
+ * nobody watches its clock) is killed a second later and fails the job as a
+ * timeout; it never holds the worker for its CPU limit (a day). */
+static void run_that_closes_its_pipe_is_killed(void **state)
+{
+    static const char code[] = "import os, resource, time\n"
+                               "def solve(n):\n"
+                               "    if resource.getrlimit(resource.RLIMIT_CPU)[0] > 50000:\n"
+                               "        os.close(3)\n" /* measured runs only: the gate's is low */
+                               "        time.sleep(120)\n"
+                               "    return n\n";
+    double seconds;
+    json_t *out = measure(*state, code, &seconds);
+    const char *error = json_string_value(json_object_get(out, "error"));
+    fprintf(stderr, "%.1f s: %s\n", seconds, error ? error : "(no error)");
+    assert_string_equal(json_string_value(json_object_get(out, "status")), "failed");
+    assert_non_null(error);
+    assert_non_null(strstr(error, "kept running after it closed its result pipe"));
+    assert_true(seconds < 30.0);
+    json_decref(out);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(runs_of_a_trial_share_no_state, setup, teardown),
+    cmocka_unit_test_setup_teardown(run_that_closes_its_pipe_is_killed, setup, teardown),
     cmocka_unit_test_setup_teardown(without_cgroups_the_box_still_runs, setup, teardown),
     cmocka_unit_test_setup_teardown(without_root_a_user_namespace_makes_the_box, setup, teardown),
     cmocka_unit_test_setup_teardown(without_root_or_user_namespaces_the_box_still_runs, setup,

@@ -172,3 +172,23 @@ void jt_mp_wipe(msgpack_object *o)
         break;
     }
 }
+
+bool jt_mp_frame_has_type(const uint8_t *data, size_t len, const char *type)
+{
+    size_t at;
+    if (len == 0)
+        return false;
+    if ((data[0] & 0xF0) == 0x80) /* fixmap */
+        at = 1;
+    else if (data[0] == 0xDE) /* map 16 */
+        at = 3;
+    else if (data[0] == 0xDF) /* map 32 */
+        at = 5;
+    else
+        return false;
+    size_t n = strlen(type);
+    if (n > 31 || len < at + 2 + 1 + n) /* "t" as fixstr, then type as fixstr */
+        return false;
+    return data[at] == 0xA1 && data[at + 1] == 't' && data[at + 2] == (uint8_t)(0xA0 | n) &&
+           memcmp(data + at + 3, type, n) == 0;
+}

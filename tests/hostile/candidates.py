@@ -56,6 +56,12 @@ def h_big_print(arg):
     return "printed"
 
 
+def h_huge_result(arg):
+    """Five million tiny elements: larger than any job body, so never an expected output;
+    unpacked, such a frame would cost ~24 bytes per byte in every process on its way."""
+    return [0] * 5000000
+
+
 def h_print_loop(arg):
     line = "y" * 1023
     for _ in range(100 * 1024):

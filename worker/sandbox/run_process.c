@@ -9,8 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "sandbox_confine.h"
 
 #define RUN_GO_FD 4
@@ -97,14 +99,43 @@ int jt_run_process_start(jt_run_process_t *run, const jt_run_spec_t *spec, size_
     return 0;
 }
 
+/* Reap a run that closed its result pipe: it is exiting, so it is gone
+ * within microseconds; one that is still there after the grace (it closed
+ * the pipe to keep working unwatched) is killed and marked overstayed. */
+static int reap_exiting(jt_run_process_t *run)
+{
+    int status = 0;
+    double give_up = jt_clock_now() + JT_RUN_EXIT_GRACE_SECONDS;
+    long pause_ns = 20 * 1000;
+    for (;;) {
+        pid_t w = waitpid(run->pid, &status, WNOHANG);
+        if (w == run->pid || (w < 0 && errno != EINTR))
+            return status;
+        if (w == 0 && jt_clock_now() >= give_up)
+            break;
+        struct timespec ts = {0, pause_ns};
+        nanosleep(&ts, NULL);
+        if (pause_ns < 2 * 1000 * 1000)
+            pause_ns *= 2;
+    }
+    run->overstayed = true;
+    kill(run->pid, SIGKILL);
+    while (waitpid(run->pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    return status;
+}
+
 int jt_run_process_finish(jt_run_process_t *run, bool kill_it)
 {
     if (kill_it)
         kill(run->pid, SIGKILL);
     close_fd(&run->go_fd); /* a run waiting for "go" sees EOF and leaves */
     int status = 0;
-    while (waitpid(run->pid, &status, 0) < 0 && errno == EINTR)
-        ;
+    if (!kill_it)
+        status = reap_exiting(run);
+    else
+        while (waitpid(run->pid, &status, 0) < 0 && errno == EINTR)
+            ;
     close_fd(&run->result_fd);
     close_fd(&run->stdout_fd);
     close_fd(&run->stderr_fd);

@@ -12,10 +12,15 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "run_candidate.h"
 #include "frame.h"
+#include "job.h"
+#include "run_candidate.h"
 
-#define JT_RUN_FRAME_MAX_BYTES (JT_FRAME_MAX_BYTES / 2) /* a run's largest result frame */
+/* A run's largest result frame: a value larger than any job body can never
+ * equal an expected output, and every process that unpacks it (supervisor,
+ * worker) then holds no more than a job of the largest size costs. */
+#define JT_RUN_FRAME_MAX_BYTES (JT_MAX_BODY_BYTES + 64 * 1024)
+#define JT_RUN_EXIT_GRACE_SECONDS 1.0 /* from closing its result pipe to being gone */
 #define JT_RUN_STDERR_TAIL_BYTES 512
 
 typedef struct {
@@ -26,6 +31,7 @@ typedef struct {
     long stdout_bytes, stderr_bytes;
     char stderr_tail[JT_RUN_STDERR_TAIL_BYTES + 1];
     size_t stderr_tail_len;
+    bool overstayed; /* it kept running after closing its result pipe, and was killed */
 } jt_run_process_t;
 
 /* Fork a confined run (jt_sandbox_enter_run) executing spec from test start.
@@ -49,8 +55,10 @@ typedef enum {
 jt_run_event_t jt_run_process_poll(jt_run_process_t *run, int wait_ms, long output_limit,
                                    uint8_t **data, size_t *len);
 
-/* Kill the run (when kill_it) and reap it; closes every pipe. Returns the
- * wait status. */
+/* Kill the run (when kill_it) and reap it; closes every pipe. Without
+ * kill_it the run has closed its result pipe: it gets
+ * JT_RUN_EXIT_GRACE_SECONDS to be gone, then is killed with overstayed set.
+ * Returns the wait status. */
 int jt_run_process_finish(jt_run_process_t *run, bool kill_it);
 
 /* "run exited with code 3" / "run killed by signal 11 (SIGSEGV)", plus the

@@ -7,6 +7,7 @@
 #include "seccomp_filter.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,12 +17,15 @@
 #include <sys/msg.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <linux/limits.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 static bool private_tmp;            /* /tmp, /var/tmp, /dev/shm are our own tmpfs */
-static char scrub_workdir[512];     /* the working directory, emptied between runs */
+static char scrub_workdir[512];     /* the working directory's absolute path in the box */
 static bool box_uids;               /* the runs switch to run_uid */
 static bool private_ipc;            /* SysV objects are the box's own: scrubbed between runs */
 static uid_t box_supervisor_uid, box_run_uid;
@@ -124,14 +128,16 @@ static int limit_ipc(void)
 }
 
 /* Remove every System V shared memory segment, semaphore set and message
- * queue of the box's own IPC namespace (never the host's). */
-static void remove_ipc_objects(void)
+ * queue of the box's own IPC namespace (never the host's). The _STAT_ANY
+ * commands find objects whatever their mode (a run may set it to 0). Returns
+ * 0 when none is left, -1 otherwise. */
+static int remove_ipc_objects(void)
 {
     struct shm_info shm;
     int last = shmctl(0, SHM_INFO, (struct shmid_ds *)(void *)&shm);
     for (int i = 0; i <= last && i < IPC_OBJECTS_MAX; i++) {
         struct shmid_ds ds;
-        int id = shmctl(i, SHM_STAT, &ds);
+        int id = shmctl(i, SHM_STAT_ANY, &ds);
         if (id >= 0)
             shmctl(id, IPC_RMID, NULL);
     }
@@ -139,7 +145,7 @@ static void remove_ipc_objects(void)
     last = semctl(0, 0, SEM_INFO, &sem);
     for (int i = 0; i <= last && i < IPC_OBJECTS_MAX; i++) {
         struct semid_ds ds;
-        int id = semctl(i, 0, SEM_STAT, &ds);
+        int id = semctl(i, 0, SEM_STAT_ANY, &ds);
         if (id >= 0)
             semctl(id, 0, IPC_RMID);
     }
@@ -147,25 +153,58 @@ static void remove_ipc_objects(void)
     last = msgctl(0, MSG_INFO, (struct msqid_ds *)(void *)&msg);
     for (int i = 0; i <= last && i < IPC_OBJECTS_MAX; i++) {
         struct msqid_ds ds;
-        int id = msgctl(i, MSG_STAT, &ds);
+        int id = msgctl(i, MSG_STAT_ANY, &ds);
         if (id >= 0)
             msgctl(id, IPC_RMID, NULL);
     }
+    /* what is left now: segments, semaphore sets, queues */
+    if (shmctl(0, SHM_INFO, (struct shmid_ds *)(void *)&shm) < 0 ||
+        semctl(0, 0, SEM_INFO, &sem) < 0 ||
+        msgctl(0, MSG_INFO, (struct msqid_ds *)(void *)&msg) < 0)
+        return -1;
+    return shm.used_ids == 0 && sem.semusz == 0 && msg.msgpool == 0 ? 0 : -1;
 }
 
-void jt_sandbox_scrub(void)
+/* A top directory of the box's writable state back to how it was made: mode
+ * 0700, no extended attributes (user xattrs, ACLs), fixed times, then
+ * emptied. Runs own it, so they may have changed any of that to carry state
+ * to the next run. Returns 0, or -1 when something stays. */
+static int reset_top(const char *dir)
+{
+    static char names[XATTR_LIST_MAX]; /* the kernel's bound on one list */
+    if (chmod(dir, 0700) < 0)
+        return -1;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = flistxattr(fd, names, sizeof names);
+    for (ssize_t i = 0; i < n; i += (ssize_t)strlen(names + i) + 1)
+        if (fremovexattr(fd, names + i) < 0 && errno != ENODATA)
+            n = -1;
+    const struct timespec epoch[2] = {{0, 0}, {0, 0}};
+    int rc = n < 0 || flistxattr(fd, names, sizeof names) != 0 || futimens(fd, epoch) < 0 ? -1 : 0;
+    close(fd);
+    if (jt_workdir_empty(dir) < 0)
+        rc = -1;
+    return rc;
+}
+
+int jt_sandbox_scrub(void)
 {
     /* What runs left is the run uid's: remove it as that uid. */
     bool as_run = box_uids && jt_identity_act_as_run(box_supervisor_uid, box_run_uid, 1) == 0;
-    if (scrub_workdir[0] != '\0')
-        jt_workdir_empty(".");
+    int rc = 0;
+    if (scrub_workdir[0] != '\0' && reset_top(scrub_workdir) < 0)
+        rc = -1;
     if (private_tmp)
         for (size_t i = 0; i < sizeof private_tmp_dirs / sizeof private_tmp_dirs[0]; i++)
-            jt_workdir_empty(private_tmp_dirs[i]);
-    if (private_ipc)
-        remove_ipc_objects();
+            if (access(private_tmp_dirs[i], F_OK) == 0 && reset_top(private_tmp_dirs[i]) < 0)
+                rc = -1;
+    if (private_ipc && remove_ipc_objects() < 0)
+        rc = -1;
     if (as_run && jt_identity_act_as_run(box_supervisor_uid, box_run_uid, 0) < 0)
         _exit(JT_SANDBOX_EXIT_IDENTITY); /* never go on as the run uid */
+    return rc;
 }
 
 int jt_sandbox_enter_child(const jt_sandbox_limits_t *lim, pid_t expected_parent,
@@ -190,7 +229,9 @@ int jt_sandbox_enter_child(const jt_sandbox_limits_t *lim, pid_t expected_parent
         if (chdir(lim->workdir) < 0)
             return fail(err, errlen, "chdir to the working directory");
         got |= private_mounts(lim); /* re-enters the working directory on its own tmpfs */
-        snprintf(scrub_workdir, sizeof scrub_workdir, "%s", lim->workdir);
+        /* by its absolute path: a run may take the search right off the cwd */
+        snprintf(scrub_workdir, sizeof scrub_workdir, "%s",
+                 (got & JT_BOX_ROOT) ? JT_SANDBOX_ROOT_WORKDIR : lim->workdir);
     }
 
     if (set_limit(RLIMIT_FSIZE, JT_SANDBOX_FILE_SIZE_BYTES, JT_SANDBOX_FILE_SIZE_BYTES) < 0 ||

@@ -66,8 +66,11 @@ int jt_sandbox_apply_job(int core, long memory_limit_bytes, long cpu_seconds, ch
 int jt_sandbox_enter_run(pid_t expected_parent, char *err, size_t errlen);
 
 /* Remove whatever runs left in the working directory and the private
- * temporary directories, so that no run can leave files that make a later
- * run cheaper. Called by the sandbox child between runs. */
-void jt_sandbox_scrub(void);
+ * temporary directories (entries at any depth, and the top directories'
+ * modes, extended attributes and times), and every System V object of the
+ * box's IPC namespace, so that no run can leave state that makes a later run
+ * cheaper. Called by the sandbox child between runs. Returns 0, or -1 when
+ * something could not be removed (the caller fails the trial). */
+int jt_sandbox_scrub(void);
 
 #endif

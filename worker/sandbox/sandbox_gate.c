@@ -201,6 +201,10 @@ static run_outcome_t supervise(jt_run_process_t *run, const jt_gate_spec_t *spec
     }
 
     int wstatus = jt_run_process_finish(run, killed);
+    if (run->overstayed && fail_status == NULL) { /* only matters while tests remain */
+        fail_status = "timeout";
+        snprintf(message, sizeof message, "the run kept running after it closed its result pipe");
+    }
     if (g.loaded && g.current >= spec->n_inputs) {
         /* every test has its record; only the goodbye was missing */
         *next = spec->n_inputs;

@@ -188,6 +188,10 @@ static void watch_run(trials_t *t, jt_run_process_t *run, bool is_candidate, siz
             break;
     }
     int status = jt_run_process_finish(run, killed);
+    if (o->ok && run->overstayed) {
+        set_failure(o, "timeout", "a measured run kept running after it closed its result pipe");
+        return;
+    }
     if (o->ok && *results < calls) {
         char m[JT_MAX_MESSAGE_BYTES];
         jt_run_process_describe_exit(run, status, m, sizeof m);
@@ -268,6 +272,14 @@ static int send_trial_end(int out_fd, long long id, const outcome_t *o)
     return jt_mp_frame_send(&f, out_fd) == JT_OK ? 0 : -1;
 }
 
+/* Empty the box between runs; a box that cannot be emptied fails the trial
+ * (the run made its state stick). */
+static void scrub(outcome_t *o)
+{
+    if (jt_sandbox_scrub() < 0 && o->ok)
+        set_failure(o, "crashed", "a run left state in the box that could not be removed");
+}
+
 /* One trial: R runs of the candidate or of the null candidate. */
 static int do_trial(trials_t *t, int cmd_fd, long long id, bool is_candidate, unsigned long runs)
 {
@@ -302,7 +314,7 @@ static int do_trial(trials_t *t, int cmd_fd, long long id, bool is_candidate, un
                 set_failure(&o, "crashed", "the prepared run went away");
             watch_run(t, &prepared, is_candidate, runs * spec->n_inputs, false,
                       jt_clock_now() + run_limit * (double)runs, &o, &results);
-            jt_sandbox_scrub();
+            scrub(&o);
         } else if (have_prepared) {
             jt_run_process_finish(&prepared, true);
         }
@@ -319,7 +331,7 @@ static int do_trial(trials_t *t, int cmd_fd, long long id, bool is_candidate, un
                       &o, &results);
             /* Files a run left must not make the next one cheaper. The null
              * candidate pays for this scrub too, so it is subtracted. */
-            jt_sandbox_scrub();
+            scrub(&o);
         }
     }
     if (send_trial_end(t->out_fd, id, &o) < 0)

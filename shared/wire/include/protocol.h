@@ -50,6 +50,11 @@ bool jt_mp_number(const msgpack_object *o, double *out);
 /* Integer value of an int object into *out; false otherwise. */
 bool jt_mp_int(const msgpack_object *o, long long *out);
 
+/* Whether data is a frame of jt_mp_frame_begin with the given type: a map
+ * whose first pair is "t": type. Reads the first bytes only, so that a large
+ * frame is recognised without unpacking it. */
+bool jt_mp_frame_has_type(const uint8_t *data, size_t len, const char *type);
+
 /* Overwrite every value of the unpacked tree o in place with zeros: numbers,
  * booleans, and the bytes of strings and binaries (which live in the buffer
  * it was unpacked from), so that no job value lingers in memory that is freed
