@@ -15,7 +15,8 @@ jt_add_cmocka_test(test_compare_containers
 
 jt_add_cmocka_test(test_validation
   SOURCES test_validation.c
-  CASES status_names summarise_all_pass summarise_some_fail summarise_rounding_and_not_run
+  CASES status_names summarise_all_pass summarise_some_fail summarise_exception_last_line
+        summarise_rounding_and_not_run
         summarise_no_tests summary_is_bounded to_json_all_pass to_json_some_fail
         to_json_invalid_utf8 to_json_non_finite_seconds strndup_bounded init_cleanup
   TIMEOUT 30

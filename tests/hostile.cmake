@@ -63,3 +63,6 @@ jt_add_cmocka_test(test_seccomp_filter
         run_filter_compiled_on_the_spot run_filter_precompiled_each_run_own_pid
   TIMEOUT 30
   LIBS jt-sandbox PkgConfig::SECCOMP)
+
+# Values and errors as the validate command shows them, on the same harness.
+include(${CMAKE_CURRENT_LIST_DIR}/values.cmake)

@@ -100,6 +100,30 @@ static void summarise_some_fail(void **state)
     assert_null(v.error_summary);
 }
 
+/* An exception is quoted by its last line, the "Type: message" one, also
+ * when the traceback's head was cut to keep its tail. */
+static void summarise_exception_last_line(void **state)
+{
+    (void)state;
+    jt_validation_t v;
+    make_records(&v, 2);
+    set_record(&v, 0, "whole", JT_TEST_EXCEPTION,
+               "Traceback (most recent call last):\n  File \"<candidate>\", line 3, in solve\n"
+               "ValueError: bad input 1\n",
+               NULL, 0.1);
+    set_record(&v, 1, "cut", JT_TEST_EXCEPTION, "ne 9, in solve\nKeyError: 'x'", NULL, 0.1);
+    assert_int_equal(jt_validation_summarise(&v), 0);
+    assert_string_equal(v.error_summary,
+                        "2 of 2 tests failed; first: whole (exception): ValueError: bad input 1");
+    set_record(&v, 0, "whole", JT_TEST_PASSED, NULL, "1", 0.1);
+    free(v.results[0].message);
+    v.results[0].message = NULL;
+    assert_int_equal(jt_validation_summarise(&v), 0);
+    assert_string_equal(v.error_summary,
+                        "1 of 2 tests failed; first: cut (exception): KeyError: 'x'");
+    jt_validation_cleanup(&v);
+}
+
 static void summarise_rounding_and_not_run(void **state)
 {
     (void)state;
@@ -345,12 +369,19 @@ static void init_cleanup(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(status_names),         cmocka_unit_test(summarise_all_pass),
-    cmocka_unit_test(summarise_some_fail),  cmocka_unit_test(summarise_rounding_and_not_run),
-    cmocka_unit_test(summarise_no_tests),   cmocka_unit_test(summary_is_bounded),
-    cmocka_unit_test(to_json_all_pass),     cmocka_unit_test(to_json_some_fail),
-    cmocka_unit_test(to_json_invalid_utf8), cmocka_unit_test(to_json_non_finite_seconds),
-    cmocka_unit_test(strndup_bounded),      cmocka_unit_test(init_cleanup),
+    cmocka_unit_test(status_names),
+    cmocka_unit_test(summarise_all_pass),
+    cmocka_unit_test(summarise_some_fail),
+    cmocka_unit_test(summarise_exception_last_line),
+    cmocka_unit_test(summarise_rounding_and_not_run),
+    cmocka_unit_test(summarise_no_tests),
+    cmocka_unit_test(summary_is_bounded),
+    cmocka_unit_test(to_json_all_pass),
+    cmocka_unit_test(to_json_some_fail),
+    cmocka_unit_test(to_json_invalid_utf8),
+    cmocka_unit_test(to_json_non_finite_seconds),
+    cmocka_unit_test(strndup_bounded),
+    cmocka_unit_test(init_cleanup),
 };
 
 JT_UNIT_MAIN(tests)

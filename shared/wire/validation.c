@@ -170,6 +170,31 @@ static char *format_bounded(size_t max, const char *fmt, ...)
     return out;
 }
 
+/* The line of a test's message a summary quotes: the first, or for an
+ * exception (a Python traceback, whose head may have been cut to keep its
+ * tail) the last non-empty one ("ValueError: bad input 1"; with chained
+ * exceptions the one raised last). *len is its length. */
+static const char *summary_line(const jt_test_result_t *r, size_t *len)
+{
+    static const char traceback[] = "Traceback (most recent call last):";
+    const char *message = r->message;
+    *len = 0;
+    if (message == NULL)
+        return NULL;
+    if (r->status != JT_TEST_EXCEPTION && strncmp(message, traceback, sizeof traceback - 1) != 0) {
+        *len = strcspn(message, "\r\n");
+        return message;
+    }
+    const char *end = message + strlen(message);
+    while (end > message && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
+        end--;
+    const char *start = end;
+    while (start > message && start[-1] != '\n' && start[-1] != '\r')
+        start--;
+    *len = (size_t)(end - start);
+    return start;
+}
+
 int jt_validation_summarise(jt_validation_t *v)
 {
     size_t passed = 0, failed = 0, not_run = 0;
@@ -199,10 +224,8 @@ int jt_validation_summarise(jt_validation_t *v)
     if (!correct && v->total_tests == 0) {
         summary = format_bounded(MAX_SUMMARY_BYTES, "no tests were run");
     } else if (!correct) {
-        const char *msg = first->message;
         size_t msg_len = 0;
-        if (msg != NULL)
-            msg_len = strcspn(msg, "\r\n");
+        const char *msg = summary_line(first, &msg_len);
         char not_run_text[48] = "";
         if (not_run > 0)
             snprintf(not_run_text, sizeof not_run_text, ", %zu not run", not_run);

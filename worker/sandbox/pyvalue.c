@@ -190,8 +190,12 @@ static char *fallback_text(const char *fmt, PyObject *obj)
 
 char *jt_py_repr_bounded(PyObject *obj, size_t max)
 {
-    PyObject *r = repr_instance ? PyObject_CallMethod(repr_instance, "repr", "O", obj)
-                                : PyObject_Repr(obj);
+    /* CallMethodOneArg, not CallMethod(..., "O", obj): that one takes a
+     * tuple argument for the whole argument list (a tuple showed as
+     * "<unrepresentable tuple>"). */
+    PyObject *name = repr_instance ? PyUnicode_FromString("repr") : NULL;
+    PyObject *r = name ? PyObject_CallMethodOneArg(repr_instance, name, obj) : PyObject_Repr(obj);
+    Py_XDECREF(name);
     const char *s = NULL;
     Py_ssize_t n = 0;
     if (r != NULL && PyUnicode_Check(r))
