@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "ids.h"
+#include "json_text.h"
 
 #define BODY_CHUNK (64 * 1024)
 
@@ -237,7 +238,7 @@ int jt_http_reply_json(jt_req_t *req, int status, json_t *body, const char *extr
         "{\"error\":\"out_of_memory\",\"message\":\"cannot build the reply\",\"details\":{}}";
     if (body != NULL && json_is_object(body) && json_object_get(body, "request_id") == NULL)
         json_object_set_new(body, "request_id", json_string(req->request_id));
-    char *text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+    char *text = body != NULL ? jt_json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
     if (text == NULL)
         return jt_http_reply_raw(req, 500, "application/json", oom, sizeof oom - 1, NULL);

@@ -22,6 +22,7 @@
 #include "bus_names.h"
 #include "clock.h"
 #include "gateway.h"
+#include "json_text.h"
 #include "task_state.h"
 #include "unpack.h"
 #include "value.h"
@@ -59,7 +60,7 @@ static bool record_stale(const stream_t *s, const json_t *rec)
 static int send_record(stream_t *s, json_t *rec)
 {
     bool final = record_final(rec);
-    char *data = json_dumps(rec, JSON_COMPACT);
+    char *data = jt_json_dumps(rec, JSON_COMPACT);
     if (data == NULL) {
         json_decref(rec);
         return 0;

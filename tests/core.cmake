@@ -13,6 +13,12 @@ jt_add_cmocka_test(test_protocol
   TIMEOUT 30
   LIBS jt-wire)
 
+jt_add_cmocka_test(test_json_text
+  SOURCES test_json_text.c
+  CASES reals_are_shortest_and_exact everything_else_untouched
+  TIMEOUT 30
+  LIBS jt-wire PkgConfig::JANSSON)
+
 jt_add_cmocka_test(test_config
   SOURCES test_config.c
   CASES defaults empty_means_default each_variable_parsed boundaries_accepted invalid_values

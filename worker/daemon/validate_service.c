@@ -6,6 +6,7 @@
  */
 #include "validate_service.h"
 #include "clock.h"
+#include "json_text.h"
 #include "nats_status.h"
 
 #include <errno.h>
@@ -41,7 +42,7 @@ struct jt_validate_service {
 static void reply_json(natsConnection *nc, natsMsg *req, json_t *body)
 {
     const char *to = natsMsg_GetReply(req);
-    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(9)) : NULL;
+    char *text = body ? jt_json_dumps(body, JSON_COMPACT) : NULL;
     if (to != NULL && to[0] != '\0' && text != NULL)
         natsConnection_PublishString(nc, to, text);
     free(text);

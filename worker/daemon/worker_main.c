@@ -13,6 +13,7 @@
 #include "daemon.h"
 #include "job.h"
 #include "job_json.h"
+#include "json_text.h"
 #include "log.h"
 #include "measurer.h"
 #include "nats_credentials.h"
@@ -94,7 +95,7 @@ static bool load_job(const char *path, jt_job_t *job)
 
 static void print_json(json_t *out)
 {
-    char *text = json_dumps(out, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
+    char *text = jt_json_dumps(out, JSON_INDENT(2));
     if (text != NULL) {
         puts(text);
         free(text);
