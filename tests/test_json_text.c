@@ -22,6 +22,10 @@ static void reals_are_shortest_and_exact(void **state)
                 "[0.30000000000000004,0.3,1.0,-0.0]");
     expect_dump(json_pack("[f, f, f]", 1796591930.1234567, 1e300, 5e-324), JSON_COMPACT,
                 "[1796591930.1234567,1e+300,5e-324]");
+    /* as Python's repr: fixed for exponents in [-4, 16), else scientific */
+    expect_dump(
+        json_pack("[f, f, f, f, f, f]", 100.0, 0.0001, 0.00001, 1e15, 1e16, 12345678901234567.0),
+        JSON_COMPACT, "[100.0,0.0001,1e-05,1000000000000000.0,1e+16,1.2345678901234568e+16]");
     /* every shortened text reads back to the very same double */
     double values[] = {0.1, 2.0 / 3.0, 123456.789, 1e-7, 9007199254740993.0, 299792458.0};
     for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {

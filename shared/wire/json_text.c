@@ -8,16 +8,27 @@
 
 #define REAL_TEXT_MAX 40 /* "%.17g" of any double, sign and exponent included */
 
-/* The shortest "%.Ng" text of v that reads back as v, into buf. */
+/* v as Python's repr() writes a float: the fewest significant digits that
+ * read back as v, in fixed notation when the decimal exponent is in
+ * [-4, 16) (with at least one decimal: 100.0, 0.3), else in scientific
+ * notation (1e+16, 5e-324). */
 static void shortest_real(double v, char *buf, size_t len)
 {
-    for (int digits = 1; digits <= 17; digits++) {
-        snprintf(buf, len, "%.*g", digits, v);
-        if (strtod(buf, NULL) == v)
+    char sci[REAL_TEXT_MAX];
+    int digits = 1;
+    for (; digits <= 17; digits++) {
+        snprintf(sci, sizeof sci, "%.*e", digits - 1, v);
+        if (strtod(sci, NULL) == v)
             break;
     }
-    if (strpbrk(buf, ".eEn") == NULL) /* "1" -> "1.0": a real stays a real */
-        strncat(buf, ".0", len - strlen(buf) - 1);
+    const char *e = strchr(sci, 'e');
+    int exponent = e != NULL ? atoi(e + 1) : 0;
+    if (exponent >= -4 && exponent < 16) {
+        int decimals = digits - 1 - exponent;
+        snprintf(buf, len, "%.*f", decimals < 1 ? 1 : decimals, v);
+    } else {
+        snprintf(buf, len, "%s", sci);
+    }
 }
 
 char *jt_json_dumps(const json_t *json, size_t flags)
@@ -26,8 +37,9 @@ char *jt_json_dumps(const json_t *json, size_t flags)
     if (text == NULL)
         return NULL;
     size_t n = strlen(text);
-    /* shortened reals are never longer than jansson's, ".0" included */
-    char *out = malloc(n + 1);
+    /* a real grows by at most 4 characters (scientific where jansson wrote
+     * 17 digits), and every real takes at least 3 ("1.0") plus a separator */
+    char *out = malloc(2 * n + 1);
     if (out == NULL) {
         free(text);
         return NULL;
@@ -67,12 +79,10 @@ char *jt_json_dumps(const json_t *json, size_t flags)
             char shortest[REAL_TEXT_MAX];
             shortest_real(strtod(buf, NULL), shortest, sizeof shortest);
             size_t s = strlen(shortest);
-            if (s <= tok) {
-                memcpy(out + o, shortest, s);
-                o += s;
-                i = end;
-                continue;
-            }
+            memcpy(out + o, shortest, s);
+            o += s;
+            i = end;
+            continue;
         }
         memcpy(out + o, text + i, tok); /* an integer, or nothing shorter */
         o += tok;
