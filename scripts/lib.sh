@@ -134,20 +134,32 @@ jt_port_open() {
   timeout 1 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null
 }
 
+# The first API token the gateway accepts: of JOULETRACE_API_TOKENS, else the first
+# token line of JOULETRACE_API_TOKENS_FILE (the gateway's own rules: "#" lines skipped).
+# Prints nothing when no token is configured.
+jt_api_token() {
+  if [ -n "${JOULETRACE_API_TOKENS:-}" ]; then
+    printf '%s' "${JOULETRACE_API_TOKENS%%,*}"
+  elif [ -n "${JOULETRACE_API_TOKENS_FILE:-}" ] && [ -r "$JOULETRACE_API_TOKENS_FILE" ]; then
+    sed -e 's/\r$//' -e '/^[[:space:]]*#/d' -e '/^[[:space:]]*$/d' \
+      "$JOULETRACE_API_TOKENS_FILE" | head -n1 | tr -d '[:space:]'
+  fi
+}
+
 # GET URL, body on stdout; fails on connection errors and on HTTP >= 400 unless
 # ANY_STATUS=1 is set. Uses curl when installed, else bash /dev/tcp (HTTP/1.0).
+# With tokens configured (jt_api_token) the request carries the first one; it goes to
+# curl on its standard input, never on its command line (which `ps` shows).
 jt_http_get() {
-  local url=$1 hostport path host port reply status
-  local auth=()
-  # With tokens configured every route but /ping needs one: the first of the list.
-  if [ -n "${JOULETRACE_API_TOKENS:-}" ]; then
-    auth=(-H "Authorization: Bearer ${JOULETRACE_API_TOKENS%%,*}")
-  fi
+  local url=$1 hostport path host port reply status token
+  token=$(jt_api_token)
   if command -v curl >/dev/null 2>&1; then
-    if [ "${ANY_STATUS:-0}" = 1 ]; then
-      curl -sS --max-time 5 "${auth[@]}" "$url"
+    local args=(-sS --max-time 5)
+    [ "${ANY_STATUS:-0}" = 1 ] || args+=(-f)
+    if [ -n "$token" ]; then
+      printf 'Authorization: Bearer %s\n' "$token" | curl "${args[@]}" -H @- "$url"
     else
-      curl -fsS --max-time 5 "${auth[@]}" "$url"
+      curl "${args[@]}" "$url"
     fi
     return
   fi
@@ -157,13 +169,15 @@ jt_http_get() {
   host=${hostport%:*}
   port=${hostport##*:}
   local hdr=""
-  if [ -n "${JOULETRACE_API_TOKENS:-}" ]; then
-    hdr="Authorization: Bearer ${JOULETRACE_API_TOKENS%%,*}"$'\r\n'
+  if [ -n "$token" ]; then
+    hdr="Authorization: Bearer $token"$'\r\n'
   fi
-  # host, port, path and header travel as arguments: no quoting of their text
-  reply=$(timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2" || exit 1
-    printf "GET %s HTTP/1.0\r\nHost: %s:%s\r\n%sConnection: close\r\n\r\n" "$3" "$1" "$2" "$4" >&3
-    cat <&3' jt_http_get "$host" "$port" "$path" "$hdr") || return 1
+  # host, port and path travel as arguments (no quoting of their text); the header with
+  # the token in the environment, which only its user can read (argv is public)
+  reply=$(JT_HTTP_HEADER="$hdr" timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2" || exit 1
+    printf "GET %s HTTP/1.0\r\nHost: %s:%s\r\n%sConnection: close\r\n\r\n" "$3" "$1" "$2" \
+      "$JT_HTTP_HEADER" >&3
+    cat <&3' jt_http_get "$host" "$port" "$path") || return 1
   status=$(printf '%s\n' "$reply" | head -n1 | awk '{print $2}')
   if [ "${ANY_STATUS:-0}" != 1 ] && [ "${status:-599}" -ge 400 ]; then
     return 1
