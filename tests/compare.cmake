@@ -21,3 +21,11 @@ jt_add_cmocka_test(test_validation
         to_json_invalid_utf8 to_json_non_finite_seconds strndup_bounded init_cleanup
   TIMEOUT 30
   LIBS jt-wire)
+
+# Integers beyond 64 bits: text rule, JSON in and out, msgpack check, comparison.
+jt_add_cmocka_test(test_bigint
+  SOURCES test_bigint.c
+  CASES text_rule_and_edges json_text_marks_only_big_literals job_json_keeps_big_integers_exact
+        msgpack_check_accepts_only_canonical comparison
+  TIMEOUT 30
+  LIBS jt-wire jt-test-wire PkgConfig::JANSSON)

@@ -67,8 +67,39 @@ static int case_exception_summary(ctx_t *c)
     return 0;
 }
 
+/* 2**70 and -2**80 in inputs and expected outputs stay exact through JSON,
+ * msgpack and Python; a wrong big answer is quoted exactly. The job is
+ * written as JSON text: jansson itself holds 64-bit integers only. */
+static int case_bigint(ctx_t *c)
+{
+    static const char job[] =
+        "{\"candidate_code\": \"def solve(x, y):\\n    return [x * 2, y, (x, -x)]\\n\", "
+        "\"test_cases\": ["
+        "{\"test_id\": \"big\", \"inputs\": [1180591620717411303424, "
+        "-1208925819614629174706176], \"expected_output\": [2361183241434822606848, "
+        "-1208925819614629174706176, [1180591620717411303424, -1180591620717411303424]]},"
+        "{\"test_id\": \"off_by_one\", \"inputs\": [1180591620717411303424, 0], "
+        "\"expected_output\": [2361183241434822606849, 0, [1180591620717411303424, "
+        "-1180591620717411303424]]}]}";
+    run_job_text(c, "bigint", job);
+    json_t *results = check_report(c, "bigint", 2, 1);
+    if (results == NULL)
+        return 0;
+    check_record(c, results, 0, "big", PASSED);
+    if (strcmp(result_text(results, 0, "actual_output"),
+               "[2361183241434822606848, -1208925819614629174706176, "
+               "(1180591620717411303424, -1180591620717411303424)]") != 0)
+        hostile_fail(c, "bigint", "actual_output %s", result_text(results, 0, "actual_output"));
+    if (strstr(result_text(results, 1, "message"), "expected [2361183241434822606849,") == NULL)
+        hostile_fail(c, "bigint", "message of the wrong answer: %s",
+                     result_text(results, 1, "message"));
+    return 0;
+}
+
 static int run_case(ctx_t *c)
 {
+    if (strcmp(c->name, "bigint") == 0)
+        return case_bigint(c);
     if (strcmp(c->name, "tuple_result") == 0)
         return case_tuple_result(c);
     if (strcmp(c->name, "exception_summary") == 0)

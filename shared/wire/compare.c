@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "job.h"
+#include "value.h"
 
 /* Callers bound depth to JT_MAX_DEPTH; this guard only keeps a caller that
  * forgot from overflowing the stack. Deeper values compare unequal. */
@@ -73,29 +74,69 @@ static long double as_long_double(const msgpack_object *o)
     return v.negative ? -m : m;
 }
 
+static bool bytes_equal(const char *a, uint32_t alen, const char *b, uint32_t blen)
+{
+    return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
+}
+
+static bool is_bigint(const msgpack_object *o)
+{
+    return o->type == MSGPACK_OBJECT_EXT && o->via.ext.type == JT_MP_EXT_BIGINT &&
+           jt_bigint_text_check(o->via.ext.ptr, o->via.ext.size) == 0;
+}
+
+/* A big integer's value as a long double (exact up to 64 bits of mantissa,
+ * infinite beyond its range): for comparing it with a float. */
+static long double bigint_long_double(const msgpack_object *o)
+{
+    char text[JT_MAX_BIGINT_DIGITS + 2];
+    memcpy(text, o->via.ext.ptr, o->via.ext.size);
+    text[o->via.ext.size] = '\0';
+    return strtold(text, NULL);
+}
+
 static bool numbers_equal(const msgpack_object *a, const msgpack_object *b,
                           const jt_tolerance_t *tol)
 {
     if (is_int(a) && is_int(b))
         return int_cmp(a, b) == 0;
-    long double x = as_long_double(a), y = as_long_double(b);
+    /* integers are canonical: a big one never equals a 64-bit one, and two
+     * big ones are equal when their texts are */
+    if ((is_bigint(a) || is_bigint(b)) && !is_float(a) && !is_float(b))
+        return is_bigint(a) && is_bigint(b) &&
+               bytes_equal(a->via.ext.ptr, a->via.ext.size, b->via.ext.ptr, b->via.ext.size);
+    long double x = is_bigint(a) ? bigint_long_double(a) : as_long_double(a);
+    long double y = is_bigint(b) ? bigint_long_double(b) : as_long_double(b);
+    /* A big integer against an integral float: a long double rounds beyond 64
+     * bits, so equality is decided on the exact decimal texts, and two that
+     * differ are at least 1 apart, whatever the rounding made of them. */
+    long double min_diff = 0;
+    if (is_bigint(a) != is_bigint(b)) {
+        const msgpack_object *big = is_bigint(a) ? a : b, *fl = is_bigint(a) ? b : a;
+        if (isfinite(fl->via.f64) && fl->via.f64 == floor(fl->via.f64)) {
+            char exact[400]; /* the largest double has 309 digits */
+            int n = snprintf(exact, sizeof exact, "%.0f", fl->via.f64);
+            if (n > 0 && (uint32_t)n == big->via.ext.size &&
+                memcmp(exact, big->via.ext.ptr, (size_t)n) == 0)
+                return true;
+            min_diff = 1;
+        }
+    }
     if (isnan(x) || isnan(y))
         return isnan(x) && isnan(y);
-    if (x == y) /* also equal infinities, whatever the tolerances are */
+    if (x == y && min_diff == 0) /* also equal infinities, whatever the tolerances are */
         return true;
     if (isinf(x) || isinf(y))
         return false; /* inf - finite is inf, which a relative tolerance would accept */
     long double diff = fabsl(x - y);
+    if (diff < min_diff)
+        diff = min_diff;
     if (diff <= (long double)tol->abs_tol)
         return true;
     long double ax = fabsl(x), ay = fabsl(y);
     return diff <= (long double)tol->rel_tol * (ax > ay ? ax : ay);
 }
 
-static bool bytes_equal(const char *a, uint32_t alen, const char *b, uint32_t blen)
-{
-    return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
-}
 
 /* Rank of a type in the total order used for map keys; the two integer
  * types share a rank, as do the two float types. */
@@ -266,7 +307,8 @@ static bool values_equal(const msgpack_object *a, const msgpack_object *b,
 {
     if (depth > COMPARE_DEPTH_GUARD)
         return false;
-    bool a_num = is_int(a) || is_float(a), b_num = is_int(b) || is_float(b);
+    bool a_num = is_int(a) || is_float(a) || is_bigint(a);
+    bool b_num = is_int(b) || is_float(b) || is_bigint(b);
     if (a_num || b_num)
         return a_num && b_num && numbers_equal(a, b, tol);
     if (a->type != b->type)

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "job_msgpack.h"
+#include "json_text.h"
 #include "value.h"
 
 /* Offset of the bracket that opens the first container nested deeper than JT_MAX_DEPTH
@@ -114,7 +115,8 @@ static const char *json_type_name(const json_t *v)
 jt_status_t jt_job_from_json(jt_job_t *job, const char *body, size_t len, jt_error_t *err)
 {
     json_t *root = NULL;
-    char *clipped = NULL;
+    char *clipped = NULL, *marked = NULL;
+    size_t marked_len = 0;
     jt_blob_t mp = {NULL, 0};
     uint8_t *wire = NULL;
     size_t wire_len = 0;
@@ -141,6 +143,16 @@ jt_status_t jt_job_from_json(jt_job_t *job, const char *body, size_t len, jt_err
         text = clipped;
     }
 
+    /* Integer literals beyond 64 bits, which jansson refuses, become marked
+     * strings that the value encoder turns back into exact integers. */
+    if (jt_json_mark_bigints(text, text_len, &marked, &marked_len) < 0) {
+        st = jt_error_set(err, JT_ERR_NOMEM, "", "out of memory");
+        goto out;
+    }
+    if (marked != NULL) {
+        text = marked;
+        text_len = marked_len;
+    }
     /* JSON_ALLOW_NUL: a "\u0000" is then reported against its field (a NUL in
      * candidate_code or a name is invalid there; in client values it is data). */
     root =
@@ -186,6 +198,7 @@ out:
     jt_blob_free(&mp);
     json_decref(root);
     free(clipped);
+    free(marked);
     if (st != JT_OK)
         jt_job_cleanup(job);
     return st;

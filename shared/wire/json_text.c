@@ -1,6 +1,8 @@
 /* json_text.c -- dump JSON at full precision, then shorten each real to its shortest exact text. */
 #include "json_text.h"
 
+#include "value.h"
+
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +33,23 @@ static void shortest_real(double v, char *buf, size_t len)
     }
 }
 
+/* JT_BIGINT_MARK as jansson escapes it in JSON text */
+#define MARK_JSON "\\u0000jouletrace-bigint:"
+#define MARK_JSON_LEN (sizeof MARK_JSON - 1)
+
+/* At t (a '"'): the number of characters of the integer text of a marked
+ * string "\u0000jouletrace-bigint:<-?digits>", or 0 when it is not one. */
+static size_t marked_integer(const char *t, size_t left)
+{
+    if (left < 1 + MARK_JSON_LEN + 2 || memcmp(t + 1, MARK_JSON, MARK_JSON_LEN) != 0)
+        return 0;
+    const char *d = t + 1 + MARK_JSON_LEN;
+    size_t n = 0, max = left - 1 - MARK_JSON_LEN - 1; /* d[max] is the text's last byte */
+    while (n < max && (d[n] == '-' || (d[n] >= '0' && d[n] <= '9')))
+        n++;
+    return n > 0 && d[n] == '"' && jt_bigint_text_check(d, n) >= 0 ? n : 0;
+}
+
 char *jt_json_dumps(const json_t *json, size_t flags)
 {
     char *text = json_dumps(json, flags | JSON_REAL_PRECISION(17));
@@ -58,6 +77,14 @@ char *jt_json_dumps(const json_t *json, size_t flags)
             continue;
         }
         if (ch == '"') {
+            size_t digits = marked_integer(text + i, n - i);
+            if (digits > 0) { /* a big integer held as a marked string: its bare literal */
+                size_t from = i + 1 + MARK_JSON_LEN;
+                memcpy(out + o, text + from, digits);
+                o += digits;
+                i = from + digits + 1;
+                continue;
+            }
             in_string = true;
             out[o++] = text[i++];
             continue;
@@ -91,4 +118,69 @@ char *jt_json_dumps(const json_t *json, size_t flags)
     out[o] = '\0';
     free(text);
     return out;
+}
+
+/* Whether the integer literal t[0..n) (JSON grammar: "-"? digits) does not fit int64. */
+static bool beyond_int64(const char *t, size_t n)
+{
+    bool negative = t[0] == '-';
+    size_t digits = n - negative;
+    const char *limit = negative ? "9223372036854775808" : "9223372036854775807";
+    if (digits != 19)
+        return digits > 19;
+    return memcmp(t + negative, limit, 19) > 0;
+}
+
+int jt_json_mark_bigints(const char *text, size_t len, char **out, size_t *out_len)
+{
+    *out = NULL;
+    *out_len = 0;
+    char *marked = NULL;
+    size_t o = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < len;) {
+        char ch = text[i];
+        size_t end = i + 1;
+        bool big = false;
+        if (in_string) {
+            if (ch == '\\' && i + 1 < len)
+                end = i + 2;
+            else if (ch == '"')
+                in_string = false;
+        } else if (ch == '"') {
+            in_string = true;
+        } else if (ch == '-' || (ch >= '0' && ch <= '9')) {
+            while (end < len && strchr("0123456789.eE+-", text[end]) != NULL)
+                end++;
+            size_t tok = end - i;
+            big = memchr(text + i, '.', tok) == NULL && memchr(text + i, 'e', tok) == NULL &&
+                  memchr(text + i, 'E', tok) == NULL && tok > 1 && beyond_int64(text + i, tok);
+        }
+        if (big && marked == NULL) {
+            /* each literal of 20+ characters grows by the mark and two quotes */
+            marked = malloc(len + (len / 20 + 1) * (MARK_JSON_LEN + 2) + 1);
+            if (marked == NULL)
+                return -1;
+            memcpy(marked, text, i);
+            o = i;
+        }
+        if (big) {
+            marked[o++] = '"';
+            memcpy(marked + o, MARK_JSON, MARK_JSON_LEN);
+            o += MARK_JSON_LEN;
+            memcpy(marked + o, text + i, end - i);
+            o += end - i;
+            marked[o++] = '"';
+        } else if (marked != NULL) {
+            memcpy(marked + o, text + i, end - i);
+            o += end - i;
+        }
+        i = end;
+    }
+    if (marked != NULL) {
+        marked[o] = '\0';
+        *out = marked;
+        *out_len = o;
+    }
+    return 0;
 }

@@ -163,9 +163,53 @@ const char *jt_value_type_name(msgpack_object_type t)
     case MSGPACK_OBJECT_BIN:
         return "binary data";
     case MSGPACK_OBJECT_EXT:
-        return "an extension value";
+        return "an integer beyond 64 bits (or another msgpack extension)";
     }
     return "an unknown msgpack type";
+}
+
+/* ---- big integers --------------------------------------------------------------- */
+
+int jt_bigint_text_check(const char *s, size_t n)
+{
+    bool negative = n > 0 && s[0] == '-';
+    const char *d = s + negative;
+    size_t digits = n - negative;
+    if (digits == 0 || digits > JT_MAX_BIGINT_DIGITS || (d[0] == '0' && (digits > 1 || negative)))
+        return -1;
+    for (size_t i = 0; i < digits; i++)
+        if (d[i] < '0' || d[i] > '9')
+            return -1;
+    /* the limits' magnitudes: INT64_MIN and UINT64_MAX */
+    const char *limit = negative ? "9223372036854775808" : "18446744073709551615";
+    size_t limit_len = strlen(limit);
+    if (digits != limit_len)
+        return digits > limit_len ? 0 : 1;
+    return memcmp(d, limit, digits) > 0 ? 0 : 1;
+}
+
+/* Pack the integer written d[0..n) (the text of a marked JSON string): a plain
+ * msgpack integer when it fits 64 bits, else the ext type. */
+static jt_status_t pack_integer_text(msgpack_packer *pk, const char *d, size_t n, const char *base,
+                                     const path_step_t *at, jt_error_t *err)
+{
+    int kind = jt_bigint_text_check(d, n);
+    if (kind < 0)
+        return value_error(err, JT_ERR_INVALID, base, at,
+                           "integer literal is not canonical or has more than %d digits",
+                           JT_MAX_BIGINT_DIGITS);
+    int rc;
+    if (kind == 1) {
+        char text[24];
+        memcpy(text, d, n);
+        text[n] = '\0';
+        rc = d[0] == '-' ? msgpack_pack_int64(pk, strtoll(text, NULL, 10))
+                         : msgpack_pack_uint64(pk, strtoull(text, NULL, 10));
+    } else {
+        rc = msgpack_pack_ext(pk, n, JT_MP_EXT_BIGINT);
+        rc |= msgpack_pack_ext_body(pk, d, n);
+    }
+    return rc == 0 ? JT_OK : value_error(err, JT_ERR_NOMEM, base, at, "out of memory");
 }
 
 /* ---- JSON -> msgpack ------------------------------------------------------------ */
@@ -229,6 +273,9 @@ static jt_status_t json_to_pack(const json_t *v, msgpack_packer *pk, const char 
     case JSON_STRING: {
         const char *s = json_string_value(v);
         size_t n = json_string_length(v);
+        if (n > JT_BIGINT_MARK_LEN && memcmp(s, JT_BIGINT_MARK, JT_BIGINT_MARK_LEN) == 0)
+            return pack_integer_text(pk, s + JT_BIGINT_MARK_LEN, n - JT_BIGINT_MARK_LEN, base, at,
+                                     err);
         st = string_check(s, n, "string", err, base, at);
         if (st != JT_OK)
             return st;
@@ -370,8 +417,23 @@ static json_t *obj_to_json(const msgpack_object *o, const path_step_t *at, unsig
                 return fail_json(j, c == NULL, at, err);
         }
         break;
-    case MSGPACK_OBJECT_BIN:
     case MSGPACK_OBJECT_EXT:
+        if (o->via.ext.type == JT_MP_EXT_BIGINT &&
+            jt_bigint_text_check(o->via.ext.ptr, o->via.ext.size) == 0) {
+            /* on the heap: this function recurses, and threads' stacks are small */
+            char *marked = malloc(JT_BIGINT_MARK_LEN + o->via.ext.size);
+            if (marked != NULL) {
+                memcpy(marked, JT_BIGINT_MARK, JT_BIGINT_MARK_LEN);
+                memcpy(marked + JT_BIGINT_MARK_LEN, o->via.ext.ptr, o->via.ext.size);
+                j = json_stringn(marked, JT_BIGINT_MARK_LEN + o->via.ext.size);
+                free(marked);
+            }
+            break;
+        }
+        value_error(err, JT_ERR_INVALID, "", at, "%s is not a client value",
+                    jt_value_type_name(o->type));
+        return NULL;
+    case MSGPACK_OBJECT_BIN:
     default:
         value_error(err, JT_ERR_INVALID, "", at, "%s is not a client value",
                     jt_value_type_name(o->type));
@@ -434,8 +496,16 @@ static jt_status_t check_obj(const msgpack_object *o, const char *base, const pa
                 return st;
         }
         return JT_OK;
-    case MSGPACK_OBJECT_BIN:
     case MSGPACK_OBJECT_EXT:
+        if (o->via.ext.type == JT_MP_EXT_BIGINT &&
+            jt_bigint_text_check(o->via.ext.ptr, o->via.ext.size) == 0)
+            return JT_OK;
+        return value_error(err, JT_ERR_INVALID, base, at,
+                           "an extension value is a client value only as a big integer: ext "
+                           "type %d holding the canonical decimal text of an integer beyond 64 "
+                           "bits (at most %d digits)",
+                           JT_MP_EXT_BIGINT, JT_MAX_BIGINT_DIGITS);
+    case MSGPACK_OBJECT_BIN:
     default:
         return value_error(err, JT_ERR_INVALID, base, at,
                            "%s is not a client value (allowed: null, boolean, integer, "

@@ -249,19 +249,35 @@ void listen_loopback(ctx_t *c)
     c->port = ntohs(a.sin_port);
 }
 
+/* Run the worker on the job file just written (fd, or -1 when it could not be). */
+static void run_written_job(ctx_t *c, const char *who, int fd, bool ok, bool via_stdin)
+{
+    if (fd >= 0)
+        close(fd);
+    if (fd < 0 || !ok) {
+        hostile_fail(c, who, "cannot write %s", c->job_path);
+        exit(1);
+    }
+    run_worker(c, who, via_stdin);
+    remove(c->job_path);
+    hostile_sweep(c, who);
+}
+
 void run_job(ctx_t *c, const char *who, json_t *job, bool via_stdin)
 {
     /* 0600: a run (another user) must not read the job, its expected outputs included */
     int fd = open(c->job_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || json_dumpfd(job, fd, JSON_COMPACT) != 0) {
-        hostile_fail(c, who, "cannot write %s", c->job_path);
-        exit(1);
-    }
-    close(fd);
+    bool ok = fd >= 0 && json_dumpfd(job, fd, JSON_COMPACT) == 0;
     json_decref(job);
-    run_worker(c, who, via_stdin);
-    remove(c->job_path);
-    hostile_sweep(c, who);
+    run_written_job(c, who, fd, ok, via_stdin);
+}
+
+void run_job_text(ctx_t *c, const char *who, const char *text)
+{
+    int fd = open(c->job_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    size_t len = strlen(text);
+    bool ok = fd >= 0 && write(fd, text, len) == (ssize_t)len;
+    run_written_job(c, who, fd, ok, false);
 }
 
 int hostile_main(int argc, char **argv, int (*run_case)(ctx_t *c))

@@ -74,6 +74,10 @@ void listen_loopback(ctx_t *c);
  * Fills c->exit_code, wall, out, err and report. */
 void run_job(ctx_t *c, const char *who, json_t *job, bool via_stdin);
 
+/* The same for a job given as JSON text (written as is, passed by path): for
+ * what jansson cannot hold, such as integers beyond 64 bits. */
+void run_job_text(ctx_t *c, const char *who, const char *text);
+
 /* Empty the sandbox directory, however deep its tree, and kill the job's processes. After a
  * command (who != NULL), what is left after a grace period counts as a failure of who. */
 void hostile_sweep(ctx_t *c, const char *who);

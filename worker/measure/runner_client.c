@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "compare.h"
 #include "frame.h"
+#include "json_text.h"
 #include "protocol.h"
 #include "value.h"
 
@@ -258,7 +259,7 @@ static char *wrong_answer_message(const msgpack_object *expected, const char *ac
 {
     jt_error_t e;
     json_t *j = jt_value_to_json(expected, &e);
-    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    char *text = j ? jt_json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
     json_decref(j);
     char shown[EXPECTED_SHOWN_BYTES + 4];
     if (text == NULL)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "job.h"
+#include "value.h"
 
 static PyObject *repr_instance; /* reprlib.Repr configured once, in jt_py_preload */
 static PyObject *format_exception_fn; /* traceback.format_exception */
@@ -61,8 +62,18 @@ static PyObject *from_msgpack_depth(const msgpack_object *o, unsigned depth)
         }
         return dict;
     }
+    case MSGPACK_OBJECT_EXT:
+        if (o->via.ext.type == JT_MP_EXT_BIGINT &&
+            jt_bigint_text_check(o->via.ext.ptr, o->via.ext.size) == 0) {
+            char text[JT_MAX_BIGINT_DIGITS + 2];
+            memcpy(text, o->via.ext.ptr, o->via.ext.size);
+            text[o->via.ext.size] = '\0';
+            return PyLong_FromString(text, NULL, 10);
+        }
+        PyErr_SetString(PyExc_ValueError, "unsupported msgpack ext type");
+        return NULL;
     default:
-        PyErr_SetString(PyExc_ValueError, "unsupported msgpack type (bin or ext)");
+        PyErr_SetString(PyExc_ValueError, "unsupported msgpack type (bin)");
         return NULL;
     }
 }
@@ -99,7 +110,19 @@ static int to_msgpack_depth(PyObject *obj, msgpack_packer *pk, jt_py_encode_erro
                 return msgpack_pack_uint64(pk, u);
             PyErr_Clear();
         }
-        return encode_fail(err, "integer outside the 64-bit range", obj);
+        /* beyond 64 bits: the ext type with the canonical decimal text */
+        PyObject *text = PyObject_Str(obj); /* ValueError beyond Python's digit limit */
+        Py_ssize_t n = 0;
+        const char *t = text != NULL ? PyUnicode_AsUTF8AndSize(text, &n) : NULL;
+        int rc = -1;
+        if (t != NULL && jt_bigint_text_check(t, (size_t)n) == 0)
+            rc = msgpack_pack_ext(pk, (size_t)n, JT_MP_EXT_BIGINT) |
+                 msgpack_pack_ext_body(pk, t, (size_t)n);
+        Py_XDECREF(text);
+        if (rc == 0)
+            return 0;
+        PyErr_Clear();
+        return encode_fail(err, "integer of more than 4300 digits", obj);
     }
     if (PyFloat_Check(obj))
         return msgpack_pack_double(pk, PyFloat_AS_DOUBLE(obj));
