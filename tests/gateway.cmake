@@ -6,7 +6,7 @@
 # token in the log, refusals at start); each starts its own servers on free ports
 # (the fixture: tests/support/gateway_*.c in jt-test-support).
 set(JT_GATEWAY_CASES
-    not_calibrated accepted_in_stream get_queued_record idempotency cancel_queued sse_progress
+    not_calibrated accepted_in_stream big_integers_exact_on_the_bus get_queued_record idempotency cancel_queued sse_progress
     queue_full concurrent_posts cancel_running)
 set(JT_GATEWAY_SERVICE_CASES
     bad_requests metrics_counts ping health_degraded health_names_sandbox_gaps nats_down validate_no_workers

@@ -17,7 +17,10 @@
 #include "gateway_fixture.h"
 #include "gateway_http.h"
 #include "gateway_worker.h"
+#include "job_msgpack.h"
+#include "protocol.h"
 #include "task_state.h"
+#include "value.h"
 
 /* Every case (argv[1]) is one ctest entry (tests/gateway.cmake) with the
  * fixture of support/gateway_fixture.h. The other routes, refused requests, NATS down
@@ -83,6 +86,50 @@ static void accepted_in_stream(void **state)
     assert_string_equal(natsMsg_GetSubject(m), JT_SUBJECT_JOBS);
     natsMsg_Destroy(m);
     jt_curl_resp_free(&r);
+}
+
+/* A REST body with 2**70 and -2**80 reaches the bus exact: the published
+ * job holds them as msgpack ext type 1 with their decimal text. */
+static void big_integers_exact_on_the_bus(void **state)
+{
+    fx_t *fx = *state;
+    static const char body[] =
+        "{\"candidate_code\": \"def solve(x, y):\\n  return x\\n\", \"test_cases\": "
+        "[{\"inputs\": [1180591620717411303424, -1208925819614629174706176], "
+        "\"expected_output\": 1180591620717411303424}]}";
+    put_heartbeat(fx, "w1", true, "rapl-sysfs");
+    jt_curl_resp_t r;
+    double deadline = jt_nats_now() + 5.0;
+    do { /* until the view has seen the heartbeat */
+        assert_int_equal(http(fx, "POST", MEASURE, body, -1, NULL, &r), 0);
+        if (r.status == 202)
+            break;
+        jt_curl_resp_free(&r);
+        jt_nats_sleep_ms(50);
+    } while (jt_nats_now() < deadline);
+    assert_int_equal(r.status, 202);
+    jt_curl_resp_free(&r);
+    natsMsg *m = NULL;
+    assert_int_equal(js_GetMsg(&m, fx->bus.js, JT_STREAM_JOBS, 1, NULL, NULL), NATS_OK);
+    jt_job_t job;
+    jt_job_init(&job);
+    jt_error_t err;
+    assert_int_equal(jt_job_from_msgpack(&job, (const uint8_t *)natsMsg_GetData(m),
+                                         (size_t)natsMsg_GetDataLength(m), &err),
+                     JT_OK);
+    msgpack_unpacked in;
+    assert_true(jt_mp_unpack_one(&in, job.test_cases[0].inputs.data, job.test_cases[0].inputs.len));
+    static const char *const want[] = {"1180591620717411303424", "-1208925819614629174706176"};
+    for (uint32_t i = 0; i < 2; i++) {
+        const msgpack_object *x = &in.data.via.array.ptr[i];
+        assert_int_equal(x->type, MSGPACK_OBJECT_EXT);
+        assert_int_equal(x->via.ext.type, JT_MP_EXT_BIGINT);
+        assert_int_equal(x->via.ext.size, strlen(want[i]));
+        assert_memory_equal(x->via.ext.ptr, want[i], strlen(want[i]));
+    }
+    msgpack_unpacked_destroy(&in);
+    jt_job_cleanup(&job);
+    natsMsg_Destroy(m);
 }
 
 static void get_queued_record(void **state)
@@ -317,6 +364,7 @@ static void cancel_running(void **state)
 static const struct CMUnitTest tests[] = {
     CASE(not_calibrated),
     CASE(accepted_in_stream),
+    CASE(big_integers_exact_on_the_bus),
     CASE(get_queued_record),
     CASE(idempotency),
     CASE(cancel_queued),
