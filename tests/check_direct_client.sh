@@ -121,6 +121,23 @@ assert r["status"] == "failed", r
 assert r["validation"]["passed_tests"] == 1 and r["validation"]["total_tests"] == 2, r["validation"]
 ' "$tmp/wrong.jsonl" || fail "the failed result lacks its validation details"
 
+# Integers beyond 64 bits travel exact (msgpack ext type 1) and are computed exactly.
+cat >"$tmp/bigint.json" <<'EOF'
+{"candidate_code": "def solve(x, y):\n  return x * y\n",
+ "test_cases": [{"test_id": "big", "inputs": [1180591620717411303424, -1208925819614629174706176],
+                 "expected_output": -1427247692705959881058285969449495136382746624}],
+ "energy_measurement_trials": 1, "warmup_trials": 0}
+EOF
+direct_client --timeout 120 "$tmp/bigint.json" >"$tmp/bigint.jsonl" 2>>"$tmp/client.log" ||
+  fail "direct client exited $? on the big-integer job"
+/usr/bin/python3 -c '
+import json, sys
+r = json.loads(open(sys.argv[1]).readlines()[-1])
+assert r["status"] == "completed", r
+t = r["validation"]["test_results"][0]
+assert t["passed"] and t["actual_output"] == "-1427247692705959881058285969449495136382746624", t
+' "$tmp/bigint.jsonl" || fail "the big-integer job did not complete exactly"
+
 # Bad input never reaches the bus: exit 2.
 echo '{"candidate_code": "x", "test_cases": [], "bogus": 1}' >"$tmp/bad.json"
 set +e
@@ -135,5 +152,5 @@ JOULETRACE_NATS_URL=nats://127.0.0.1:1 direct_client "$root/examples/square.json
 rc=$?
 set -e
 [ "$rc" = 3 ] || fail "an unreachable broker should exit 3, got $rc"
-echo "jouletrace-direct-client${auth:+ ($auth)}: completed, duplicate, failed, bad input and" \
-  "no broker: ok"
+echo "jouletrace-direct-client${auth:+ ($auth)}: completed, duplicate, failed, big integers," \
+  "bad input and no broker: ok"
