@@ -1,4 +1,4 @@
-# codec.cmake -- unit tests of the job codecs (JSON, msgpack, client values) and their fuzz targets.
+# codec.cmake -- unit tests of the job codecs (JSON, msgpack, client values); fuzz.cmake fuzzes them
 jt_add_cmocka_test(test_value
   SOURCES test_value.c
   CASES from_json_scalars from_json_containers from_json_depth from_json_string_too_large
@@ -41,42 +41,3 @@ jt_add_cmocka_test(test_job_msgpack_limits
   TIMEOUT 60
   GROUP test_job_msgpack
   LIBS jt-wire jt-test-wire)
-
-# The fuzz entry points, replayed over the seed corpus by a plain driver in every build.
-foreach(target job_json job_msgpack)
-  add_executable(fuzz_replay_${target} fuzz/replay_main.c fuzz/fuzz_${target}.c)
-  target_link_libraries(fuzz_replay_${target} PRIVATE jt-wire)
-  set_target_properties(fuzz_replay_${target} PROPERTIES
-    RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
-  add_test(NAME fuzz_replay.${target}
-    COMMAND fuzz_replay_${target} ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/${target})
-  set_tests_properties(fuzz_replay.${target} PROPERTIES TIMEOUT 60)
-endforeach()
-
-# libFuzzer targets (clang only): the codec sources are compiled into each target so that
-# libFuzzer's coverage instrumentation reaches them. Run e.g.
-#   build/tests/fuzz_job_json -max_total_time=60 NEW_DIR tests/fuzz/corpus/job_json
-option(JT_FUZZ "Build the libFuzzer targets of the decoders (needs clang)" OFF)
-if(JT_FUZZ)
-  if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
-    message(FATAL_ERROR "JT_FUZZ=ON needs clang: configure with CC=clang")
-  endif()
-  set(codec_sources wire/job.c wire/value.c wire/unpack.c wire/job_json.c wire/job_msgpack.c
-      wire/field_list.c
-      wire/task_id.c base/status.c)
-  list(TRANSFORM codec_sources PREPEND ${PROJECT_SOURCE_DIR}/shared/)
-  foreach(target job_json job_msgpack)
-    add_executable(fuzz_${target} fuzz/fuzz_${target}.c ${codec_sources})
-    target_include_directories(fuzz_${target} PRIVATE ${PROJECT_SOURCE_DIR}/shared/wire/include
-                               ${PROJECT_SOURCE_DIR}/shared/base/include)
-    target_compile_options(fuzz_${target} PRIVATE -fsanitize=fuzzer,address,undefined)
-    target_link_options(fuzz_${target} PRIVATE -fsanitize=fuzzer,address,undefined)
-    target_link_libraries(fuzz_${target} PRIVATE PkgConfig::MSGPACK PkgConfig::JANSSON m)
-    set_target_properties(fuzz_${target} PROPERTIES
-      RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
-    # -runs=0 only replays the corpus (libFuzzer writes nothing into it).
-    add_test(NAME fuzz_corpus.${target}
-      COMMAND fuzz_${target} -runs=0 ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/${target})
-    set_tests_properties(fuzz_corpus.${target} PROPERTIES TIMEOUT 120)
-  endforeach()
-endif()
