@@ -58,24 +58,23 @@ static const char *retention_name(jsRetentionPolicy r)
     return r == js_WorkQueuePolicy ? "workqueue" : r == js_InterestPolicy ? "interest" : "limits";
 }
 
+/* The server leading a stream's replicas ("-" for a single server or none elected). */
+static const char *leader_of(const jsStreamInfo *si)
+{
+    return si->Cluster != NULL && si->Cluster->Leader != NULL && si->Cluster->Leader[0] != '\0'
+               ? si->Cluster->Leader
+               : "-";
+}
+
 /* Connection for status: no reconnects, nothing created. */
 static natsStatus connect_plain(const char *url, const jt_nats_credentials_t *creds,
                                 natsConnection **nc, jsCtx **js)
 {
     natsOptions *opts = NULL;
     jsOptions jo;
-    char copy[1024];
-    const char *servers[16];
-    int n = 0;
-    snprintf(copy, sizeof copy, "%s", url);
-    for (char *save = NULL, *tok = strtok_r(copy, ", ", &save); tok != NULL && n < 16;
-         tok = strtok_r(NULL, ", ", &save))
-        servers[n++] = tok; /* a cluster: comma-separated URLs */
-    if (n == 0)
-        return NATS_INVALID_ARG;
     natsStatus s = natsOptions_Create(&opts);
     if (s == NATS_OK)
-        s = natsOptions_SetServers(opts, servers, n);
+        s = jt_bus_set_servers(opts, url); /* a cluster: comma-separated URLs */
     if (s == NATS_OK)
         s = jt_nats_credentials_apply(opts, creds);
     if (s == NATS_OK)
@@ -173,11 +172,11 @@ static int print_topology(natsConnection *nc, jsCtx *js, const char *shown_url)
         duration(sc->Duplicates, dup, sizeof dup);
         printf("  %-22s subjects=%s retention=%s storage=%s messages=%" PRIu64 " bytes=%" PRIu64
                " max_msgs=%" PRId64 " max_msg_size=%d discard=%s duplicate_window=%s "
-               "consumers=%" PRId64 "\n",
+               "consumers=%" PRId64 " replicas=%" PRId64 " leader=%s\n",
                sc->Name, sc->SubjectsLen > 0 ? sc->Subjects[0] : "-", retention_name(sc->Retention),
                sc->Storage == js_MemoryStorage ? "memory" : "file", si->State.Msgs, si->State.Bytes,
                sc->MaxMsgs, (int)sc->MaxMsgSize, sc->Discard == js_DiscardNew ? "new" : "old", dup,
-               si->State.Consumers);
+               si->State.Consumers, sc->Replicas, leader_of(si));
         if (strcmp(sc->Name, JT_STREAM_JOBS) == 0)
             found_jobs = 1;
         print_consumers(js, sc->Name, &found_workers);
@@ -191,9 +190,9 @@ static int print_topology(natsConnection *nc, jsCtx *js, const char *shown_url)
             continue;
         duration(sc->MaxAge, ttl, sizeof ttl);
         printf("  %-22s keys=%" PRId64 " values=%" PRIu64 " bytes=%" PRIu64
-               " ttl=%s history=%" PRId64 "\n",
+               " ttl=%s history=%" PRId64 " replicas=%" PRId64 " leader=%s\n",
                sc->Name + 3, si->State.NumSubjects, si->State.Msgs, si->State.Bytes, ttl,
-               sc->MaxMsgsPerSubject);
+               sc->MaxMsgsPerSubject, sc->Replicas, leader_of(si));
         for (size_t k = 0; k < KV_COUNT; k++)
             if (strcmp(sc->Name + 3, kv_names[k]) == 0)
                 found_kv[k] = 1;

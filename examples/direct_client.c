@@ -30,16 +30,19 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "bus.h"
 #include "bus_names.h"
 #include "job.h"
 #include "job_json.h"
 #include "job_msgpack.h"
 #include "nats_credentials.h"
+#include "retry.h"
 #include "status.h"
 #include "value.h"
 
 #define DEFAULT_URL "nats://127.0.0.1:4222"
 #define DEFAULT_TIMEOUT_SECONDS 600.0
+#define PUBLISH_RETRY_MS 15000 /* publishing through a cluster's election */
 
 typedef struct {
     pthread_mutex_t mu;
@@ -247,7 +250,7 @@ static int run(const char *url, const jt_nats_credentials_t *creds, const char *
 
     natsStatus s = natsOptions_Create(&opts);
     if (s == NATS_OK)
-        s = natsOptions_SetURL(opts, url);
+        s = jt_bus_set_servers(opts, url); /* one URL, or a cluster's, comma-separated */
     if (s == NATS_OK)
         s = jt_nats_credentials_apply(opts, creds);
     if (s == NATS_OK)
@@ -285,8 +288,16 @@ static int run(const char *url, const jt_nats_credentials_t *creds, const char *
         s = natsMsg_Create(&msg, JT_SUBJECT_JOBS, NULL, (const char *)job, (int)job_len);
     if (s == NATS_OK)
         s = natsMsgHeader_Set(msg, "Nats-Msg-Id", task_id);
-    if (s == NATS_OK)
-        s = js_PublishMsg(&ack, js, msg, NULL, &jerr);
+    if (s == NATS_OK) {
+        /* A stream electing a leader answers "no responders" or nothing for a moment: publish
+         * again (the same Nats-Msg-Id, so JetStream stores the job once). */
+        const jt_retry_t policy = {.patience_ms = PUBLISH_RETRY_MS};
+        jt_backoff_t b;
+        jt_backoff_init(&b, &policy);
+        while ((s = js_PublishMsg(&ack, js, msg, NULL, &jerr)) != NATS_OK &&
+               jt_nats_temporary(s, jerr) && jt_backoff_wait(&b))
+            jerr = 0;
+    }
     if (s != NATS_OK) {
         fprintf(stderr, "jouletrace-direct-client: publishing to %s failed: %s (JetStream error %d; "
                         "has `jouletrace-broker init` created the stream?)\n",

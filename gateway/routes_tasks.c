@@ -13,7 +13,10 @@
 #include "bus_names.h"
 #include "gateway.h"
 #include "log.h"
+#include "retry.h"
 #include "task_state.h"
+
+#define TASK_GET_RETRY_MS 2000 /* then 503 with Retry-After */
 #include "value.h"
 
 /* Reply for a jt_task_get failure: 404 unknown, else 503. */
@@ -38,7 +41,15 @@ void jt_route_task_get(jt_gw_t *gw, jt_req_t *req, const char *task_id)
         jt_gw_reply_nats_down(req);
         return;
     }
-    if (jt_task_get(bus->tasks, task_id, &rec, NULL, &err) != JT_OK) {
+    /* A bucket electing a leader answers "no responders" for a moment: a short retry. */
+    const jt_retry_t policy = {.patience_ms = TASK_GET_RETRY_MS};
+    jt_backoff_t b;
+    jt_backoff_init(&b, &policy);
+    jt_status_t st;
+    while ((st = jt_task_get(bus->tasks, task_id, &rec, NULL, &err)) != JT_OK &&
+           jt_status_temporary(st) && !atomic_load(&gw->stopping) && jt_backoff_wait(&b))
+        ;
+    if (st != JT_OK) {
         reply_get_failure(req, task_id, &err);
         return;
     }

@@ -18,12 +18,21 @@
 #include "job_json.h"
 #include "job_msgpack.h"
 #include "log.h"
+#include "retry.h"
 #include "task_state.h"
+
+/* How long a submission keeps trying while JetStream elects a leader, before its 503. */
+#define SUBMIT_RETRY_MS 3000
+#define RETRY_AFTER_S 2 /* what a 503 of the bus tells clients to wait */
 
 void jt_gw_reply_nats_down(jt_req_t *req)
 {
-    jt_http_reply_error(req, 503, "nats_unavailable", NULL, NULL,
-                        "the message bus (NATS JetStream) is not reachable; retry shortly");
+    char headers[64];
+    snprintf(headers, sizeof headers, "Retry-After: %d\r\n", RETRY_AFTER_S);
+    json_t *body = json_pack("{s:s, s:s, s:{s:i}}", "error", "nats_unavailable", "message",
+                             "the message bus (NATS JetStream) is not reachable; retry shortly",
+                             "details", "retry_after_seconds", RETRY_AFTER_S);
+    jt_http_reply_json(req, 503, body, headers);
 }
 
 /* A JSON body that jansson cannot even parse is 400; valid JSON of the wrong
@@ -181,7 +190,13 @@ void jt_route_measure(jt_gw_t *gw, jt_req_t *req)
     if (jt_gw_read_job_or_reply(gw, req, &job) != 0)
         return;
 
-    bus = jt_view_bus_connected(gw->view);
+    /* A connection failing over to another node of the cluster is back within moments. */
+    const jt_retry_t policy = {.patience_ms = SUBMIT_RETRY_MS};
+    jt_backoff_t b;
+    jt_backoff_init(&b, &policy);
+    while ((bus = jt_view_bus_connected(gw->view)) == NULL && jt_view_bus(gw->view) != NULL &&
+           !atomic_load(&gw->stopping) && jt_backoff_wait(&b))
+        ;
     if (bus == NULL) {
         jt_gw_reply_nats_down(req);
         goto out;
@@ -247,8 +262,20 @@ void jt_route_measure(jt_gw_t *gw, jt_req_t *req)
     }
     const char *why = NULL;
     stored = true; /* from here on a failure may leave a record behind: remove it */
-    int fail =
-        jt_publisher_submit(pub, task_id, record_text, strlen(record_text), wire, wire_len, &why);
+    /* An election of the stream or the bucket answers "no responders" or nothing for a few
+     * seconds: try again (the record is a plain put, the job deduplicated by its
+     * Nats-Msg-Id) before the client gets its 503. */
+    jt_backoff_init(&b, &policy);
+    int fail;
+    while ((fail = jt_publisher_submit(pub, task_id, record_text, strlen(record_text), wire,
+                                       wire_len, &why)) == 503 &&
+           !atomic_load(&gw->stopping) && jt_backoff_wait(&b))
+        jt_log(JT_LOG_INFO, task_id, "storing the job failed (%s); retrying",
+               why != NULL ? why : "?");
+    if (fail == 503)
+        jt_view_bus_failed(gw->view);
+    else if (fail == 0)
+        jt_view_bus_worked(gw->view);
     if (fail != 0) {
         jt_log(JT_LOG_WARN, task_id, "cannot store the job: %s", why != NULL ? why : "?");
         if (fail == 413)

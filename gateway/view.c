@@ -13,10 +13,15 @@
 #include <time.h>
 
 #include "bus_names.h"
+#include "clock.h"
 #include "log.h"
 
 #define CONNECT_RETRY_MS 1000
 #define HEARTBEAT_MAX_BYTES (64 * 1024)
+#define PROBE_WAIT_MS 1000 /* the refresh's JetStream questions: an election shows at once */
+/* A failed submission marks JetStream broken until a later probe or submission succeeds,
+ * and for at least this long, so health tells what POSTs see. */
+#define FAILURE_HOLD_NS (3LL * 1000000000)
 
 struct jt_view {
     char *url;
@@ -31,8 +36,11 @@ struct jt_view {
     bool stop;
 
     jt_bus_t bus;
+    jsCtx *probe;          /* the bus's connection with PROBE_WAIT_MS answers (view thread) */
     atomic_bool bus_ready; /* bus filled; release/acquire with readers */
     atomic_bool jetstream_ok;
+    atomic_int_fast64_t failed_ns;    /* monotonic time of the last failed submission, 0 none */
+    atomic_int_fast64_t ok_ns;        /* ... of the last successful probe or submission */
     atomic_int_fast64_t pending_base; /* from the last stream info, -1 unknown */
     atomic_int_fast64_t published_since;
     atomic_int live_workers;
@@ -71,8 +79,23 @@ static bool heartbeat_calibrated(const json_t *hb)
            (meter != NULL && strcmp(meter, "estimate") == 0);
 }
 
-/* Read every live heartbeat into a new array; NULL when the bucket cannot be read. */
-static json_t *read_workers(kvStore *kv)
+static bool stopping(jt_view_t *v)
+{
+    pthread_mutex_lock(&v->lock);
+    bool stop = v->stop;
+    pthread_mutex_unlock(&v->lock);
+    return stop;
+}
+
+/* The topology's wait for a quorum ends when the gateway stops. */
+static int view_stopping(void *ctx)
+{
+    return stopping(ctx);
+}
+
+/* Read every live heartbeat into a new array; NULL when the bucket cannot be read or the
+ * view is stopping (checked between requests, so a stop never waits for many timeouts). */
+static json_t *read_workers(jt_view_t *v, kvStore *kv)
 {
     kvKeysList keys = {NULL, 0};
     natsStatus s = kvStore_Keys(&keys, kv, NULL);
@@ -83,6 +106,11 @@ static json_t *read_workers(kvStore *kv)
     json_t *arr = json_array();
     for (int i = 0; arr != NULL && i < keys.Count; i++) {
         kvEntry *e = NULL;
+        if (stopping(v)) {
+            json_decref(arr);
+            arr = NULL;
+            break;
+        }
         if (kvStore_Get(&e, kv, keys.Keys[i]) != NATS_OK)
             continue; /* expired or deleted between Keys and Get */
         int len = kvEntry_ValueLen(e);
@@ -102,6 +130,25 @@ static json_t *read_workers(kvStore *kv)
     return arr;
 }
 
+/* Whether JetStream answers for what a submission needs: the jobs stream (its message count
+ * into *pending) and the tasks bucket, each within PROBE_WAIT_MS. */
+static bool probe_jetstream(jt_view_t *v, int64_t *pending)
+{
+    jsStreamInfo *si = NULL;
+    *pending = -1;
+    if (v->probe == NULL)
+        return false;
+    if (js_GetStreamInfo(&si, v->probe, JT_STREAM_JOBS, NULL, NULL) != NATS_OK)
+        return false;
+    *pending = (int64_t)si->State.Msgs;
+    jsStreamInfo_Destroy(si);
+    si = NULL;
+    if (js_GetStreamInfo(&si, v->probe, "KV_" JT_KV_TASKS, NULL, NULL) != NATS_OK)
+        return false;
+    jsStreamInfo_Destroy(si);
+    return true;
+}
+
 static void refresh(jt_view_t *v)
 {
     bool connected = natsConnection_Status(v->bus.nc) == NATS_CONN_STATUS_CONNECTED;
@@ -109,12 +156,15 @@ static void refresh(jt_view_t *v)
         atomic_store(&v->jetstream_ok, false);
         return;
     }
-    int64_t pending = jt_bus_pending_jobs(&v->bus);
-    atomic_store(&v->jetstream_ok, pending >= 0);
+    int64_t pending = -1;
+    bool ok = probe_jetstream(v, &pending);
+    atomic_store(&v->jetstream_ok, ok);
+    if (ok)
+        atomic_store(&v->ok_ns, jt_clock_now_ns());
     atomic_store(&v->pending_base, pending);
     atomic_store(&v->published_since, 0);
 
-    json_t *workers = read_workers(v->bus.workers);
+    json_t *workers = read_workers(v, v->bus.workers);
     if (workers == NULL)
         return; /* keep the previous snapshot; health reports JetStream separately */
     int live = (int)json_array_size(workers), calibrated = 0;
@@ -144,6 +194,8 @@ static void *view_main(void *arg)
     jt_topology_opts_init(&topo);
     if (v->max_ack_pending > 0)
         topo.max_ack_pending = v->max_ack_pending;
+    topo.stop = view_stopping; /* a SIGTERM during a wait for quorum stops at once */
+    topo.stop_ctx = v;
     for (;;) {
         if (jt_bus_connect_auth(v->url, &v->creds, "jouletrace-gateway", &topo, &v->bus, &err) ==
             JT_OK)
@@ -154,6 +206,11 @@ static void *view_main(void *arg)
         if (wait_or_stop(v, CONNECT_RETRY_MS))
             return NULL;
     }
+    jsOptions jo;
+    jsOptions_Init(&jo);
+    jo.Wait = PROBE_WAIT_MS;
+    if (natsConnection_JetStream(&v->probe, v->bus.nc, &jo) != NATS_OK)
+        v->probe = NULL; /* health then says JetStream does not answer */
     atomic_store_explicit(&v->bus_ready, true, memory_order_release);
     jt_log_info("gateway: connected to NATS, topology ensured");
     if (v->on_connected != NULL)
@@ -185,6 +242,8 @@ jt_status_t jt_view_start(jt_view_t **out, const char *url, const jt_nats_creden
     v->arg = arg;
     atomic_init(&v->bus_ready, false);
     atomic_init(&v->jetstream_ok, false);
+    atomic_init(&v->failed_ns, 0);
+    atomic_init(&v->ok_ns, 0);
     atomic_init(&v->pending_base, -1);
     atomic_init(&v->published_since, 0);
     atomic_init(&v->live_workers, 0);
@@ -219,6 +278,7 @@ void jt_view_destroy(jt_view_t *v)
 {
     if (v == NULL)
         return;
+    jsCtx_Destroy(v->probe);
     jt_bus_close(&v->bus);
     pthread_cond_destroy(&v->cond);
     pthread_mutex_destroy(&v->lock);
@@ -248,7 +308,10 @@ void jt_view_summary(jt_view_t *v, jt_view_summary_t *out)
     out->bus_ready = bus != NULL;
     out->nats_connected =
         bus != NULL && natsConnection_Status(bus->nc) == NATS_CONN_STATUS_CONNECTED;
-    out->jetstream_ok = out->nats_connected && atomic_load(&v->jetstream_ok);
+    int64_t failed = atomic_load(&v->failed_ns);
+    bool failing = failed != 0 && (failed > atomic_load(&v->ok_ns) ||
+                                   jt_clock_now_ns() - failed < FAILURE_HOLD_NS);
+    out->jetstream_ok = out->nats_connected && atomic_load(&v->jetstream_ok) && !failing;
     int64_t base = atomic_load(&v->pending_base);
     out->pending_jobs = base < 0 ? -1 : base + atomic_load(&v->published_since);
     out->live_workers = atomic_load(&v->live_workers);
@@ -266,4 +329,14 @@ json_t *jt_view_workers(jt_view_t *v)
 void jt_view_job_published(jt_view_t *v)
 {
     atomic_fetch_add(&v->published_since, 1);
+}
+
+void jt_view_bus_failed(jt_view_t *v)
+{
+    atomic_store(&v->failed_ns, jt_clock_now_ns());
+}
+
+void jt_view_bus_worked(jt_view_t *v)
+{
+    atomic_store(&v->ok_ns, jt_clock_now_ns());
 }

@@ -4,7 +4,9 @@
  * gateway serves HTTP — health says unhealthy, POSTs get 503 — even while
  * NATS is down) and then refreshes, every JT_VIEW_REFRESH_MS, the number of
  * pending jobs, whether JetStream answers, and the heartbeats of live workers
- * (KV JT_KV_WORKERS; the bucket's TTL drops silent workers). Request threads
+ * (KV JT_KV_WORKERS; the bucket's TTL drops silent workers). JetStream counts
+ * as answering when the jobs stream and the tasks bucket answer within 1 s and no
+ * submission failed since (jt_view_bus_failed). Request threads
  * read the last snapshot without touching NATS, so a POST costs no extra
  * round trip for "is anyone calibrated?" or "is the queue full?".
  * Every function may be called from any thread.
@@ -29,7 +31,7 @@ typedef void (*jt_view_connected_fn)(jt_bus_t *bus, void *arg);
 typedef struct {
     bool bus_ready;       /* the bus was connected (at least once) */
     bool nats_connected;  /* connected right now */
-    bool jetstream_ok;    /* the last stream-info request succeeded */
+    bool jetstream_ok;    /* the last probes answered and no submission failed since */
     int64_t pending_jobs; /* last count + jobs published since; -1 unknown */
     int live_workers;
     int calibrated_workers; /* live workers with calibrated == true or meter "estimate" */
@@ -64,5 +66,13 @@ json_t *jt_view_workers(jt_view_t *v);
 
 /* Note one job published, so the pending count stays honest between refreshes. */
 void jt_view_job_published(jt_view_t *v);
+
+/* A request thread saw JetStream fail (a submission got no acknowledgement): the summary
+ * says jetstream_ok false at once, until a later probe or jt_view_bus_worked, and for at least
+ * 3 s. */
+void jt_view_bus_failed(jt_view_t *v);
+
+/* A request thread saw JetStream work (a submission was acknowledged). */
+void jt_view_bus_worked(jt_view_t *v);
 
 #endif

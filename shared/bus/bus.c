@@ -1,4 +1,4 @@
-/* bus.c -- the NATS connection of a JouleTrace program: options, connect, bind the KV buckets, close.
+/* bus.c -- the NATS connection of a program: options, servers, connect, bind the KV buckets, close.
  *
  * Runs on the caller's thread; the connection callbacks at the bottom run on
  * nats.c threads and only log.
@@ -35,27 +35,26 @@ static void on_reconnected(natsConnection *nc, void *closure)
     jt_log_info("NATS reconnected to %s", shown);
 }
 
-/* Permission violations, slow consumers: the only way nats.c reports them. */
+/* Permission violations, slow consumers: the only way nats.c reports them. Runs on nats.c's
+ * callback thread, possibly while another thread closes the connection or the subscription:
+ * it must not take their locks (natsSubscription_GetSubject and natsConnection_GetLastError
+ * do, and once left the gateway's SIGTERM hanging), so it logs only the status. */
 static void on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus s, void *closure)
 {
-    const char *text = NULL;
+    (void)nc;
     (void)closure;
-    if (natsConnection_GetLastError(nc, &text) != s || text == NULL || text[0] == '\0')
-        text = natsStatus_GetText(s);
-    jt_log_warn("NATS asynchronous error%s%s: %s", sub ? " on " : "",
-                sub ? natsSubscription_GetSubject(sub) : "", text);
+    jt_log_warn("NATS asynchronous error%s: %s", sub != NULL ? " on a subscription" : "",
+                natsStatus_GetText(s));
 }
 
 #define MAX_SERVERS 16
 
-/* url may list several servers separated by commas (a cluster); nats.c wants
- * them one by one. */
-static natsStatus set_servers(natsOptions *opts, const char *url)
+natsStatus jt_bus_set_servers(natsOptions *opts, const char *url)
 {
     char copy[1024];
     const char *servers[MAX_SERVERS];
     int n = 0;
-    if (snprintf(copy, sizeof copy, "%s", url) >= (int)sizeof copy)
+    if (opts == NULL || url == NULL || snprintf(copy, sizeof copy, "%s", url) >= (int)sizeof copy)
         return NATS_INVALID_ARG;
     for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok != NULL;
          tok = strtok_r(NULL, ",", &save)) {
@@ -80,7 +79,7 @@ static natsStatus make_options(natsOptions **out, const char *url,
     natsOptions *opts = NULL;
     natsStatus s = natsOptions_Create(&opts);
     if (s == NATS_OK)
-        s = set_servers(opts, url);
+        s = jt_bus_set_servers(opts, url);
     if (s == NATS_OK)
         s = jt_nats_credentials_apply(opts, creds);
     if (s == NATS_OK && name != NULL)
@@ -164,7 +163,19 @@ jt_status_t jt_bus_connect_auth(const char *url, const jt_nats_credentials_t *cr
         st = jt_error_set(err, jt_nats_status(s), "", "cannot create a JetStream context: %s", why);
         goto fail;
     }
-    st = jt_topology_ensure(b.js, o, err);
+    jt_topology_opts_t topo;
+    if (o != NULL)
+        topo = *o;
+    else
+        jt_topology_opts_init(&topo);
+    char how[64];
+    st = jt_topology_replicas(b.nc, topo.replicas, &topo.replicas, how, sizeof how, err);
+    if (st != JT_OK)
+        goto fail;
+    jt_log_info("NATS %s: %d replica%s asked for the stream and the KV buckets (%s; a larger "
+                "existing count is kept)",
+                shown, topo.replicas, topo.replicas > 1 ? "s" : "", how);
+    st = jt_topology_ensure(b.js, &topo, err);
     if (st != JT_OK)
         goto fail;
 

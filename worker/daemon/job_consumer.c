@@ -1,4 +1,4 @@
-/* job_consumer.c -- the job thread: fetch, decode, skip, hand to job_execution, then ack / nak / term.
+/* job_consumer.c -- the job thread: fetch, decode, skip, hand to job_execution, then ack/nak/term.
  *
  * job_main runs on its own thread; on_cancel on a nats.c thread; the public
  * functions as job_consumer.h says. The runner slot holds the job in flight
@@ -15,14 +15,25 @@
 #include <time.h>
 
 #include "bus_names.h"
+#include "clock.h"
 #include "job_execution.h"
 #include "job_msgpack.h"
 #include "log.h"
 #include "nats_status.h"
+#include "retry.h"
 #include "runner_slot.h"
+#include "topology.h"
 
 #define FETCH_TIMEOUT_MS 1000
-#define FETCH_ERROR_PAUSE_MS 500
+#define FETCH_ERROR_PAUSE_MAX_MS 5000 /* fetch errors: back-off from 250 ms up to this */
+#define FETCH_ERROR_LOG_EVERY_S 30.0
+/* A job's KV reads and writes are retried this long through a bus outage (the delivery is
+ * kept alive with InProgress meanwhile); a stopping worker gives up after the grace. */
+#define JOB_BUS_PATIENCE_MS 120000
+#define JOB_BUS_STOP_GRACE_MS 5000
+#define SETTLE_ATTEMPTS 3  /* an ack lost in an election is sent again */
+#define SWEEP_EVERY_S 30.0 /* an idle worker looks for acknowledged jobs back in the queue */
+#define SWEEP_MAX_SEQS 1000
 
 struct jt_job_consumer {
     jt_config_t cfg;
@@ -30,6 +41,7 @@ struct jt_job_consumer {
     char worker_id[128];
     jt_job_context_t ctx; /* what each job sees: points into the fields above */
     jt_runner_slot_t slot;
+    jt_retry_t retry; /* of every job's KV reads and writes: see JOB_BUS_PATIENCE_MS */
     void (*on_exit)(void *ctx);
     void *on_exit_ctx;
     natsSubscription *jobs;
@@ -49,23 +61,44 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-/* Ack (synchronously: the job must not come back once its result is stored). */
-static void settle(jt_job_consumer_t *j, natsMsg *msg, jt_settle_t how, const char *task_id)
+/* The retry policy's stop: the worker is shutting down. */
+static int slot_stopping(void *ctx)
 {
-    jt_runner_slot_release_msg(&j->slot); /* keepalive must not touch it any more */
-    natsStatus s = NATS_OK;
+    return jt_runner_slot_stopping(ctx);
+}
+
+/* One attempt to settle msg. */
+static natsStatus settle_once(natsMsg *msg, jt_settle_t how, int delay_ms)
+{
     jsErrCode jerr = 0;
     switch (how) {
     case JT_SETTLE_ACK:
-        s = natsMsg_AckSync(msg, NULL, &jerr);
-        break;
+        return natsMsg_AckSync(msg, NULL, &jerr);
     case JT_SETTLE_NAK:
     case JT_SETTLE_REQUEUE:
-        s = natsMsg_Nak(msg, NULL);
-        break;
+        return delay_ms > 0 ? natsMsg_NakWithDelay(msg, delay_ms, NULL) : natsMsg_Nak(msg, NULL);
     case JT_SETTLE_TERM:
-        s = natsMsg_Term(msg, NULL);
-        break;
+        return natsMsg_Term(msg, NULL);
+    }
+    return NATS_INVALID_ARG;
+}
+
+/* Ack (synchronously: the job must not come back once its result is stored), nak (after
+ * delay_ms) or term; an answer lost while the stream elects a leader is sent again a few
+ * times (JetStream ignores a repeated ack; a redelivery of a final task is acked unrun). */
+static void settle(jt_job_consumer_t *j, natsMsg *msg, jt_settle_t how, int delay_ms,
+                   const char *task_id)
+{
+    jt_runner_slot_release_msg(&j->slot); /* keepalive must not touch it any more */
+    const jt_retry_t once_more = {.patience_ms = 10000};
+    jt_backoff_t b;
+    jt_backoff_init(&b, &once_more);
+    natsStatus s;
+    for (int attempt = 1;; attempt++) {
+        s = settle_once(msg, how, delay_ms);
+        if (s == NATS_OK || attempt == SETTLE_ATTEMPTS || !jt_nats_temporary(s, 0) ||
+            !jt_backoff_wait(&b))
+            break;
     }
     if (s != NATS_OK) {
         char why[256];
@@ -114,12 +147,12 @@ static void process(jt_job_consumer_t *j, natsMsg *msg)
     if (!jt_task_id_valid(run.task_id)) {
         jt_log_error("job at stream sequence %llu has an unusable task id; terminated",
                      (unsigned long long)seq);
-        natsMsg_Term(msg, NULL);
+        settle(j, msg, JT_SETTLE_TERM, 0, NULL);
         jt_job_cleanup(&run.job);
         return;
     }
     if (ds == JT_OK && run.job.task_id == NULL && (run.job.task_id = strdup(run.task_id)) == NULL) {
-        natsMsg_Nak(msg, NULL);
+        settle(j, msg, JT_SETTLE_NAK, JT_REQUEUE_DELAY_MS, run.task_id);
         jt_job_cleanup(&run.job);
         return;
     }
@@ -130,9 +163,11 @@ static void process(jt_job_consumer_t *j, natsMsg *msg)
     jt_settle_t how;
     jt_error_t err;
     bool final = false;
-    if (jt_report_begin(&run.report, j->ctx.bus, run.task_id, j->worker_id,
-                        ds == JT_OK ? &run.job : NULL, &final, &err) != JT_OK) {
-        jt_log(JT_LOG_WARN, run.task_id, "task state unreadable (%s); job nak'ed", err.message);
+    run.requeue_delay_ms = JT_REQUEUE_BUS_DELAY_MS;
+    if (jt_report_begin_retry(&run.report, j->ctx.bus, run.task_id, j->worker_id,
+                              ds == JT_OK ? &run.job : NULL, &j->retry, &final, &err) != JT_OK) {
+        jt_log(JT_LOG_WARN, run.task_id, "task state unreadable (%s); job handed back for %d ms",
+               err.message, run.requeue_delay_ms);
         how = JT_SETTLE_NAK;
     } else if (final) {
         jt_log(JT_LOG_INFO, run.task_id, "task already final; acking the redelivery");
@@ -152,7 +187,7 @@ static void process(jt_job_consumer_t *j, natsMsg *msg)
     if (how == JT_SETTLE_REQUEUE)
         settle_requeue(j, &run, msg);
     else
-        settle(j, msg, how, run.task_id);
+        settle(j, msg, how, run.requeue_delay_ms, run.task_id);
     jt_runner_slot_end(&j->slot);
     jt_report_cleanup(&run.report);
     jt_job_cleanup(&run.job);
@@ -162,6 +197,11 @@ static void settle_requeue(jt_job_consumer_t *j, jt_job_execution_t *run, natsMs
 {
     jt_error_t err;
     const char *why = run->requeue_why[0] ? run->requeue_why : "interrupted";
+    if (run->report.ended_elsewhere) { /* another delivery stored its end: nothing to retry */
+        jt_log(JT_LOG_INFO, run->task_id, "task ended elsewhere; acking");
+        settle(j, msg, JT_SETTLE_ACK, 0, run->task_id);
+        return;
+    }
     if (run->delivered >= JT_JOBS_MAX_DELIVER) {
         jt_log(JT_LOG_WARN, run->task_id, "last allowed delivery failed: %s", why);
         char message[700];
@@ -170,37 +210,85 @@ static void settle_requeue(jt_job_consumer_t *j, jt_job_execution_t *run, natsMs
         if (jt_report_final(&run->report, JT_TASK_FAILED, NULL,
                             run->requeue_type[0] ? run->requeue_type : "infrastructure", message,
                             &err) == JT_OK) {
-            settle(j, msg, JT_SETTLE_ACK, run->task_id);
+            settle(j, msg, JT_SETTLE_ACK, 0, run->task_id);
             return;
         }
+        jt_log(JT_LOG_ERROR, run->task_id, "cannot store the failure either: %s", err.message);
     } else {
-        jt_log(JT_LOG_INFO, run->task_id, "job nak'ed for another attempt: %s", why);
-        jt_report_progress(&run->report, JT_TASK_QUEUED, "queued", 0, 0,
-                           run->job.energy_measurement_trials, NAN, &err);
+        jt_log(JT_LOG_INFO, run->task_id, "job handed back for another attempt in %d ms: %s",
+               run->requeue_delay_ms, why);
+        if (!run->report.ended_elsewhere)
+            jt_report_progress(&run->report, JT_TASK_QUEUED, "queued", 0, 0,
+                               run->job.energy_measurement_trials, NAN, &err);
     }
-    settle(j, msg, JT_SETTLE_NAK, run->task_id);
+    settle(j, msg, JT_SETTLE_NAK, run->requeue_delay_ms, run->task_id);
+}
+
+/* A single nats-server killed with SIGKILL can come back with jobs in the work queue whose
+ * acknowledgement it kept but whose deletion it lost: they sit below the consumer's ack floor,
+ * where nothing delivers them again ("pending" forever in `jouletrace-broker status`).
+ * Everything at or below the ack floor is acknowledged by definition: remove what is left
+ * there, at most SWEEP_MAX_SEQS sequences a time. */
+static void sweep_acked_leftovers(jt_job_consumer_t *j)
+{
+    jsCtx *js = j->ctx.bus->js;
+    jsStreamInfo *si = NULL;
+    jsConsumerInfo *ci = NULL;
+    if (js_GetStreamInfo(&si, js, JT_STREAM_JOBS, NULL, NULL) != NATS_OK)
+        return;
+    uint64_t first = si->State.FirstSeq, msgs = si->State.Msgs;
+    jsStreamInfo_Destroy(si);
+    if (msgs == 0 ||
+        js_GetConsumerInfo(&ci, js, JT_STREAM_JOBS, JT_CONSUMER_WORKERS, NULL, NULL) != NATS_OK)
+        return;
+    uint64_t floor = ci->AckFloor.Stream;
+    jsConsumerInfo_Destroy(ci);
+    int removed = 0;
+    for (uint64_t seq = first; seq <= floor && seq < first + SWEEP_MAX_SEQS; seq++)
+        removed += js_DeleteMsg(js, JT_STREAM_JOBS, seq, NULL, NULL) == NATS_OK;
+    if (removed > 0)
+        jt_log_warn("removed %d acknowledged job(s) that were back in the queue at or below the "
+                    "ack floor %llu (a broker restart lost their deletion)",
+                    removed, (unsigned long long)floor);
 }
 
 static void *job_main(void *arg)
 {
     jt_job_consumer_t *j = arg;
-    bool reported = false;
+    long pause_ms = 0; /* back-off after fetch errors, 0 while fetching works */
+    double failing_since = 0, next_log = 0, next_sweep = 0;
     while (!jt_runner_slot_stopping(&j->slot)) {
         natsMsgList list = {0};
         jsErrCode jerr = 0;
         natsStatus s = natsSubscription_Fetch(&list, j->jobs, 1, FETCH_TIMEOUT_MS, &jerr);
-        if (s == NATS_TIMEOUT)
-            continue; /* empty queue */
-        if (s != NATS_OK) {
-            char why[256];
-            if (!reported)
-                jt_log_warn("fetching jobs failed: %s (retrying)",
-                            jt_nats_describe(s, why, sizeof why));
-            reported = true;
-            sleep_ms(FETCH_ERROR_PAUSE_MS);
+        if (s == NATS_TIMEOUT) { /* empty queue */
+            if (jt_clock_now() >= next_sweep) {
+                sweep_acked_leftovers(j);
+                next_sweep = jt_clock_now() + SWEEP_EVERY_S;
+            }
             continue;
         }
-        reported = false;
+        if (s != NATS_OK) {
+            char why[256];
+            double now = jt_clock_now();
+            pause_ms = pause_ms == 0 ? 250 : pause_ms * 2;
+            if (pause_ms > FETCH_ERROR_PAUSE_MAX_MS)
+                pause_ms = FETCH_ERROR_PAUSE_MAX_MS;
+            if (failing_since == 0)
+                failing_since = now;
+            if (now >= next_log) {
+                jt_log_warn("fetching jobs failed for %.1f s: %s (jerr %d); retrying every %ld ms",
+                            now - failing_since, jt_nats_describe(s, why, sizeof why), (int)jerr,
+                            pause_ms);
+                next_log = now + FETCH_ERROR_LOG_EVERY_S;
+            }
+            sleep_ms(pause_ms);
+            continue;
+        }
+        if (failing_since != 0)
+            jt_log_info("fetching jobs works again after %.1f s", jt_clock_now() - failing_since);
+        pause_ms = 0;
+        failing_since = next_log = 0;
         for (int i = 0; i < list.Count; i++) {
             natsMsg *msg = list.Msgs[i];
             list.Msgs[i] = NULL;
@@ -268,13 +356,18 @@ jt_status_t jt_job_consumer_start(const jt_job_consumer_opts_t *o, jt_runner_t *
     snprintf(j->not_measuring_why, sizeof j->not_measuring_why, "%s",
              o->not_measuring_why ? o->not_measuring_why : "no meter");
     snprintf(j->worker_id, sizeof j->worker_id, "%s", o->worker_id);
+    j->retry = (jt_retry_t){.patience_ms = JOB_BUS_PATIENCE_MS,
+                            .stop = slot_stopping,
+                            .ctx = &j->slot,
+                            .grace_ms = JOB_BUS_STOP_GRACE_MS};
     j->ctx = (jt_job_context_t){.cfg = &j->cfg,
                                 .bus = o->bus,
                                 .ms = o->ms,
                                 .not_measuring_why = j->not_measuring_why,
                                 .lease = o->lease,
                                 .worker_id = j->worker_id,
-                                .slot = &j->slot};
+                                .slot = &j->slot,
+                                .retry = &j->retry};
     jt_runner_slot_init(&j->slot, runner);
     j->on_exit = o->on_exit;
     j->on_exit_ctx = o->ctx;
@@ -287,8 +380,25 @@ jt_status_t jt_job_consumer_start(const jt_job_consumer_opts_t *o, jt_runner_t *
     so.Stream = JT_STREAM_JOBS;
     so.Consumer = JT_CONSUMER_WORKERS; /* bind: the topology made it; never delete it */
     jsErrCode jerr = 0;
-    natsStatus s = js_PullSubscribe(&j->jobs, o->bus->js, JT_SUBJECT_JOBS, JT_CONSUMER_WORKERS,
-                                    NULL, &so, &jerr);
+    /* The consumer's replicas may be electing a leader (a cluster just restarted): wait. */
+    const jt_retry_t bind_policy = {.patience_ms = JT_QUORUM_PATIENCE_S * 1000};
+    jt_backoff_t b;
+    jt_backoff_init(&b, &bind_policy);
+    natsStatus s;
+    while ((s = js_PullSubscribe(&j->jobs, o->bus->js, JT_SUBJECT_JOBS, JT_CONSUMER_WORKERS, NULL,
+                                 &so, &jerr)) != NATS_OK &&
+           jt_nats_temporary(s, jerr)) {
+        if (b.attempts == 0)
+            jt_log_warn("cannot bind consumer %s yet: %s (jerr %d); retrying with back-off for "
+                        "up to %d s",
+                        JT_CONSUMER_WORKERS, jt_nats_describe(s, why, sizeof why), (int)jerr,
+                        JT_QUORUM_PATIENCE_S);
+        if (!jt_backoff_wait(&b))
+            break;
+        jerr = 0;
+    }
+    if (s == NATS_OK && b.attempts > 0)
+        jt_log_info("consumer %s bound after %.1f s", JT_CONSUMER_WORKERS, jt_backoff_elapsed(&b));
     if (s != NATS_OK) {
         jt_status_t st = jt_error_set(err, jt_nats_status(s), JT_CONSUMER_WORKERS,
                                       "cannot bind consumer %s of stream %s: %s (jerr %d)",

@@ -1,4 +1,4 @@
-/* job_consumer.h -- the worker's job thread: pull one job at a time, gate, lease, trials, report, ack.
+/* job_consumer.h -- the worker's job thread: pull one job at a time, gate, lease, trials, ack.
  *
  * Per job: decode (bad msgpack: the task fails with a clear error and the
  * message is terminated), skip what is already final or cancelled, run the
@@ -6,8 +6,11 @@
  * waiting_for_socket), run the trials while progress goes to KV and the
  * progress subject, release the lease, store and publish the final record,
  * then ack. Infrastructure failures (sandbox runner died, lease lost,
- * shutdown) nak the job so another worker retries it, except on its last
- * allowed delivery (JT_JOBS_MAX_DELIVER), which stores "failed" and acks.
+ * shutdown) nak the job so another worker retries it (after a delay, see
+ * job_execution.h), except on its last allowed delivery (JT_JOBS_MAX_DELIVER),
+ * which stores "failed" and acks. KV trouble (no responders, timeouts while a
+ * cluster elects a leader) is retried with back-off while the delivery is kept;
+ * the final record is always stored before the ack.
  *
  * Threads: start/stop/destroy on the daemon's main thread; keepalive and
  * lease_lost from the event loop; current from anywhere. Cancellation

@@ -1,4 +1,4 @@
-/* job_execution.c -- one decoded job on the job thread: cancel check, gate, lease, trials, final record.
+/* job_execution.c -- one decoded job on the job thread: cancel check, gate, lease, trials, end.
  */
 #include "job_execution.h"
 
@@ -9,9 +9,6 @@
 #include "bus_names.h"
 #include "log.h"
 #include "measurement.h"
-
-/* Compare-and-set attempts of the first write after a conflicting writer. */
-#define FIRST_WRITE_RETRIES 5
 
 static int abort_bits(jt_job_execution_t *run)
 {
@@ -33,6 +30,9 @@ static jt_settle_t requeue(jt_job_execution_t *run, const char *type, const char
 {
     snprintf(run->requeue_type, sizeof run->requeue_type, "%s", type);
     snprintf(run->requeue_why, sizeof run->requeue_why, "%s", why);
+    run->requeue_delay_ms = strcmp(type, "worker_shutdown") == 0          ? 0
+                            : strcmp(type, "task_state_unavailable") == 0 ? JT_REQUEUE_BUS_DELAY_MS
+                                                                          : JT_REQUEUE_DELAY_MS;
     return JT_SETTLE_REQUEUE;
 }
 
@@ -47,6 +47,8 @@ static jt_settle_t finish(jt_job_execution_t *run, jt_task_status_t status, json
         jt_log(JT_LOG_ERROR, run->task_id, "cannot store the final record: %s", err.message);
         return requeue(run, "task_state_unavailable", err.message);
     }
+    if (run->report.ended_elsewhere)
+        return JT_SETTLE_ACK; /* another delivery of it ended first */
     jt_log(JT_LOG_INFO, run->task_id, "task %s%s%s", jt_task_status_name(status),
            error_type ? ": " : "", error_type ? error_type : "");
     return JT_SETTLE_ACK;
@@ -102,32 +104,25 @@ static int on_progress(void *ctx, const jt_trial_progress_t *p)
     if (jt_report_progress(&run->report, JT_TASK_MEASURING, p->stage, p->progress, p->trial,
                            p->trials_total, cv, &err) != JT_OK)
         jt_log(JT_LOG_WARN, run->task_id, "progress not stored: %s", err.message);
-    return abort_bits(run) != 0;
+    return abort_bits(run) != 0 || run->report.ended_elsewhere;
 }
 
-/* The first write after the gateway's record: compare-and-set, so that a cancel
- * written while the job was queued wins. When someone else wrote the record in
- * between, it is read again and the write retried against the new revision, a
- * few times; never written blind. Returns JT_OK, JT_ERR_PROTOCOL when the task
- * turned final meanwhile (or kept changing under us), else a KV error. */
+/* The first write after the gateway's record: compare-and-set (task_report.h), so that a
+ * cancel written while the job was queued wins. KV trouble is retried with the job's
+ * back-off while the delivery is kept (InProgress). Returns JT_OK, JT_ERR_PROTOCOL when
+ * the task turned final meanwhile (report.ended_elsewhere) or kept changing under us,
+ * else the last KV error. */
+static jt_status_t first_write_once(void *ctx, jt_error_t *err)
+{
+    jt_job_execution_t *run = ctx;
+    return jt_report_progress(&run->report, JT_TASK_VALIDATING, "validating", 0, 0,
+                              run->job.energy_measurement_trials, NAN, err);
+}
+
 static jt_status_t first_write(jt_job_execution_t *run, jt_error_t *err)
 {
-    int total = run->job.energy_measurement_trials;
-    jt_status_t s =
-        jt_report_progress(&run->report, JT_TASK_VALIDATING, "validating", 0, 0, total, NAN, err);
-    for (int attempt = 0; s == JT_ERR_PROTOCOL && attempt < FIRST_WRITE_RETRIES; attempt++) {
-        bool final = false;
-        jt_report_cleanup(&run->report);
-        s = jt_report_begin(&run->report, run->ctx->bus, run->task_id, run->ctx->worker_id,
-                            &run->job, &final, err);
-        if (s != JT_OK)
-            return s;
-        if (final)
-            return JT_ERR_PROTOCOL;
-        s = jt_report_progress(&run->report, JT_TASK_VALIDATING, "validating", 0, 0, total, NAN,
-                               err);
-    }
-    return s;
+    return jt_retry_run(run->ctx->retry, run->task_id, "task record written", first_write_once, run,
+                        err);
 }
 
 /* Gate, lease, trials. Fills m; returns how to settle. */
@@ -193,8 +188,8 @@ jt_settle_t jt_job_execute(jt_job_execution_t *run)
     if (c->ms == NULL)
         return finish(run, JT_TASK_FAILED, NULL, "not_calibrated", c->not_measuring_why);
     jt_status_t s = first_write(run, &err);
-    if (s == JT_ERR_PROTOCOL) {
-        jt_log(JT_LOG_INFO, run->task_id, "task ended meanwhile (cancelled while queued)");
+    if (s == JT_ERR_PROTOCOL && run->report.ended_elsewhere) {
+        jt_log(JT_LOG_INFO, run->task_id, "task ended meanwhile (%s)", err.message);
         return JT_SETTLE_ACK;
     }
     if (s != JT_OK)

@@ -1,4 +1,4 @@
-/* job_execution.h -- one decoded job on the job thread: cancel check, gate, lease, trials, final record.
+/* job_execution.h -- one decoded job on the job thread: cancel check, gate, lease, trials, end.
  *
  * The job consumer (job_consumer.c) fetches, decodes and settles messages;
  * this module runs one job and says how to settle its message. It sees the
@@ -15,6 +15,7 @@
 #include "job.h"
 #include "lease.h"
 #include "measurer.h"
+#include "retry.h"
 #include "runner_slot.h"
 #include "task_report.h"
 
@@ -27,12 +28,13 @@ typedef struct {
     jt_lease_t *lease;             /* the measurement domain's lease */
     const char *worker_id;         /* this worker, in task records */
     jt_runner_slot_t *slot;        /* the runner and the abort bits of the job in flight */
+    const jt_retry_t *retry;       /* back-off of KV reads and writes through a bus outage */
 } jt_job_context_t;
 
 /* What to do with the JetStream message once a job is over. */
 typedef enum {
     JT_SETTLE_ACK,     /* the final record is stored */
-    JT_SETTLE_NAK,     /* give it back at once (state unknown) */
+    JT_SETTLE_NAK,     /* give it back after requeue_delay_ms (state unknown) */
     JT_SETTLE_TERM,    /* never deliver again (undecodable) */
     JT_SETTLE_REQUEUE, /* unfinished: nak, or fail it on its last allowed delivery */
 } jt_settle_t;
@@ -47,7 +49,14 @@ typedef struct {
     jt_report_t report;
     char requeue_type[48]; /* error_type if the last delivery must fail */
     char requeue_why[512];
+    int requeue_delay_ms; /* how long JetStream waits before delivering it again */
 } jt_job_execution_t;
+
+/* Delays of a job handed back: at once when the worker stops (another takes it), a little
+ * after a runner or lease failure, longer while the bus cannot store its state, so that a
+ * bus outage does not use up the job's JT_JOBS_MAX_DELIVER deliveries within milliseconds. */
+#define JT_REQUEUE_DELAY_MS 1000
+#define JT_REQUEUE_BUS_DELAY_MS 5000
 
 /* Run a decoded job whose record is loaded and not final: cancellation
  * check, gate, lease, trials, final record. Returns how to settle the

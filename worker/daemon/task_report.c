@@ -23,15 +23,43 @@ jt_status_t jt_report_begin(jt_report_t *r, jt_bus_t *bus, const char *task_id,
                             const char *worker_id, const jt_job_t *job, bool *final,
                             jt_error_t *err)
 {
+    const jt_retry_t patient = {.patience_ms = JT_REPORT_PATIENCE_MS};
+    return jt_report_begin_retry(r, bus, task_id, worker_id, job, &patient, final, err);
+}
+
+typedef struct {
+    jt_report_t *r;
+    json_t **rec;
+    uint64_t *rev;
+} read_args_t;
+
+static jt_status_t read_once(void *ctx, jt_error_t *err)
+{
+    read_args_t *a = ctx;
+    return jt_task_get(a->r->bus->tasks, a->r->task_id, a->rec, a->rev, err);
+}
+
+/* Read the record, retrying KV trouble with r->retry's back-off. */
+static jt_status_t read_record(jt_report_t *r, json_t **rec, uint64_t *rev, jt_error_t *err)
+{
+    read_args_t a = {r, rec, rev};
+    return jt_retry_run(&r->retry, r->task_id, "task record read", read_once, &a, err);
+}
+
+jt_status_t jt_report_begin_retry(jt_report_t *r, jt_bus_t *bus, const char *task_id,
+                                  const char *worker_id, const jt_job_t *job,
+                                  const jt_retry_t *retry, bool *final, jt_error_t *err)
+{
     memset(r, 0, sizeof *r);
     r->bus = bus;
     r->started = jt_clock_now();
+    r->retry = *retry;
     snprintf(r->task_id, sizeof r->task_id, "%s", task_id);
     if (final != NULL)
         *final = false;
     json_t *rec = NULL;
     uint64_t rev = 0;
-    jt_status_t s = jt_task_get(bus->tasks, task_id, &rec, &rev, err);
+    jt_status_t s = read_record(r, &rec, &rev, err);
     if (s == JT_ERR_MISSING) {
         rec = jt_task_record_new(task_id, JT_TASK_QUEUED);
         rev = 0;
@@ -82,13 +110,62 @@ static void publish(jt_report_t *r, const char *prefix)
     jt_blob_free(&blob);
 }
 
-/* Store the record: CAS against expected_rev once, then plain puts. */
+/* After a refused compare-and-set: read what is stored. A final record (someone else ended the
+ * task) sets ended_elsewhere and returns JT_ERR_PROTOCOL; otherwise its revision becomes the
+ * one to write against (our own write whose answer was lost, or another worker's). */
+static jt_status_t adopt_stored(jt_report_t *r, jt_error_t *err)
+{
+    json_t *stored = NULL;
+    uint64_t rev = 0;
+    jt_status_t s = jt_task_get(r->bus->tasks, r->task_id, &stored, &rev, err);
+    if (s == JT_ERR_MISSING) {
+        r->expected_rev = 0;
+        return JT_OK;
+    }
+    if (s == JT_ERR_PROTOCOL) { /* unreadable: ours to replace */
+        r->expected_rev = rev;
+        return JT_OK;
+    }
+    if (s != JT_OK)
+        return s;
+    int st = jt_task_status_parse(json_string_value(json_object_get(stored, "status")));
+    const char *by = json_string_value(json_object_get(stored, "worker"));
+    bool final = st >= 0 && jt_task_status_final((jt_task_status_t)st);
+    if (final) {
+        r->ended_elsewhere = true;
+        jt_error_set(err, JT_ERR_PROTOCOL, r->task_id, "task %s is already %s (stored by %s)",
+                     r->task_id, jt_task_status_name((jt_task_status_t)st), by ? by : "someone");
+    } else {
+        r->expected_rev = rev;
+    }
+    json_decref(stored);
+    return final ? JT_ERR_PROTOCOL : JT_OK;
+}
+
+/* Store the record: compare-and-set against the revision loaded or last written, so that
+ * nothing is written over a record someone else ended. */
 static jt_status_t store(jt_report_t *r, jt_error_t *err)
 {
-    jt_status_t s = jt_task_put(r->bus->tasks, r->task_id, r->record, r->expected_rev, NULL, err);
-    if (s == JT_OK)
-        r->expected_rev = 0;
-    return s;
+    if (r->ended_elsewhere)
+        return jt_error_set(err, JT_ERR_PROTOCOL, r->task_id, "task %s ended elsewhere",
+                            r->task_id);
+    for (int attempt = 0;; attempt++) {
+        uint64_t rev = 0;
+        jt_status_t s =
+            jt_task_put(r->bus->tasks, r->task_id, r->record, r->expected_rev, &rev, err);
+        if (s == JT_OK)
+            r->expected_rev = rev;
+        if (s != JT_ERR_PROTOCOL || attempt == 2)
+            return s;
+        s = adopt_stored(r, err); /* someone wrote in between */
+        if (s != JT_OK)
+            return s;
+    }
+}
+
+static jt_status_t store_once(void *ctx, jt_error_t *err)
+{
+    return store(ctx, err);
 }
 
 static void set_common(jt_report_t *r, jt_task_status_t status, const char *stage)
@@ -135,8 +212,11 @@ jt_status_t jt_report_final(jt_report_t *r, jt_task_status_t status, json_t *res
         json_object_set_new(r->record, "error_type", json_string(error_type));
     if (error != NULL)
         json_object_set_new(r->record, "error", json_string(error));
-    r->expected_rev = 0; /* the end of a task is always ours to write */
-    jt_status_t s = store(r, err);
+    jt_status_t s = jt_retry_run(&r->retry, r->task_id, "final record stored", store_once, r, err);
+    if (s == JT_ERR_PROTOCOL && r->ended_elsewhere) {
+        jt_log(JT_LOG_INFO, r->task_id, "%s: its end is stored, not written again", err->message);
+        return JT_OK;
+    }
     if (s != JT_OK)
         return s;
     publish(r, JT_SUBJECT_PROGRESS_PREFIX);

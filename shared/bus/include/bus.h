@@ -24,8 +24,9 @@ typedef struct {
     kvStore *idempotency;
 } jt_bus_t;
 
-/* Connect to url (e.g. JOULETRACE_NATS_URL) with the client name `name`,
- * reconnecting forever, ensure the topology and bind every KV bucket. On
+/* Connect to url (e.g. JOULETRACE_NATS_URL, one URL or a comma-separated list) with the
+ * client name `name`, reconnecting forever, ensure the topology (o may be NULL; its replicas
+ * 0 is resolved by jt_topology_replicas) and bind every KV bucket. On
  * failure *bus is left empty and *err says what to check (is nats-server
  * running with -js at that address?). */
 jt_status_t jt_bus_connect(const char *url, const char *name, const jt_topology_opts_t *o,
@@ -37,6 +38,12 @@ jt_status_t jt_bus_connect(const char *url, const char *name, const jt_topology_
 jt_status_t jt_bus_connect_auth(const char *url, const jt_nats_credentials_t *creds,
                                 const char *name, const jt_topology_opts_t *o, jt_bus_t *bus,
                                 jt_error_t *err);
+
+/* Give opts every server of url: one NATS URL or several separated by commas (a cluster;
+ * blanks around each are ignored), at most 16, the whole list under 1024 bytes. nats.c then
+ * connects to one of them and fails over to the others (and to the servers the cluster
+ * announces). NATS_INVALID_ARG for an empty or too long list. */
+natsStatus jt_bus_set_servers(natsOptions *opts, const char *url);
 
 /* Close everything jt_bus_connect opened (safe on an empty bus). */
 void jt_bus_close(jt_bus_t *bus);

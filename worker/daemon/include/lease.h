@@ -5,7 +5,8 @@
  * release = delete only while still the holder (a KV delete marker published
  * with an expected last subject sequence). The bucket's TTL ends a lease that
  * is not renewed; expiry is silent, so waiters poll, and they also watch the
- * key to wake at once on a release.
+ * key to wake at once on a release (a watch NATS refuses is tried again with
+ * back-off, its reason logged; waiters poll meanwhile).
  *
  * Threads: every function takes the lease's lock, so any thread may call
  * any of them; the worker acquires and releases on its job thread and renews
@@ -53,7 +54,7 @@ jt_status_t jt_lease_try_acquire(jt_lease_t *l, const char *task_id, jt_error_t 
  * and at once when the key changes (watched). Stops waiting when stop(ctx)
  * returns nonzero (checked on every wake; stop may be NULL) or after
  * timeout_ms (< 0: no limit): JT_ERR_TIMEOUT, nothing held. NATS errors while
- * waiting are retried, not returned. */
+ * waiting are retried with back-off (20 ms doubling up to 2 s), not returned. */
 jt_status_t jt_lease_acquire(jt_lease_t *l, const char *task_id, int timeout_ms,
                              int (*stop)(void *ctx), void *ctx, jt_error_t *err);
 
@@ -68,8 +69,10 @@ jt_status_t jt_lease_renew(jt_lease_t *l, jt_error_t *err);
 /* Give the lease up, only if we still hold it (the delete carries the
  * revision of our last write, so it fails if anyone wrote since). JT_OK:
  * released; JT_ERR_MISSING: not held; JT_ERR_PROTOCOL: it was no longer ours
- * (left untouched); other codes: NATS trouble (the TTL will end it). The
- * handle holds nothing afterwards in every case. */
+ * (left untouched); other codes: NATS trouble that lasted the whole TTL
+ * (JT_LEASE_TTL_NS), through which the delete is retried with back-off (the TTL
+ * ends the lease then). Blocks while retrying. The handle holds nothing
+ * afterwards in every case. */
 jt_status_t jt_lease_release(jt_lease_t *l, jt_error_t *err);
 
 /* Whether the handle believes it holds the lease. */
