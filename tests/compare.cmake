@@ -26,6 +26,7 @@ jt_add_cmocka_test(test_validation
 jt_add_cmocka_test(test_bigint
   SOURCES test_bigint.c
   CASES text_rule_and_edges json_text_marks_only_big_literals job_json_keeps_big_integers_exact
+        no_string_passes_for_a_number
         msgpack_check_accepts_only_canonical comparison
   TIMEOUT 30
   LIBS jt-wire jt-test-wire PkgConfig::JANSSON)

@@ -57,7 +57,9 @@ static void json_text_marks_only_big_literals(void **state)
                              " \"s\": \"99999999999999999999\"}";
     char *out = NULL;
     size_t out_len = 0;
-    assert_int_equal(jt_json_mark_bigints(in, strlen(in), &out, &out_len), 0);
+    static const char mark[] = "\\u0000jouletrace-bigint:";
+    assert_int_equal(jt_json_mark_bigints(in, strlen(in), mark, sizeof mark - 1, &out, &out_len),
+                     0);
     assert_non_null(out);
     assert_int_equal(strlen(out), out_len);
     assert_string_equal(out, "{\"a\": [9223372036854775807, "
@@ -66,8 +68,18 @@ static void json_text_marks_only_big_literals(void **state)
                              "12345678901234567890.0], \"s\": \"99999999999999999999\"}");
     free(out);
     static const char plain[] = "[1, -2, 3.5, \"123456789012345678901234\"]";
-    assert_int_equal(jt_json_mark_bigints(plain, strlen(plain), &out, &out_len), 0);
+    assert_int_equal(
+        jt_json_mark_bigints(plain, strlen(plain), mark, sizeof mark - 1, &out, &out_len), 0);
     assert_null(out);
+}
+
+/* Decode the JSON body into *job and unpack its first test's inputs into *m. */
+static void first_inputs(const char *body, jt_job_t *job, msgpack_unpacked *m)
+{
+    jt_error_t err;
+    jt_job_init(job);
+    assert_int_equal(jt_job_from_json(job, body, strlen(body), &err), JT_OK);
+    assert_true(jt_mp_unpack_one(m, job->test_cases[0].inputs.data, job->test_cases[0].inputs.len));
 }
 
 /* A REST body with 2**70 and -2**80 keeps them exact: msgpack ext in the
@@ -81,11 +93,9 @@ static void job_json_keeps_big_integers_exact(void **state)
         "[{\"inputs\": [1180591620717411303424, -1208925819614629174706176], "
         "\"expected_output\": [18446744073709551615, 1180591620717411303424]}]}";
     jt_job_t job;
-    jt_job_init(&job);
     jt_error_t err;
-    assert_int_equal(jt_job_from_json(&job, body, strlen(body), &err), JT_OK);
     msgpack_unpacked m;
-    assert_true(jt_mp_unpack_one(&m, job.test_cases[0].inputs.data, job.test_cases[0].inputs.len));
+    first_inputs(body, &job, &m);
     const msgpack_object *x = &m.data.via.array.ptr[0];
     assert_int_equal(x->type, MSGPACK_OBJECT_EXT);
     assert_int_equal(x->via.ext.type, JT_MP_EXT_BIGINT);
@@ -105,6 +115,41 @@ static void job_json_keeps_big_integers_exact(void **state)
     assert_true(m.data.via.array.ptr[0].via.u64 == UINT64_MAX);
     msgpack_unpacked_destroy(&m);
     jt_job_cleanup(&job);
+}
+
+/* A client string can never pass for a number, not even one written like the
+ * public mark: the body decoder marks with a random mark of its own. And a
+ * uint64 beyond INT64_MAX goes to JSON and back exact. */
+static void no_string_passes_for_a_number(void **state)
+{
+    (void)state;
+    static const char body[] =
+        "{\"candidate_code\": \"def solve(x):\\n  return x\\n\", \"test_cases\": "
+        "[{\"inputs\": [\"\\u0000jouletrace-bigint:5\", "
+        "\"\\u0000jouletrace-bigint:1180591620717411303424\"], \"expected_output\": 1}]}";
+    jt_job_t job;
+    jt_error_t err;
+    msgpack_unpacked m;
+    first_inputs(body, &job, &m);
+    for (uint32_t i = 0; i < 2; i++)
+        assert_int_equal(m.data.via.array.ptr[i].type, MSGPACK_OBJECT_STR);
+    msgpack_unpacked_destroy(&m);
+    jt_job_cleanup(&job);
+
+    msgpack_object u = {.type = MSGPACK_OBJECT_POSITIVE_INTEGER, .via.u64 = UINT64_MAX};
+    json_t *j = jt_value_to_json(&u, &err);
+    assert_non_null(j);
+    char *text = jt_json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+    assert_string_equal(text, "18446744073709551615");
+    free(text);
+    jt_blob_t back = {NULL, 0};
+    assert_int_equal(jt_value_from_json(j, "", &back, &err), JT_OK);
+    assert_true(jt_mp_unpack_one(&m, back.data, back.len));
+    assert_int_equal(m.data.type, MSGPACK_OBJECT_POSITIVE_INTEGER);
+    assert_true(m.data.via.u64 == UINT64_MAX);
+    msgpack_unpacked_destroy(&m);
+    jt_blob_free(&back);
+    json_decref(j);
 }
 
 /* Pack an ext of type `type` holding `text` and unpack it into *m. */
@@ -182,6 +227,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(text_rule_and_edges),
     cmocka_unit_test(json_text_marks_only_big_literals),
     cmocka_unit_test(job_json_keeps_big_integers_exact),
+    cmocka_unit_test(no_string_passes_for_a_number),
     cmocka_unit_test(msgpack_check_accepts_only_canonical),
     cmocka_unit_test(comparison),
 };

@@ -61,10 +61,12 @@ static void wipe_zeroes_every_value(void **state)
     jt_mp_pack_cstr(&pk, "code");
     jt_mp_pack_cstr(&pk, "def secret(): return 4242");
     jt_mp_pack_cstr(&pk, "inputs");
-    msgpack_pack_array(&pk, 3);
+    msgpack_pack_array(&pk, 4);
     msgpack_pack_int64(&pk, 987654321);
     msgpack_pack_double(&pk, 2.5);
     msgpack_pack_true(&pk);
+    msgpack_pack_ext(&pk, 22, 1);
+    msgpack_pack_ext_body(&pk, "1180591620717411303424", 22);
     msgpack_unpacked m;
     assert_true(jt_mp_unpack_one(&m, sb.data, sb.size));
     jt_mp_wipe(&m.data);
@@ -74,6 +76,7 @@ static void wipe_zeroes_every_value(void **state)
     assert_true(inputs->via.array.ptr[1].via.f64 == 0.0);
     assert_false(inputs->via.array.ptr[2].via.boolean);
     assert_null(memmem(sb.data, sb.size, "secret", 6));
+    assert_null(memmem(sb.data, sb.size, "1180591620717411303424", 22)); /* a big integer */
     assert_null(memmem(sb.data, sb.size, "code", 4)); /* keys too */
     msgpack_unpacked_destroy(&m);
     msgpack_sbuffer_destroy(&sb);

@@ -7,6 +7,7 @@
  */
 #include "calibration.h"
 #include "calibration_record.h"
+#include "json_text.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -101,8 +102,13 @@ static jt_status_t reject_unknown(json_t *obj, const char *prefix, const char *c
     {
         (void)v;
         if (!jt_calibration_in_list(key, known, n_known)) {
+            /* at most 64 bytes of the key, never half a UTF-8 character */
+            size_t n = strlen(key);
+            if (n > 64)
+                for (n = 64; n > 0 && ((unsigned char)key[n] & 0xC0) == 0x80;)
+                    n--;
             char field[128];
-            snprintf(field, sizeof field, "%s%s%.64s", prefix, prefix[0] ? "." : "", key);
+            snprintf(field, sizeof field, "%s%s%.*s", prefix, prefix[0] ? "." : "", (int)n, key);
             return jt_error_set(err, JT_ERR_UNKNOWN_FIELD, field, "unknown field");
         }
     }
@@ -248,6 +254,7 @@ static jt_status_t load_impl(const char *path, jt_calibration_t *out, int *sys_e
     json_error_t jerr;
     root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL) {
+        jt_json_error_text_ascii(jerr.text); /* it may quote the file's bytes */
         s = jt_error_set(err, JT_ERR_INVALID, "", "not JSON: line %d column %d: %s", jerr.line,
                          jerr.column, jerr.text);
         goto out;

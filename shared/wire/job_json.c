@@ -7,8 +7,12 @@
 #include "job_json.h"
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -69,19 +73,9 @@ static char *clip_too_deep(const char *body, size_t cut, const char *open, size_
     return t;
 }
 
-/* jansson's message may quote input bytes: keep it printable ASCII so that the error is
- * valid UTF-8 whatever the body held. */
-static void ascii_only(char *s)
-{
-    for (; *s; s++) {
-        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
-            *s = '?';
-    }
-}
-
 static jt_status_t syntax_error(json_error_t *je, jt_error_t *err)
 {
-    ascii_only(je->text);
+    jt_json_error_text_ascii(je->text); /* it may quote the body's bytes */
     if (json_error_code(je) == json_error_numeric_overflow)
         return jt_error_set(err, JT_ERR_INVALID, "",
                             "number out of range at line %d, column %d: integers must fit in 64 "
@@ -110,6 +104,21 @@ static const char *json_type_name(const json_t *v)
     default:
         return "an object";
     }
+}
+
+/* A mark no body can know: NUL, "jt-int-", 16 random hex digits, ":" into
+ * mark, and the same as JSON text ("\u0000" for the NUL) into mark_json. */
+static void random_mark(char *mark, size_t len, char *mark_json, size_t json_len)
+{
+    uint64_t r = 0;
+    if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        r = (uint64_t)ts.tv_nsec * 0x9E3779B97F4A7C15ull ^ (uint64_t)ts.tv_sec;
+    }
+    mark[0] = '\0';
+    snprintf(mark + 1, len - 1, "jt-int-%016llx:", (unsigned long long)r);
+    snprintf(mark_json, json_len, "\\u0000jt-int-%016llx:", (unsigned long long)r);
 }
 
 jt_status_t jt_job_from_json(jt_job_t *job, const char *body, size_t len, jt_error_t *err)
@@ -145,7 +154,13 @@ jt_status_t jt_job_from_json(jt_job_t *job, const char *body, size_t len, jt_err
 
     /* Integer literals beyond 64 bits, which jansson refuses, become marked
      * strings that the value encoder turns back into exact integers. */
-    if (jt_json_mark_bigints(text, text_len, &marked, &marked_len) < 0) {
+    /* The mark is random per body, so that no string of the body can pass
+     * for a number: "\u0000jt-int-<16 hex>:" in the text, NUL... once decoded. */
+    char mark[40], mark_json[48];
+    random_mark(mark, sizeof mark, mark_json, sizeof mark_json);
+    size_t mark_len = strlen(mark + 1) + 1; /* it begins with its NUL */
+    if (jt_json_mark_bigints(text, text_len, mark_json, strlen(mark_json), &marked, &marked_len) <
+        0) {
         st = jt_error_set(err, JT_ERR_NOMEM, "", "out of memory");
         goto out;
     }
@@ -166,7 +181,7 @@ jt_status_t jt_job_from_json(jt_job_t *job, const char *body, size_t len, jt_err
                           json_type_name(root));
         goto out;
     }
-    st = jt_value_from_json(root, "", &mp, err);
+    st = jt_value_from_json_marked(root, "", mark, mark_len, &mp, err);
     if (st == JT_OK && clipped != NULL) /* not reached: the placeholder is too deep */
         st = jt_error_set(err, JT_ERR_TOO_DEEP, "", "values may be nested at most %u levels deep",
                           JT_MAX_DEPTH);

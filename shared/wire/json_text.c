@@ -131,7 +131,8 @@ static bool beyond_int64(const char *t, size_t n)
     return memcmp(t + negative, limit, 19) > 0;
 }
 
-int jt_json_mark_bigints(const char *text, size_t len, char **out, size_t *out_len)
+int jt_json_mark_bigints(const char *text, size_t len, const char *mark_json, size_t mark_len,
+                         char **out, size_t *out_len)
 {
     *out = NULL;
     *out_len = 0;
@@ -158,7 +159,7 @@ int jt_json_mark_bigints(const char *text, size_t len, char **out, size_t *out_l
         }
         if (big && marked == NULL) {
             /* each literal of 20+ characters grows by the mark and two quotes */
-            marked = malloc(len + (len / 20 + 1) * (MARK_JSON_LEN + 2) + 1);
+            marked = malloc(len + (len / 20 + 1) * (mark_len + 2) + 1);
             if (marked == NULL)
                 return -1;
             memcpy(marked, text, i);
@@ -166,8 +167,8 @@ int jt_json_mark_bigints(const char *text, size_t len, char **out, size_t *out_l
         }
         if (big) {
             marked[o++] = '"';
-            memcpy(marked + o, MARK_JSON, MARK_JSON_LEN);
-            o += MARK_JSON_LEN;
+            memcpy(marked + o, mark_json, mark_len);
+            o += mark_len;
             memcpy(marked + o, text + i, end - i);
             o += end - i;
             marked[o++] = '"';
@@ -183,4 +184,11 @@ int jt_json_mark_bigints(const char *text, size_t len, char **out, size_t *out_l
         *out_len = o;
     }
     return 0;
+}
+
+void jt_json_error_text_ascii(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+            *s = '?';
 }

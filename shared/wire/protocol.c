@@ -157,6 +157,10 @@ void jt_mp_wipe(msgpack_object *o)
         if (o->via.str.size > 0)
             explicit_bzero((void *)o->via.str.ptr, o->via.str.size);
         break;
+    case MSGPACK_OBJECT_EXT: /* a big integer's digits */
+        if (o->via.ext.size > 0)
+            explicit_bzero((void *)o->via.ext.ptr, o->via.ext.size);
+        break;
     case MSGPACK_OBJECT_ARRAY:
         for (uint32_t i = 0; i < o->via.array.size; i++)
             jt_mp_wipe(&o->via.array.ptr[i]);

@@ -226,6 +226,11 @@ static jt_status_t string_check(const char *s, size_t n, const char *what, jt_er
     return JT_OK;
 }
 
+/* The mark of the strings that stand for integers in the conversion under
+ * way (jt_value_from_json_marked), per thread. */
+static _Thread_local const char *int_mark = JT_BIGINT_MARK;
+static _Thread_local size_t int_mark_len = JT_BIGINT_MARK_LEN;
+
 static jt_status_t json_to_pack(const json_t *v, msgpack_packer *pk, const char *base,
                                 const path_step_t *at, unsigned depth, jt_error_t *err)
 {
@@ -273,9 +278,8 @@ static jt_status_t json_to_pack(const json_t *v, msgpack_packer *pk, const char 
     case JSON_STRING: {
         const char *s = json_string_value(v);
         size_t n = json_string_length(v);
-        if (n > JT_BIGINT_MARK_LEN && memcmp(s, JT_BIGINT_MARK, JT_BIGINT_MARK_LEN) == 0)
-            return pack_integer_text(pk, s + JT_BIGINT_MARK_LEN, n - JT_BIGINT_MARK_LEN, base, at,
-                                     err);
+        if (n > int_mark_len && memcmp(s, int_mark, int_mark_len) == 0)
+            return pack_integer_text(pk, s + int_mark_len, n - int_mark_len, base, at, err);
         st = string_check(s, n, "string", err, base, at);
         if (st != JT_OK)
             return st;
@@ -302,6 +306,17 @@ static jt_status_t json_to_pack(const json_t *v, msgpack_packer *pk, const char 
     if (rc != 0)
         return value_error(err, JT_ERR_NOMEM, base, at, "out of memory encoding a value");
     return JT_OK;
+}
+
+jt_status_t jt_value_from_json_marked(const json_t *v, const char *path, const char *mark,
+                                      size_t mark_len, jt_blob_t *out, jt_error_t *err)
+{
+    int_mark = mark;
+    int_mark_len = mark_len;
+    jt_status_t st = jt_value_from_json(v, path, out, err);
+    int_mark = JT_BIGINT_MARK;
+    int_mark_len = JT_BIGINT_MARK_LEN;
+    return st;
 }
 
 jt_status_t jt_value_from_json(const json_t *v, const char *path, jt_blob_t *out, jt_error_t *err)
@@ -353,11 +368,13 @@ static json_t *obj_to_json(const msgpack_object *o, const path_step_t *at, unsig
         j = json_boolean(o->via.boolean);
         break;
     case MSGPACK_OBJECT_POSITIVE_INTEGER:
-        if (o->via.u64 > (uint64_t)INT64_MAX) {
-            value_error(err, JT_ERR_INVALID, "", at,
-                        "integer %llu does not fit in a JSON integer (at most %lld)",
-                        (unsigned long long)o->via.u64, (long long)INT64_MAX);
-            return NULL;
+        if (o->via.u64 > (uint64_t)INT64_MAX) { /* beyond jansson: a marked string too */
+            char marked[JT_BIGINT_MARK_LEN + 24];
+            memcpy(marked, JT_BIGINT_MARK, JT_BIGINT_MARK_LEN);
+            int n =
+                snprintf(marked + JT_BIGINT_MARK_LEN, 24, "%llu", (unsigned long long)o->via.u64);
+            j = json_stringn(marked, JT_BIGINT_MARK_LEN + (size_t)n);
+            break;
         }
         j = json_integer((json_int_t)o->via.u64);
         break;

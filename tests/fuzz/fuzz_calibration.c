@@ -174,7 +174,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     /* Checked as text only: the loader quotes the file's keys and jansson's messages as
      * they are, cut at a byte count, which need not be UTF-8. */
-    fuzz_check_error_text(st, &err);
+    fuzz_check_error(st, &err);
     if (st != JT_ERR_INVALID && st != JT_ERR_MISSING && st != JT_ERR_UNKNOWN_FIELD &&
         st != JT_ERR_TOO_LARGE)
         abort();

@@ -75,6 +75,11 @@ static bool all_wiped(const msgpack_object *o)
             if (o->via.str.ptr[i] != 0)
                 return false;
         return true;
+    case MSGPACK_OBJECT_EXT: /* a big integer's digits */
+        for (uint32_t i = 0; i < o->via.ext.size; i++)
+            if (o->via.ext.ptr[i] != 0)
+                return false;
+        return true;
     case MSGPACK_OBJECT_ARRAY:
         for (uint32_t i = 0; i < o->via.array.size; i++)
             if (!all_wiped(&o->via.array.ptr[i]))

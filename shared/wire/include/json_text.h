@@ -14,12 +14,19 @@
 char *jt_json_dumps(const json_t *json, size_t flags);
 
 /* Before jansson reads JSON text (it holds integers of 64 bits only): every
- * integer literal outside a string that does not fit int64 becomes the string
- * JT_BIGINT_MARK + its digits (value.h), which jt_value_from_json packs as a
- * plain uint64 or a big integer. *out is NULL when text[0..len) has no such
- * literal (use it as is), else a new text of *out_len bytes (caller frees).
- * Returns 0, or -1 when out of memory. jt_json_dumps writes such strings
- * back as bare integer literals. */
-int jt_json_mark_bigints(const char *text, size_t len, char **out, size_t *out_len);
+ * integer literal outside a string that does not fit int64 becomes a string
+ * of mark_json[0..mark_len) (the mark as escaped JSON text, e.g.
+ * "\\u0000jt-int-1f2e...:") followed by its digits, which
+ * jt_value_from_json_marked (value.h) packs as a plain uint64 or a big
+ * integer. *out is NULL when text[0..len) has no such literal (use it as
+ * is), else a new text of *out_len bytes (caller frees). Returns 0, or -1
+ * when out of memory. */
+int jt_json_mark_bigints(const char *text, size_t len, const char *mark_json, size_t mark_len,
+                         char **out, size_t *out_len);
+
+/* Replace every byte of the NUL-terminated s that is not printable ASCII by
+ * '?': jansson's error texts may quote input bytes, and an error must stay
+ * valid UTF-8 whatever the input held. */
+void jt_json_error_text_ascii(char *s);
 
 #endif

@@ -56,7 +56,8 @@ bool jt_mp_int(const msgpack_object *o, long long *out);
 bool jt_mp_frame_has_type(const uint8_t *data, size_t len, const char *type);
 
 /* Overwrite every value of the unpacked tree o in place with zeros: numbers,
- * booleans, and the bytes of strings and binaries (which live in the buffer
+ * booleans, and the bytes of strings, binaries and extensions such as big
+ * integers (which live in the buffer
  * it was unpacked from), so that no job value lingers in memory that is freed
  * next (msgpack zones free without wiping). o must come from
  * jt_mp_unpack_one (its depth is bounded). */

@@ -32,6 +32,13 @@ int jt_bigint_text_check(const char *s, size_t n);
  * errors. Returns JT_OK or an error filled into *err. */
 jt_status_t jt_value_from_json(const json_t *v, const char *path, jt_blob_t *out, jt_error_t *err);
 
+/* The same, but the strings that stand for integers start with mark[0..mark_len)
+ * instead of JT_BIGINT_MARK (a string starting with JT_BIGINT_MARK is then
+ * just a string). The JSON body decoder marks with a random mark of its own
+ * (jt_json_mark_bigints), so that no client string can pass for a number. */
+jt_status_t jt_value_from_json_marked(const json_t *v, const char *path, const char *mark,
+                                      size_t mark_len, jt_blob_t *out, jt_error_t *err);
+
 /* Convert a msgpack object to a new JSON value (caller owns the reference).
  * Maps with non-string keys, binary and ext objects become their repr-like
  * string forms is NOT done: they are errors (JT_ERR_INVALID). NaN and
