@@ -89,9 +89,15 @@ static bool is_bigint(const msgpack_object *o)
  * infinite beyond its range): for comparing it with a float. */
 static long double bigint_long_double(const msgpack_object *o)
 {
-    char text[JT_MAX_BIGINT_DIGITS + 2];
-    memcpy(text, o->via.ext.ptr, o->via.ext.size);
-    text[o->via.ext.size] = '\0';
+    /* Beyond 40 digits only the magnitude matters to a long double (64-bit
+     * mantissa): the leading digits and the exponent, on a small stack. */
+    char text[64];
+    size_t n = o->via.ext.size, keep = n > 40 ? 40 : n;
+    memcpy(text, o->via.ext.ptr, keep);
+    int len = (int)keep;
+    if (n > keep)
+        len += snprintf(text + keep, sizeof text - keep, "e%zu", n - keep);
+    text[len] = '\0';
     return strtold(text, NULL);
 }
 

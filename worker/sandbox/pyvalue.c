@@ -65,10 +65,12 @@ static PyObject *from_msgpack_depth(const msgpack_object *o, unsigned depth)
     case MSGPACK_OBJECT_EXT:
         if (o->via.ext.type == JT_MP_EXT_BIGINT &&
             jt_bigint_text_check(o->via.ext.ptr, o->via.ext.size) == 0) {
-            char text[JT_MAX_BIGINT_DIGITS + 2];
-            memcpy(text, o->via.ext.ptr, o->via.ext.size);
-            text[o->via.ext.size] = '\0';
-            return PyLong_FromString(text, NULL, 10);
+            /* on the heap: this function recurses */
+            PyObject *text =
+                PyUnicode_FromStringAndSize(o->via.ext.ptr, (Py_ssize_t)o->via.ext.size);
+            PyObject *n = text ? PyLong_FromUnicodeObject(text, 10) : NULL;
+            Py_XDECREF(text);
+            return n;
         }
         PyErr_SetString(PyExc_ValueError, "unsupported msgpack ext type");
         return NULL;

@@ -86,19 +86,16 @@ static unsigned private_mounts(const jt_sandbox_limits_t *lim)
     if (getpid() == 1 &&
         mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0)
         got |= JT_BOX_PROC;
-    char opts[160];
-    snprintf(opts, sizeof opts, "size=%ld,nr_inodes=%ld,mode=0700,uid=%u,gid=%u",
-             JT_SANDBOX_WORKDIR_BYTES, JT_SANDBOX_TMPFS_INODES, owner, owner);
-    if (mount("tmpfs", lim->workdir, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
+    if (jt_sandbox_tmpfs(lim->workdir, JT_SANDBOX_WORKDIR_BYTES, JT_SANDBOX_TMPFS_INODES, owner) <
+        0)
         return got;
     /* Enter it now: mounting over /tmp below may hide its path. */
     if (chdir(lim->workdir) < 0)
         return got;
-    snprintf(opts, sizeof opts, "size=%ld,nr_inodes=%ld,mode=0700,uid=%u,gid=%u",
-             JT_SANDBOX_TMP_BYTES, JT_SANDBOX_TMPFS_INODES, owner, owner);
     for (size_t i = 0; i < sizeof private_tmp_dirs / sizeof private_tmp_dirs[0]; i++)
         if (access(private_tmp_dirs[i], F_OK) == 0 && /* a host without /run/lock */
-            mount("tmpfs", private_tmp_dirs[i], "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
+            jt_sandbox_tmpfs(private_tmp_dirs[i], JT_SANDBOX_TMP_BYTES, JT_SANDBOX_TMPFS_INODES,
+                             owner) < 0)
             return got;
     private_tmp = true;
     return got | JT_BOX_MOUNT_NS;

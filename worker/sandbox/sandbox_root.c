@@ -75,14 +75,19 @@ static bool mirror(const char *root, const char *rel)
     return bind_read_only(root, rel, S_ISDIR(st.st_mode), false);
 }
 
-static bool fresh_tmpfs(const char *root, const char *rel, long bytes, long inodes, uid_t owner)
+int jt_sandbox_tmpfs(const char *path, long bytes, long inodes, uid_t owner)
 {
-    char target[PATH_MAX], opts[128];
-    if (!join(target, sizeof target, root, rel))
-        return false;
+    char opts[128];
     snprintf(opts, sizeof opts, "size=%ld,nr_inodes=%ld,mode=0700,uid=%u,gid=%u", bytes, inodes,
              (unsigned)owner, (unsigned)owner);
-    return mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, opts) == 0;
+    return mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, opts);
+}
+
+static bool fresh_tmpfs(const char *root, const char *rel, long bytes, long inodes, uid_t owner)
+{
+    char target[PATH_MAX];
+    return join(target, sizeof target, root, rel) &&
+           jt_sandbox_tmpfs(target, bytes, inodes, owner) == 0;
 }
 
 /* Everything of the root below dir, before the pivot. */

@@ -20,6 +20,10 @@
 
 #define JT_SANDBOX_ROOT_WORKDIR "/sandbox" /* the working directory inside the box */
 
+/* Mount a fresh tmpfs of bytes and inodes on path, mode 0700, owned by
+ * owner (uid and gid), nosuid and nodev. Returns 0, or -1 (errno). */
+int jt_sandbox_tmpfs(const char *path, long bytes, long inodes, uid_t owner);
+
 /* Build the root on the (empty) directory dir and pivot into it; the
  * writable mounts belong to owner (uid and gid). On success the calling
  * process's root is the new one, its cwd JT_SANDBOX_ROOT_WORKDIR, and the
