@@ -20,6 +20,8 @@
 #include "gateway.h"
 #include "log.h"
 
+#define STOP_NATS_WAIT_MS 5000 /* how long a stop waits for nats.c's threads to end */
+
 /* civetweb's own messages go through the one log format. */
 static int on_civetweb_log(const struct mg_connection *conn, const char *message)
 {
@@ -162,11 +164,18 @@ int main(void)
     atomic_store(&gw.stopping, true); /* event streams end within half a second */
     mg_stop(ctx);
     jt_view_stop(gw.view); /* joins the view thread: the publisher pointer is final */
-    jt_publisher_destroy(atomic_load(&gw.publisher));
+    jt_publisher_t *pub = atomic_load(&gw.publisher);
+    jt_publisher_stop(pub);
     jt_metrics_cleanup(&gw.metrics);
     jt_view_destroy(gw.view); /* the bus outlives the publisher and the metrics subscription */
     mg_exit_library();
-    nats_Close();
+    /* nats.c's threads may still be inside a callback (a late ack, an expired wait): the
+     * publisher they point to is freed only once all of them have ended. */
+    if (nats_CloseAndWait(STOP_NATS_WAIT_MS) == NATS_OK)
+        jt_publisher_destroy(pub);
+    else
+        jt_log_warn("NATS threads still running %d ms after the connection closed",
+                    STOP_NATS_WAIT_MS);
     jt_log_info("gateway stopped");
     return 0;
 }

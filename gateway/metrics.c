@@ -17,6 +17,7 @@
 #include "bus_names.h"
 #include "log.h"
 #include "nats_status.h"
+#include "subscription.h"
 #include "unpack.h"
 #include "value.h"
 
@@ -57,11 +58,8 @@ void jt_metrics_init(jt_metrics_t *m)
 
 void jt_metrics_cleanup(jt_metrics_t *m)
 {
-    if (m->results != NULL) {
-        natsSubscription_Unsubscribe(m->results);
-        natsSubscription_Destroy(m->results);
-        m->results = NULL;
-    }
+    jt_subscription_retire(m->nc, m->results);
+    m->results = NULL;
 }
 
 void jt_metrics_count_request(jt_metrics_t *m, jt_route_t route, int http_status)
@@ -132,6 +130,7 @@ static void on_result(natsConnection *nc, natsSubscription *sub, natsMsg *msg, v
 
 jt_status_t jt_metrics_watch_results(jt_metrics_t *m, natsConnection *nc)
 {
+    m->nc = nc;
     natsStatus s =
         natsConnection_Subscribe(&m->results, nc, JT_SUBJECT_RESULT_PREFIX "*", on_result, m);
     if (s != NATS_OK) {

@@ -50,6 +50,7 @@ typedef struct {
     atomic_uint_fast64_t outcomes[JT_OUTCOME_COUNT];
     atomic_uint_fast64_t measurement_us; /* sum of trial windows of final results */
     natsSubscription *results;           /* on JT_SUBJECT_RESULT_PREFIX "*" */
+    natsConnection *nc;                  /* of results */
 } jt_metrics_t;
 
 /* Snapshot of gauges owned by others, rendered with the counters. */

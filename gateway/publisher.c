@@ -39,6 +39,7 @@ struct jt_publisher {
     pthread_cond_t acks; /* an ack of the running phase arrived */
     entry_t *head, *tail;
     bool stop;
+    bool joined;     /* jt_publisher_stop joined the thread */
     entry_t **batch; /* the running phase, NULL between phases */
     size_t batch_len;
     size_t acked; /* acks of the running phase */
@@ -258,16 +259,28 @@ jt_status_t jt_publisher_create(jt_publisher_t **out, natsConnection *nc)
     return JT_OK;
 }
 
-void jt_publisher_destroy(jt_publisher_t *p)
+void jt_publisher_stop(jt_publisher_t *p)
 {
     if (p == NULL)
         return;
     pthread_mutex_lock(&p->lock);
+    bool joined = p->joined;
     p->stop = true;
+    p->joined = true;
     pthread_cond_signal(&p->work);
     pthread_mutex_unlock(&p->lock);
-    pthread_join(p->thread, NULL);
-    jsCtx_Destroy(p->js);
+    if (!joined) {
+        pthread_join(p->thread, NULL);
+        jsCtx_Destroy(p->js); /* its reference would keep the connection, and nats.c, alive */
+        p->js = NULL;
+    }
+}
+
+void jt_publisher_destroy(jt_publisher_t *p)
+{
+    if (p == NULL)
+        return;
+    jt_publisher_stop(p);
     pthread_cond_destroy(&p->acks);
     pthread_cond_destroy(&p->work);
     pthread_mutex_destroy(&p->lock);

@@ -31,8 +31,15 @@ typedef struct jt_publisher jt_publisher_t;
  * Returns JT_OK and *out, or JT_ERR_NOMEM / JT_ERR_IO / JT_ERR_SYSTEM. */
 jt_status_t jt_publisher_create(jt_publisher_t **out, natsConnection *nc);
 
-/* Stop the thread after the submissions already queued, free everything.
- * Safe on NULL. No submit may be running or start afterwards. */
+/* Stop the thread after the submissions already queued and release the
+ * JetStream context. Safe on NULL. No submit may be running or start
+ * afterwards. nats.c may still call the ack handler (a late acknowledgement,
+ * an expired wait), so the memory stays. */
+void jt_publisher_stop(jt_publisher_t *p);
+
+/* Free a stopped publisher. Only once no nats.c thread can run its ack handler
+ * any more: after its connection is destroyed and nats_CloseAndWait returned
+ * NATS_OK. Safe on NULL. */
 void jt_publisher_destroy(jt_publisher_t *p);
 
 /* Store record (JSON text, record_len bytes) under task_id in the tasks bucket,

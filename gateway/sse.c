@@ -23,6 +23,7 @@
 #include "clock.h"
 #include "gateway.h"
 #include "json_text.h"
+#include "subscription.h"
 #include "task_state.h"
 #include "unpack.h"
 #include "value.h"
@@ -215,9 +216,6 @@ void jt_route_task_events(jt_gw_t *gw, jt_req_t *req, const char *task_id)
 
 out:
     json_decref(s.last);
-    if (sub != NULL) {
-        natsSubscription_Unsubscribe(sub);
-        natsSubscription_Destroy(sub);
-    }
+    jt_subscription_retire(bus->nc, sub);
     atomic_fetch_sub(&gw->sse_open, 1);
 }

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "nats_credentials.h"
 #include "nats_status.h"
+#include "subscription.h"
 #include "task_state.h"
 
 #define CONNECT_TIMEOUT_MS 2000 /* one TCP connect + INFO/CONNECT handshake */
@@ -209,7 +210,8 @@ void jt_bus_close(jt_bus_t *bus)
     kvStore_Destroy(bus->tasks);
     jsCtx_Destroy(bus->js);
     if (bus->nc != NULL) {
-        natsConnection_Close(bus->nc);
+        natsConnection_Close(bus->nc); /* joins the read loop */
+        jt_subscription_bury(bus->nc);
         natsConnection_Destroy(bus->nc);
     }
     memset(bus, 0, sizeof *bus);

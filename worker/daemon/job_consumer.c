@@ -21,6 +21,7 @@
 #include "log.h"
 #include "nats_status.h"
 #include "retry.h"
+#include "subscription.h"
 #include "runner_slot.h"
 #include "topology.h"
 
@@ -337,7 +338,7 @@ static void on_cancel_complete(void *closure)
 
 static void free_consumer(jt_job_consumer_t *j)
 {
-    natsSubscription_Destroy(j->jobs);
+    jt_subscription_retire(j->ctx.bus->nc, j->jobs);
     jt_runner_slot_cleanup(&j->slot);
     pthread_mutex_destroy(&j->lock);
     pthread_cond_destroy(&j->cancel_cond);
@@ -415,13 +416,12 @@ jt_status_t jt_job_consumer_start(const jt_job_consumer_opts_t *o, jt_runner_t *
         jt_status_t st = jt_error_set(err, jt_nats_status(s), JT_SUBJECT_CANCEL_PREFIX,
                                       "cannot subscribe to cancellations: %s",
                                       jt_nats_describe(s, why, sizeof why));
-        natsSubscription_Destroy(j->cancels);
+        jt_subscription_retire(o->bus->nc, j->cancels);
         free_consumer(j);
         return st;
     }
     if (pthread_create(&j->thread, NULL, job_main, j) != 0) {
-        natsSubscription_Unsubscribe(j->cancels);
-        natsSubscription_Destroy(j->cancels);
+        jt_subscription_retire(o->bus->nc, j->cancels);
         free_consumer(j);
         return jt_error_set(err, JT_ERR_SYSTEM, "", "cannot start the job thread");
     }
@@ -450,7 +450,7 @@ void jt_job_consumer_destroy(jt_job_consumer_t *j)
         if (pthread_cond_timedwait(&j->cancel_cond, &j->lock, &until) != 0)
             break;
     pthread_mutex_unlock(&j->lock);
-    natsSubscription_Destroy(j->cancels);
+    jt_subscription_retire(j->ctx.bus->nc, j->cancels);
     free_consumer(j);
 }
 

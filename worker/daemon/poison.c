@@ -15,6 +15,7 @@
 #include "job_msgpack.h"
 #include "log.h"
 #include "nats_status.h"
+#include "subscription.h"
 #include "task_report.h"
 
 #define ADVISORY_SUBJECT                                                                           \
@@ -130,7 +131,7 @@ jt_status_t jt_poison_start(jt_bus_t *bus, const char *worker_id, jt_poison_t **
         jt_status_t st =
             jt_error_set(err, jt_nats_status(s), ADVISORY_SUBJECT, "cannot subscribe to %s: %s",
                          ADVISORY_SUBJECT, jt_nats_describe(s, why, sizeof why));
-        natsSubscription_Destroy(p->sub);
+        jt_subscription_retire(bus->nc, p->sub);
         pthread_mutex_destroy(&p->lock);
         pthread_cond_destroy(&p->cond);
         free(p);
@@ -154,7 +155,7 @@ void jt_poison_stop(jt_poison_t *p)
             break;
     done = done || p->done;
     pthread_mutex_unlock(&p->lock);
-    natsSubscription_Destroy(p->sub);
+    jt_subscription_retire(p->bus->nc, p->sub);
     if (!done)
         return; /* a callback still runs: leak rather than free under it */
     pthread_mutex_destroy(&p->lock);

@@ -22,6 +22,7 @@
 #include "job.h"
 #include "job_msgpack.h"
 #include "log.h"
+#include "subscription.h"
 #include "validation.h"
 
 #define STOP_WAIT_S 30
@@ -29,6 +30,7 @@
 struct jt_validate_service {
     jt_config_t cfg;
     int core;
+    natsConnection *nc;
     natsSubscription *sub;
     pthread_mutex_t serve_lock;  /* one request at a time */
     pthread_mutex_t runner_lock; /* guards runner (swapped on respawn) for cancel */
@@ -160,6 +162,7 @@ jt_status_t jt_validate_service_start(natsConnection *nc, const jt_config_t *cfg
     }
     vs->cfg = *cfg;
     vs->core = core;
+    vs->nc = nc;
     vs->runner = runner;
     pthread_mutex_init(&vs->serve_lock, NULL);
     pthread_mutex_init(&vs->runner_lock, NULL);
@@ -174,7 +177,7 @@ jt_status_t jt_validate_service_start(natsConnection *nc, const jt_config_t *cfg
         jt_status_t st = jt_error_set(err, jt_nats_status(s), JT_SUBJECT_VALIDATE,
                                       "cannot subscribe to %s: %s", JT_SUBJECT_VALIDATE,
                                       jt_nats_describe(s, why, sizeof why));
-        natsSubscription_Destroy(vs->sub);
+        jt_subscription_retire(nc, vs->sub);
         free_service(vs);
         return st;
     }
@@ -201,7 +204,7 @@ void jt_validate_service_stop(jt_validate_service_t *vs)
             break;
     done = done || vs->done;
     pthread_mutex_unlock(&vs->done_lock);
-    natsSubscription_Destroy(vs->sub);
+    jt_subscription_retire(vs->nc, vs->sub);
     if (!done) {
         /* A request is still being served: leaking beats freeing under its feet. */
         jt_log_warn("validate service: a request did not finish within %d s", STOP_WAIT_S);

@@ -45,7 +45,8 @@ jt_status_t jt_bus_connect_auth(const char *url, const jt_nats_credentials_t *cr
  * announces). NATS_INVALID_ARG for an empty or too long list. */
 natsStatus jt_bus_set_servers(natsOptions *opts, const char *url);
 
-/* Close everything jt_bus_connect opened (safe on an empty bus). */
+/* Close everything jt_bus_connect opened, and the subscriptions jt_subscription_retire kept
+ * for its connection (safe on an empty bus). */
 void jt_bus_close(jt_bus_t *bus);
 
 /* Number of jobs waiting in the work queue (stream messages not yet acked),
