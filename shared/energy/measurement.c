@@ -20,6 +20,7 @@ void jt_measurement_cleanup(jt_measurement_t *m)
     for (size_t i = 0; i < m->n_trials; i++)
         free(m->trials[i].timeline);
     free(m->trials);
+    free(m->idle_windows);
     jt_validation_cleanup(&m->validation);
     jt_measurement_init(m);
 }
@@ -38,9 +39,25 @@ static json_t *number(double x)
     return isfinite(x) ? json_real(x) : json_null();
 }
 
-/* Median over trials of net joules per run of domain index di (0 when absent). */
-static double median_per_run(const jt_measurement_t *m, int di)
+/* The headline of x[0..n-1] (signed per-trial values): the median when it is resolved
+ * above zero (n >= 2, median > 0, 95 % interval above 0), else the upper bound
+ * max(0, ci95_high), so that no headline is ever negative. NaN on no memory. */
+static double headline(const double *x, size_t n, bool *resolved)
 {
+    jt_stats_t st;
+    *resolved = false;
+    if (n == 0)
+        return 0.0;
+    if (!jt_stats_compute(x, n, &st))
+        return NAN;
+    *resolved = n >= 2 && st.median > 0 && st.ci95_low > 0;
+    return *resolved ? st.median : fmax(0.0, st.ci95_high);
+}
+
+/* headline() of net joules per run of domain index di (0 when absent). */
+static double headline_per_run(const jt_measurement_t *m, int di)
+{
+    bool resolved;
     if (di < 0 || m->n_trials == 0)
         return 0.0;
     double *x = malloc(m->n_trials * sizeof *x);
@@ -48,30 +65,33 @@ static double median_per_run(const jt_measurement_t *m, int di)
         return NAN;
     for (size_t i = 0; i < m->n_trials; i++)
         x[i] = m->trials[i].net_joules[di] / (double)m->trials[i].repeats;
-    double med = jt_stats_median(x, m->n_trials);
+    double h = headline(x, m->n_trials, &resolved);
     free(x);
-    return med;
+    return h;
 }
 
-static double median_field(const jt_measurement_t *m, size_t offset)
+/* headline() of a double field of jt_trial_t at offset. */
+static double headline_field(const jt_measurement_t *m, size_t offset, bool *resolved)
 {
     double *x = malloc((m->n_trials ? m->n_trials : 1) * sizeof *x);
+    *resolved = false;
     if (x == NULL)
         return NAN;
     for (size_t i = 0; i < m->n_trials; i++)
         x[i] = *(const double *)((const char *)&m->trials[i] + offset);
-    double med = jt_stats_median(x, m->n_trials);
+    double h = headline(x, m->n_trials, resolved);
     free(x);
-    return med;
+    return h;
 }
 
 static json_t *energy_metrics_json(const jt_measurement_t *m)
 {
-    double pkg = median_per_run(m, jt_measurement_domain_index(m, JT_DOMAIN_PACKAGE));
-    double ram = median_per_run(m, jt_measurement_domain_index(m, JT_DOMAIN_DRAM));
-    double total = median_field(m, offsetof(jt_trial_t, net_total_joules_per_run));
-    double seconds = median_field(m, offsetof(jt_trial_t, net_seconds_per_run));
-    double watts = median_field(m, offsetof(jt_trial_t, net_power_watts));
+    bool total_ok, seconds_ok, watts_ok;
+    double pkg = headline_per_run(m, jt_measurement_domain_index(m, JT_DOMAIN_PACKAGE));
+    double ram = headline_per_run(m, jt_measurement_domain_index(m, JT_DOMAIN_DRAM));
+    double total = headline_field(m, offsetof(jt_trial_t, net_total_joules_per_run), &total_ok);
+    double seconds = headline_field(m, offsetof(jt_trial_t, net_seconds_per_run), &seconds_ok);
+    double watts = headline_field(m, offsetof(jt_trial_t, net_power_watts), &watts_ok);
     double per_test = m->total_tests ? total / (double)m->total_tests : 0.0;
     json_t *o = json_object();
     json_object_set_new(o, "median_package_energy_joules", number(pkg));
@@ -79,9 +99,12 @@ static json_t *energy_metrics_json(const jt_measurement_t *m)
     json_object_set_new(o, "median_total_energy_joules", number(total));
     json_object_set_new(o, "median_execution_time_seconds", number(seconds));
     json_object_set_new(o, "energy_per_test_case_joules", number(per_test));
-    json_object_set_new(o, "power_consumption_watts", number(watts));
+    /* A power is only meaningful for an energy and a time both told apart from zero. */
+    json_object_set_new(o, "power_consumption_watts",
+                        total_ok && seconds_ok && watts_ok ? number(watts) : json_null());
     /* joules per test case: lower is better */
     json_object_set_new(o, "energy_efficiency_score", number(per_test));
+    json_object_set_new(o, "is_upper_bound", json_boolean(!total_ok));
     return o;
 }
 
@@ -107,7 +130,8 @@ static json_t *statistics_json(const jt_measurement_t *m)
     /* Net energy near the noise floor can come out negative: say whether the
      * confidence interval tells the candidate's energy apart from zero. */
     json_object_set_new(o, "net_energy_resolved",
-                        json_boolean(m->n_trials >= 2 && (s->ci95_low > 0 || s->ci95_high < 0)));
+                        json_boolean(m->n_trials >= 2 && s->median > 0 && s->ci95_low > 0));
+    json_object_set_new(o, "upper_bound", number(m->n_trials > 0 ? fmax(0.0, s->ci95_high) : 0));
     json_object_set_new(o, "outliers", outliers);
     json_object_set_new(o, "outlier_count", json_integer((json_int_t)m->outliers));
     json_object_set_new(o, "early_stop_reason", json_string(m->early_stop_reason));
@@ -133,6 +157,7 @@ static json_t *trial_json(const jt_measurement_t *m, size_t index)
     json_object_set_new(o, "ended_at", number(t->ended_at));
     json_object_set_new(o, "gross_joules", per_domain_json(m, t->gross_joules));
     json_object_set_new(o, "net_joules", per_domain_json(m, t->net_joules));
+    json_object_set_new(o, "idle_watts", per_domain_json(m, t->idle_watts));
     json_object_set_new(o, "net_total_joules_per_run", number(t->net_total_joules_per_run));
     json_object_set_new(o, "net_seconds_per_run", number(t->net_seconds_per_run));
     json_object_set_new(o, "net_power_watts", number(t->net_power_watts));
@@ -147,6 +172,39 @@ static json_t *trial_json(const jt_measurement_t *m, size_t index)
         }
         json_object_set_new(o, "power_timeline", tl);
     }
+    return o;
+}
+
+static json_t *quality_json(const jt_measurement_t *m)
+{
+    const jt_quality_t *q = &m->quality;
+    json_t *o = json_object();
+    json_t *reasons = json_array();
+    for (size_t i = 0; i < q->n_reasons; i++)
+        json_array_append_new(reasons, json_string(q->reasons[i]));
+    json_t *windows = json_array();
+    for (size_t i = 0; i < m->n_idle_windows; i++) {
+        json_t *w = json_object();
+        json_object_set_new(w, "started_at", number(m->idle_windows[i].started_at));
+        json_object_set_new(w, "seconds", number(m->idle_windows[i].seconds));
+        json_object_set_new(w, "watts", per_domain_json(m, m->idle_windows[i].watts));
+        json_array_append_new(windows, w);
+    }
+    json_object_set_new(o, "verdict", json_string(jt_verdict_name(q->verdict)));
+    json_object_set_new(o, "reasons", reasons);
+    json_object_set_new(o, "net_energy_resolved", json_boolean(q->resolved));
+    json_object_set_new(o, "upper_bound_joules", number(q->upper_bound_joules));
+    json_object_set_new(o, "baseline", json_string("local"));
+    json_object_set_new(o, "idle_watts_before", number(q->idle_watts_before));
+    json_object_set_new(o, "idle_watts_after", number(q->idle_watts_after));
+    json_object_set_new(o, "idle_watts_local", number(q->idle_watts_local));
+    json_object_set_new(o, "idle_watts_calibration", number(q->idle_watts_calibration));
+    json_object_set_new(o, "drift_percent", number(q->drift_percent));
+    json_object_set_new(o, "calibration_offset_percent", number(q->calibration_offset_percent));
+    json_object_set_new(o, "net_energy_constant_baseline_joules",
+                        number(q->net_energy_constant_baseline_joules));
+    json_object_set_new(o, "temperature_rise_c", number(q->temperature_rise_c));
+    json_object_set_new(o, "idle_windows", windows);
     return o;
 }
 
@@ -201,6 +259,8 @@ json_t *jt_measurement_to_json(const jt_measurement_t *m)
                             number(m->harness_overhead_seconds_per_run));
         json_object_set_new(o, "repetition_mode", json_string(m->repetition_mode));
     }
+    if (m->quality.assessed && (m->n_trials > 0 || m->quality.verdict != JT_VERDICT_OK))
+        json_object_set_new(o, "quality", quality_json(m));
     if (m->environment.meter_type[0] != '\0')
         json_object_set_new(o, "measurement_environment", environment_json(&m->environment));
     return o;

@@ -21,6 +21,10 @@
 #define SLACK_MS 30000
 #define OUTLIER_MIN_SPREAD 0.01  /* of the median gross energy per run: the MAD floor */
 #define STALLED_METER_SECONDS 0.05 /* a window this long moves every real counter */
+/* Idle windows last min_trial_seconds, within these bounds: long enough for the meter's
+ * resolution, short next to the trials. */
+#define IDLE_WINDOW_MIN_SECONDS 0.05
+#define IDLE_WINDOW_MAX_SECONDS 0.5
 
 typedef struct {
     jt_runner_t *r;
@@ -236,6 +240,29 @@ stop:
     }
 }
 
+/* One idle window: the meter read across a pause in which the sandbox child waits for its
+ * next command, so nothing of the job runs on the measurement core. */
+static jt_status_t idle_window(ctx_t *c, double seconds, jt_idle_window_t *w, jt_error_t *err)
+{
+    jt_meter_reading_t a, b;
+    memset(w, 0, sizeof *w);
+    jt_status_t s = jt_meter_read(c->env->meter, &a, err);
+    if (s != JT_OK)
+        return s;
+    double t0 = jt_clock_now();
+    w->started_at = jt_clock_unix();
+    struct timespec pause = {(time_t)seconds, (long)((seconds - floor(seconds)) * 1e9)};
+    while (nanosleep(&pause, &pause) != 0)
+        ;
+    s = jt_meter_read(c->env->meter, &b, err);
+    if (s != JT_OK)
+        return s;
+    w->seconds = jt_clock_now() - t0;
+    for (size_t d = 0; d < jt_meter_domain_count(c->env->meter); d++)
+        w->watts[d] = w->seconds > 0 ? jt_meter_joules(&a, &b, d) / w->seconds : 0;
+    return JT_OK;
+}
+
 /* Runs per trial so that one trial lasts at least min_trial_seconds (like
  * timeit's autorange), without a trial exceeding the job's timeout. */
 static jt_status_t autorange(ctx_t *c, bool candidate, double min_seconds, unsigned long *out,
@@ -279,22 +306,37 @@ static bool progress(ctx_t *c, const char *stage, double fraction, int trial, do
     return true;
 }
 
-/* Net values of every trial from the windows and the current overhead. */
+/* Local idle power of domain d for trial pair k: the mean of the idle windows before and
+ * after the pair (the one before when the pair has none after yet). */
+static double local_idle(const jt_measurement_t *m, size_t k, size_t d)
+{
+    const jt_idle_window_t *w = m->idle_windows;
+    if (k + 1 < m->n_idle_windows)
+        return 0.5 * (w[k].watts[d] + w[k + 1].watts[d]);
+    return k < m->n_idle_windows ? w[k].watts[d] : 0.0;
+}
+
+/* Net values of every trial from the windows, the local idle power and the current
+ * overhead (docs/measurement.md, "Net energy"). */
 static void compute_nets(ctx_t *c, const window_t *cand, const window_t *nulls, size_t n,
                          unsigned long null_runs)
 {
     jt_measurement_t *m = c->m;
     size_t nd = m->n_domains;
-    double per_run[JT_METER_MAX_DOMAINS] = {0}, null_secs = 0;
+    double per_run[JT_METER_MAX_DOMAINS] = {0}, const_per_run[JT_METER_MAX_DOMAINS] = {0};
+    double null_secs = 0;
     double *x = malloc((n ? n : 1) * sizeof *x);
     if (x == NULL)
         return;
     for (size_t d = 0; d < nd; d++) {
         for (size_t k = 0; k < n; k++)
-            x[k] = (nulls[k].gross[d] - c->env->idle_watts[d] * nulls[k].seconds) /
-                   (double)null_runs;
+            x[k] = (nulls[k].gross[d] - local_idle(m, k, d) * nulls[k].seconds) / (double)null_runs;
         per_run[d] = jt_stats_median(x, n);
         m->harness_overhead_joules_per_run[d] = per_run[d];
+        for (size_t k = 0; k < n; k++)
+            x[k] =
+                (nulls[k].gross[d] - c->env->idle_watts[d] * nulls[k].seconds) / (double)null_runs;
+        const_per_run[d] = jt_stats_median(x, n);
     }
     for (size_t k = 0; k < n; k++)
         x[k] = nulls[k].seconds / (double)null_runs;
@@ -308,15 +350,20 @@ static void compute_nets(ctx_t *c, const window_t *cand, const window_t *nulls, 
         t->seconds = cand[k].seconds;
         t->started_at = cand[k].started_at;
         t->ended_at = cand[k].ended_at;
-        double total = 0;
+        double total = 0, constant = 0;
         for (size_t d = 0; d < nd; d++) {
             t->gross_joules[d] = cand[k].gross[d];
-            t->net_joules[d] = cand[k].gross[d] - c->env->idle_watts[d] * cand[k].seconds -
+            t->idle_watts[d] = local_idle(m, k, d);
+            t->net_joules[d] = cand[k].gross[d] - t->idle_watts[d] * cand[k].seconds -
                                per_run[d] * (double)t->repeats;
-            if ((int)d == pkg || (int)d == ram)
+            if ((int)d == pkg || (int)d == ram) {
                 total += t->net_joules[d];
+                constant += cand[k].gross[d] - c->env->idle_watts[d] * cand[k].seconds -
+                            const_per_run[d] * (double)t->repeats;
+            }
         }
         t->net_total_joules_per_run = total / (double)t->repeats;
+        t->constant_baseline_joules_per_run = constant / (double)t->repeats;
         t->net_seconds_per_run = cand[k].seconds / (double)t->repeats - null_secs;
         /* the candidate's own power: its net energy over its own time, not
          * over the window (which includes the harness's fork and wait) */
@@ -361,11 +408,22 @@ static jt_status_t measure_loop(ctx_t *c, jt_error_t *err)
     window_t *cand = calloc((size_t)max_trials, sizeof *cand);
     window_t *nulls = calloc((size_t)max_trials, sizeof *nulls);
     m->trials = calloc((size_t)max_trials, sizeof *m->trials);
-    if (cand == NULL || nulls == NULL || m->trials == NULL) {
+    m->idle_windows = calloc((size_t)max_trials + 1, sizeof *m->idle_windows);
+    if (cand == NULL || nulls == NULL || m->trials == NULL || m->idle_windows == NULL) {
         free(cand);
         free(nulls);
         return jt_error_set(err, JT_ERR_NOMEM, "", "out of memory");
     }
+    /* The local baseline: an idle window before the first pair and after each one. */
+    double idle_seconds =
+        fmin(fmax(job->min_trial_seconds, IDLE_WINDOW_MIN_SECONDS), IDLE_WINDOW_MAX_SECONDS);
+    s = idle_window(c, idle_seconds, &m->idle_windows[0], err);
+    if (s != JT_OK) {
+        free(cand);
+        free(nulls);
+        return s;
+    }
+    m->n_idle_windows = 1;
     snprintf(m->early_stop_reason, sizeof m->early_stop_reason,
              "max_trials_reached (%d)", max_trials);
     int n = 0;
@@ -383,6 +441,10 @@ static jt_status_t measure_loop(ctx_t *c, jt_error_t *err)
         m->trials[n].timeline = cand[n].timeline;
         m->trials[n].n_timeline = cand[n].n_timeline;
         cand[n].timeline = NULL;
+        s = idle_window(c, idle_seconds, &m->idle_windows[n + 1], err);
+        if (s != JT_OK)
+            break;
+        m->n_idle_windows = (size_t)n + 2;
         n++;
         compute_nets(c, cand, nulls, (size_t)n, null_runs);
         double cv = n >= 2 ? m->stats.cv_percent : 0;
@@ -433,8 +495,11 @@ jt_status_t jt_trials_measure(jt_runner_t *r, const jt_job_t *job, const jt_tria
     m->total_tests = job->n_test_cases;
     m->repetition_mode = jt_repetition_mode_name(job->repetition_mode);
     m->n_domains = jt_meter_domain_count(env->meter);
-    for (size_t d = 0; d < m->n_domains; d++)
+    for (size_t d = 0; d < m->n_domains; d++) {
         m->domains[d] = jt_meter_domain(env->meter, d);
+        m->calibration_idle_watts[d] = env->idle_watts[d];
+    }
+    m->target_cv_percent = job->target_cv_percent;
 
     jt_status_t s = jt_runner_start_measure(r, job, env->measure_core, err);
     uint8_t *data = NULL;

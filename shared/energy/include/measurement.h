@@ -16,14 +16,56 @@ typedef struct {
     double seconds;                         /* wall time of the window, taken by the worker */
     double started_at, ended_at;            /* UNIX time of the window's meter reads */
     double gross_joules[JT_METER_MAX_DOMAINS];
-    double net_joules[JT_METER_MAX_DOMAINS];/* gross - idle * seconds - overhead * repeats */
+    double net_joules[JT_METER_MAX_DOMAINS]; /* gross - local idle * seconds - overhead * repeats */
+    double idle_watts[JT_METER_MAX_DOMAINS]; /* local idle power used for this trial */
     double net_total_joules_per_run;        /* (package + dram) net / repeats */
+    double constant_baseline_joules_per_run; /* the same with the calibration's constant idle */
     double net_seconds_per_run;             /* seconds / repeats - harness seconds per run */
     double net_power_watts;                 /* (package + dram) net / seconds */
     bool outlier;
     jt_power_point_t *timeline;             /* owned, optional */
     size_t n_timeline;
 } jt_trial_t;
+
+/* One idle window: the meter read across a pause with nothing running on the measurement core. */
+typedef struct {
+    double seconds;                     /* its wall time */
+    double started_at;                  /* UNIX time of its first read */
+    double watts[JT_METER_MAX_DOMAINS]; /* mean power per domain over the window */
+} jt_idle_window_t;
+
+/* How far the numbers can be trusted (quality.c). */
+typedef enum {
+    JT_VERDICT_OK = 0,
+    JT_VERDICT_NOISY,          /* resolved, but the CV stayed above the target */
+    JT_VERDICT_BASELINE_DRIFT, /* idle power moved during the trials, or differs from calibration */
+    JT_VERDICT_THERMAL,        /* the package warmed up during the trials */
+    JT_VERDICT_UNRESOLVED,     /* the net energy is not told apart from zero */
+    JT_VERDICT_TOO_SHORT,      /* windows too short for the meter to resolve */
+    JT_VERDICT_METER_STALLED,  /* the meter did not move */
+} jt_verdict_t;
+
+#define JT_QUALITY_MAX_REASONS 8
+
+typedef struct {
+    bool assessed;
+    jt_verdict_t verdict;                      /* the most severe of reasons */
+    char reasons[JT_QUALITY_MAX_REASONS][256]; /* "code: explanation" */
+    size_t n_reasons;
+    bool resolved;                     /* n >= 2, median > 0 and ci95_low > 0 */
+    double upper_bound_joules;         /* max(0, ci95_high) of net total energy per run */
+    double idle_watts_before;          /* package (+ dram) idle power of the first idle window */
+    double idle_watts_after;           /* ... of the last one */
+    double idle_watts_local;           /* median over all idle windows */
+    double idle_watts_calibration;     /* the calibration's (or model's) package (+ dram) idle */
+    double drift_percent;              /* 100 * (after - before) / before */
+    double calibration_offset_percent; /* 100 * (local - calibration) / calibration */
+    double net_energy_constant_baseline_joules; /* median net total per run with the
+                                                   calibration's constant idle power */
+    double temperature_rise_c;                  /* end - start, NaN without a sensor */
+} jt_quality_t;
+
+const char *jt_verdict_name(jt_verdict_t v);
 
 typedef struct {
     char meter_type[32];
@@ -64,9 +106,20 @@ typedef struct {
     double harness_overhead_joules_per_run[JT_METER_MAX_DOMAINS];
     double harness_overhead_seconds_per_run;
     size_t total_tests;
+    double target_cv_percent; /* of the job: the noisy threshold */
+
+    /* Local baseline: idle windows before the first trial pair and after each one. */
+    jt_idle_window_t *idle_windows; /* owned */
+    size_t n_idle_windows;
+    double calibration_idle_watts[JT_METER_MAX_DOMAINS]; /* per domain: the guard */
+    jt_quality_t quality;                                /* jt_quality_assess */
 
     jt_environment_t environment;
 } jt_measurement_t;
+
+/* Fill m->quality from the trials, idle windows, statistics and environment: the verdict,
+ * its reasons, the upper bound. Call once the measurement (temperatures included) ended. */
+void jt_quality_assess(jt_measurement_t *m);
 
 void jt_measurement_init(jt_measurement_t *m);
 void jt_measurement_cleanup(jt_measurement_t *m);
