@@ -35,6 +35,7 @@
 #include "job.h"
 #include "job_json.h"
 #include "job_msgpack.h"
+#include "json_text.h"
 #include "nats_credentials.h"
 #include "retry.h"
 #include "status.h"
@@ -148,7 +149,7 @@ static int final_code(const json_t *record)
 
 static void print_line(json_t *j)
 {
-    char *text = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII);
+    char *text = jt_json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII);
     if (text != NULL) {
         fputs(text, stdout);
         fputc('\n', stdout);
