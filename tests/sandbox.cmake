@@ -22,3 +22,17 @@ foreach(c two_runners_two_boxes stopped_supervisor_ends_in_timeout
     "JOULETRACE_RUNNER=$<TARGET_FILE:jouletrace-runner>;JT_WORKER_BIN=$<TARGET_FILE:jouletrace-worker>")
 endforeach()
 add_dependencies(test_sandbox_box jouletrace-runner jouletrace-worker)
+
+# The kernel's account of a trial's runs (trial_end "usage"): the codec, and the real runner.
+set(JT_TRIAL_USAGE_CASES cpu_bound_trial_reports_its_cpu_time same_process_trial_is_one_run
+    allocating_100_mb_shows_in_max_rss failed_trial_still_reports_usage)
+jt_add_cmocka_test(test_trial_usage
+  SOURCES test_trial_usage.c
+  CASES codec_round_trip_and_absence ${JT_TRIAL_USAGE_CASES}
+  TIMEOUT 120
+  LIBS jt-measure jt-test-base PkgConfig::JANSSON)
+foreach(c ${JT_TRIAL_USAGE_CASES})
+  set_tests_properties(test_trial_usage.${c} PROPERTIES ENVIRONMENT
+    "JOULETRACE_RUNNER=$<TARGET_FILE:jouletrace-runner>")
+endforeach()
+add_dependencies(test_trial_usage jouletrace-runner)

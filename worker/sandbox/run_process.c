@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -99,6 +100,16 @@ int jt_run_process_start(jt_run_process_t *run, const jt_run_spec_t *spec, size_
     return 0;
 }
 
+/* Wait for the run to be gone, keeping the kernel's account of its
+ * resources (wait4) for the trial's usage. */
+static void reap_blocking(jt_run_process_t *run, int *status)
+{
+    pid_t w;
+    while ((w = wait4(run->pid, status, 0, &run->usage)) < 0 && errno == EINTR)
+        ;
+    run->reaped = w == run->pid;
+}
+
 /* Reap a run that closed its result pipe: it is exiting, so it is gone
  * within microseconds; one that is still there after the grace (it closed
  * the pipe to keep working unwatched) is killed and marked overstayed. */
@@ -108,8 +119,12 @@ static int reap_exiting(jt_run_process_t *run)
     double give_up = jt_clock_now() + JT_RUN_EXIT_GRACE_SECONDS;
     long pause_ns = 20 * 1000;
     for (;;) {
-        pid_t w = waitpid(run->pid, &status, WNOHANG);
-        if (w == run->pid || (w < 0 && errno != EINTR))
+        pid_t w = wait4(run->pid, &status, WNOHANG, &run->usage);
+        if (w == run->pid) {
+            run->reaped = true;
+            return status;
+        }
+        if (w < 0 && errno != EINTR)
             return status;
         if (w == 0 && jt_clock_now() >= give_up)
             break;
@@ -120,8 +135,7 @@ static int reap_exiting(jt_run_process_t *run)
     }
     run->overstayed = true;
     kill(run->pid, SIGKILL);
-    while (waitpid(run->pid, &status, 0) < 0 && errno == EINTR)
-        ;
+    reap_blocking(run, &status);
     return status;
 }
 
@@ -134,8 +148,7 @@ int jt_run_process_finish(jt_run_process_t *run, bool kill_it)
     if (!kill_it)
         status = reap_exiting(run);
     else
-        while (waitpid(run->pid, &status, 0) < 0 && errno == EINTR)
-            ;
+        reap_blocking(run, &status);
     close_fd(&run->result_fd);
     close_fd(&run->stdout_fd);
     close_fd(&run->stderr_fd);

@@ -10,6 +10,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdbool.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include "frame.h"
@@ -32,6 +33,8 @@ typedef struct {
     char stderr_tail[JT_RUN_STDERR_TAIL_BYTES + 1];
     size_t stderr_tail_len;
     bool overstayed; /* it kept running after closing its result pipe, and was killed */
+    bool reaped;     /* jt_run_process_finish reaped it: usage holds wait4's account */
+    struct rusage usage; /* the run's CPU time and peak RSS as the kernel reports them */
 } jt_run_process_t;
 
 /* Fork a confined run (jt_sandbox_enter_run) executing spec from test start.
@@ -55,10 +58,11 @@ typedef enum {
 jt_run_event_t jt_run_process_poll(jt_run_process_t *run, int wait_ms, long output_limit,
                                    uint8_t **data, size_t *len);
 
-/* Kill the run (when kill_it) and reap it; closes every pipe. Without
- * kill_it the run has closed its result pipe: it gets
+/* Kill the run (when kill_it) and reap it with wait4; closes every pipe.
+ * Without kill_it the run has closed its result pipe: it gets
  * JT_RUN_EXIT_GRACE_SECONDS to be gone, then is killed with overstayed set.
- * Returns the wait status. */
+ * Returns the wait status; run->reaped and run->usage then hold the
+ * kernel's account of the run (reaped false only when waiting failed). */
 int jt_run_process_finish(jt_run_process_t *run, bool kill_it);
 
 /* "run exited with code 3" / "run killed by signal 11 (SIGSEGV)", plus the

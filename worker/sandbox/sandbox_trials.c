@@ -17,6 +17,7 @@
 #include "pyvalue.h"
 #include "run_process.h"
 #include "sandbox_confine.h"
+#include "trial_usage.h"
 #include "validation.h"
 
 #define COMMAND_MAX_BYTES 4096
@@ -35,6 +36,7 @@ typedef struct {
     bool reference_sent;
     bytes_t *mismatch;    /* first differing result frames (of one run), per test */
     bool have_mismatch;
+    jt_trial_usage_t usage; /* of the runs of the trial in progress, from wait4 */
 } trials_t;
 
 /* Outcome of one run or trial. */
@@ -126,6 +128,16 @@ static void on_result(trials_t *t, bool is_candidate, size_t expect_index, const
     msgpack_unpacked_destroy(&msg);
 }
 
+/* Reap a run (killing it first when kill_it) and add the kernel's account
+ * of it to the trial's usage. Returns the wait status. */
+static int finish_run(trials_t *t, jt_run_process_t *run, bool kill_it)
+{
+    int status = jt_run_process_finish(run, kill_it);
+    if (run->reaped)
+        jt_trial_usage_add(&t->usage, &run->usage);
+    return status;
+}
+
 /* Watch a run until its results are in (fresh mode) or until it is
  * "prepared" (same_process mode, stop_at_prepared). calls = expected result
  * frames. */
@@ -187,7 +199,7 @@ static void watch_run(trials_t *t, jt_run_process_t *run, bool is_candidate, siz
         if (stop)
             break;
     }
-    int status = jt_run_process_finish(run, killed);
+    int status = finish_run(t, run, killed);
     if (o->ok && run->overstayed) {
         set_failure(o, "timeout", "a measured run kept running after it closed its result pipe");
         return;
@@ -257,10 +269,13 @@ static int send_outputs(trials_t *t, long long id, const char *kind, bytes_t *fr
     return jt_mp_frame_send(&f, t->out_fd) == JT_OK ? 0 : -1;
 }
 
-static int send_trial_end(int out_fd, long long id, const outcome_t *o)
+/* trial_end, with the usage map of the trial's runs (4 integers: the frame
+ * stays small whatever the trial did). */
+static int send_trial_end(int out_fd, long long id, const outcome_t *o,
+                          const jt_trial_usage_t *usage)
 {
     jt_mp_frame_t f;
-    jt_mp_frame_begin(&f, 5, "trial_end");
+    jt_mp_frame_begin(&f, 6, "trial_end");
     jt_mp_pack_cstr(&f.pk, "id");
     msgpack_pack_int64(&f.pk, id);
     jt_mp_pack_cstr(&f.pk, "ok");
@@ -269,6 +284,8 @@ static int send_trial_end(int out_fd, long long id, const outcome_t *o)
     jt_mp_pack_cstr(&f.pk, o->ok ? NULL : o->status);
     jt_mp_pack_cstr(&f.pk, "message");
     jt_mp_pack_cstr(&f.pk, o->ok ? NULL : o->message);
+    jt_mp_pack_cstr(&f.pk, "usage");
+    jt_trial_usage_pack(&f.pk, usage);
     return jt_mp_frame_send(&f, out_fd) == JT_OK ? 0 : -1;
 }
 
@@ -289,6 +306,7 @@ static int do_trial(trials_t *t, int cmd_fd, long long id, bool is_candidate, un
     size_t results = 0;
     jt_run_process_t prepared;
     bool have_prepared = false;
+    memset(&t->usage, 0, sizeof t->usage);
 
     if (spec->same_process) {
         /* Everything before "go" (fork, module, input copies) is outside the window. */
@@ -316,7 +334,7 @@ static int do_trial(trials_t *t, int cmd_fd, long long id, bool is_candidate, un
                       jt_clock_now() + run_limit * (double)runs, &o, &results);
             scrub(&o);
         } else if (have_prepared) {
-            jt_run_process_finish(&prepared, true);
+            finish_run(t, &prepared, true);
         }
     } else {
         jt_run_spec_t rs = run_spec(t, is_candidate, 0);
@@ -334,7 +352,7 @@ static int do_trial(trials_t *t, int cmd_fd, long long id, bool is_candidate, un
             scrub(&o);
         }
     }
-    if (send_trial_end(t->out_fd, id, &o) < 0)
+    if (send_trial_end(t->out_fd, id, &o, &t->usage) < 0)
         return -1;
     /* ---- window closed: the worker has read the meter ---- */
     if (is_candidate && o.ok && !t->reference_sent) {

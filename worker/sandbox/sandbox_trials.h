@@ -30,7 +30,10 @@ typedef struct {
  *   {"op":"trial","id":K,"which":"candidate"|"null","runs":R}
  *                                  -> {"t":"trial_ready","id":K}
  *   {"op":"go","id":K}             -> R runs, then {"t":"trial_end","id":K,"ok":B,
- *                                     "status":S,"message":M}   (S, M nil when ok)
+ *                                     "status":S,"message":M,   (S, M nil when ok)
+ *                                     "usage":{"user_us":U,"system_us":Y,
+ *                                              "max_rss_kb":X,"runs":N}}
+ *                                     (wait4's account of the runs: trial_usage.h)
  *                                     then, for candidate trials, zero or more
  *                                     {"t":"outputs","id":K,"kind":"reference"|"mismatch",
  *                                      "results":[{"i":I,"status":S,"output":V,"repr":R,
