@@ -35,6 +35,23 @@ int jt_fake_write(const char *root, const char *rel, const char *text)
     return 0;
 }
 
+int jt_fake_put(const char *root, const char *rel, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%.250s/%.250s", root, rel);
+    for (char *p = path + strlen(root) + 1; *p != '\0'; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+            fprintf(stderr, "mkdir %s: %s\n", path, strerror(errno));
+            return -1;
+        }
+        *p = '/';
+    }
+    return jt_fake_write(root, rel, text);
+}
+
 int jt_fake_zone(const char *root, const char *rel, const char *name, uint64_t range_uj,
                  uint64_t energy_uj)
 {

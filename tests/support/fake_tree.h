@@ -19,6 +19,10 @@ void jt_fake_tree_remove(const char *path);
 /* Write text to root/rel atomically (temp + rename), creating nothing else. */
 int jt_fake_write(const char *root, const char *rel, const char *text);
 
+/* Write text to root/rel, making the directories on the way (mode 0755):
+ * fake /proc and /sys files. */
+int jt_fake_put(const char *root, const char *rel, const char *text);
+
 /* Create root/rel as a zone directory with the given name, range and value. */
 int jt_fake_zone(const char *root, const char *rel, const char *name, uint64_t range_uj,
                  uint64_t energy_uj);

@@ -12,6 +12,8 @@
 /* Read a short text file (first line, newline stripped) into buf; 0 or -1. */
 static int read_line(const char *path, char *buf, size_t len)
 {
+    if (len == 0)
+        return -1;
     FILE *f = fopen(path, "r");
     if (f == NULL)
         return -1;
@@ -23,10 +25,19 @@ static int read_line(const char *path, char *buf, size_t len)
     return 0;
 }
 
-/* Value of the first "key : value" line of /proc/cpuinfo for a cpu (-1 = any). */
-static int cpuinfo_field(int cpu, const char *key, char *buf, size_t len)
+int jt_host_read_line_in(const char *root, const char *rel, char *buf, size_t len)
 {
-    FILE *f = fopen("/proc/cpuinfo", "r");
+    char path[512];
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", root, rel) >= sizeof path)
+        return -1;
+    return read_line(path, buf, len);
+}
+
+int jt_host_cpuinfo_in(const char *proc_root, int cpu, const char *key, char *buf, size_t len)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%.500s/cpuinfo", proc_root);
+    FILE *f = fopen(path, "r");
     if (f == NULL)
         return -1;
     char line[512];
@@ -37,7 +48,10 @@ static int cpuinfo_field(int cpu, const char *key, char *buf, size_t len)
             current = colon ? atoi(colon + 1) : -1;
             continue;
         }
-        if (strncmp(line, key, strlen(key)) != 0 || (cpu >= 0 && current != cpu))
+        size_t klen = strlen(key);
+        if (strncmp(line, key, klen) != 0 ||
+            (line[klen] != ' ' && line[klen] != '\t' && line[klen] != ':') ||
+            (cpu >= 0 && current != cpu))
             continue;
         char *colon = strchr(line, ':');
         if (colon == NULL)
@@ -56,27 +70,37 @@ static int cpuinfo_field(int cpu, const char *key, char *buf, size_t len)
 
 void jt_host_cpu_model(char *buf, size_t len)
 {
-    if (cpuinfo_field(-1, "model name", buf, len) < 0)
+    if (jt_host_cpuinfo_in("/proc", -1, "model name", buf, len) < 0)
         snprintf(buf, len, "unknown");
+}
+
+void jt_host_governor_in(const char *sys_root, int core, char *buf, size_t len)
+{
+    char rel[128];
+    snprintf(rel, sizeof rel, "devices/system/cpu/cpu%d/cpufreq/scaling_governor", core);
+    if (jt_host_read_line_in(sys_root, rel, buf, len) < 0)
+        buf[0] = '\0';
 }
 
 void jt_host_governor(int core, char *buf, size_t len)
 {
-    char path[128];
-    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d/cpufreq/scaling_governor", core);
-    if (read_line(path, buf, len) < 0)
-        buf[0] = '\0';
+    jt_host_governor_in("/sys", core, buf, len);
+}
+
+double jt_host_frequency_mhz_in(const char *sys_root, const char *proc_root, int core)
+{
+    char rel[128], line[64];
+    snprintf(rel, sizeof rel, "devices/system/cpu/cpu%d/cpufreq/scaling_cur_freq", core);
+    if (jt_host_read_line_in(sys_root, rel, line, sizeof line) == 0 && atof(line) > 0)
+        return atof(line) / 1000.0;
+    if (jt_host_cpuinfo_in(proc_root, core, "cpu MHz", line, sizeof line) == 0 && atof(line) > 0)
+        return atof(line);
+    return 0.0;
 }
 
 double jt_host_frequency_mhz(int core)
 {
-    char path[128], line[64];
-    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d/cpufreq/scaling_cur_freq", core);
-    if (read_line(path, line, sizeof line) == 0)
-        return atof(line) / 1000.0;
-    if (cpuinfo_field(core, "cpu MHz", line, sizeof line) == 0)
-        return atof(line);
-    return 0.0;
+    return jt_host_frequency_mhz_in("/sys", "/proc", core);
 }
 
 static double read_millidegrees(const char *path)

@@ -28,6 +28,23 @@ double jt_host_temperature_in(const char *sys_class);
  * out, -1 when no sensor is readable (returns at once). */
 int jt_host_thermal_wait(double max_seconds);
 
+/* ---- the same facts under other roots (tests point them at fake trees) ---- */
+
+/* First line of <root>/<rel>, newline stripped, into buf. 0, or -1 when it
+ * cannot be read (buf then unspecified). */
+int jt_host_read_line_in(const char *root, const char *rel, char *buf, size_t len);
+
+/* Value of the first "key : value" line of <proc_root>/cpuinfo in the block
+ * of processor cpu (-1: the first block that has the key), the key matched
+ * whole ("cpu MHz" never matches "cpu MHz dynamic"). 0, or -1 when absent. */
+int jt_host_cpuinfo_in(const char *proc_root, int cpu, const char *key, char *buf, size_t len);
+
+/* jt_host_governor with <sys_root> for /sys. */
+void jt_host_governor_in(const char *sys_root, int core, char *buf, size_t len);
+
+/* jt_host_frequency_mhz with <sys_root> for /sys and <proc_root> for /proc. */
+double jt_host_frequency_mhz_in(const char *sys_root, const char *proc_root, int core);
+
 /* Number of the highest online CPU (from sysconf), at least 0. */
 int jt_host_highest_cpu(void);
 
