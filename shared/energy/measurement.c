@@ -39,59 +39,83 @@ static json_t *number(double x)
     return isfinite(x) ? json_real(x) : json_null();
 }
 
-/* The headline of x[0..n-1] (signed per-trial values): the median when it is resolved
- * above zero (n >= 2, median > 0, 95 % interval above 0), else the upper bound
- * max(0, ci95_high), so that no headline is ever negative. NaN on no memory. */
-static double headline(const double *x, size_t n, bool *resolved)
+/* What a net value per run is taken from, of one trial. */
+typedef enum { Q_PACKAGE, Q_RAM, Q_TOTAL, Q_SECONDS, Q_WATTS } quantity_t;
+
+/* The net value per run of quantity q in trial t (net), and the gross value it is taken
+ * from (gross). */
+static void trial_values(const jt_measurement_t *m, const jt_trial_t *t, quantity_t q, double *net,
+                         double *gross)
 {
+    int pkg = jt_measurement_domain_index(m, JT_DOMAIN_PACKAGE);
+    int ram = jt_measurement_domain_index(m, JT_DOMAIN_DRAM);
+    double r = (double)(t->repeats ? t->repeats : 1);
+    double gp = pkg >= 0 ? t->gross_joules[pkg] / r : 0,
+           gr = ram >= 0 ? t->gross_joules[ram] / r : 0;
+    switch (q) {
+    case Q_PACKAGE:
+        *net = pkg >= 0 ? t->net_joules[pkg] / r : 0;
+        *gross = gp;
+        break;
+    case Q_RAM:
+        *net = ram >= 0 ? t->net_joules[ram] / r : 0;
+        *gross = gr;
+        break;
+    case Q_TOTAL:
+        *net = t->net_total_joules_per_run;
+        *gross = gp + gr;
+        break;
+    case Q_SECONDS:
+        *net = t->net_seconds_per_run;
+        *gross = t->seconds / r;
+        break;
+    case Q_WATTS:
+        *net = t->net_power_watts;
+        *gross = 0; /* a power is resolved through its energy and its time */
+        break;
+    }
+}
+
+/* The headline of quantity q over the trials: the median when it is resolved above zero
+ * (at least 2 trials, median above JT_RESOLUTION_FRACTION of the median gross value it is
+ * taken from, 95 % interval above 0), else the upper bound max(0, ci95_high), so that no
+ * headline is ever negative. NaN on no memory; 0 without trials. */
+static double headline(const jt_measurement_t *m, quantity_t q, bool *resolved)
+{
+    size_t n = m->n_trials;
     jt_stats_t st;
     *resolved = false;
     if (n == 0)
         return 0.0;
-    if (!jt_stats_compute(x, n, &st))
+    double *x = malloc(2 * n * sizeof *x);
+    if (x == NULL)
         return NAN;
-    *resolved = n >= 2 && st.median > 0 && st.ci95_low > 0;
+    for (size_t i = 0; i < n; i++)
+        trial_values(m, &m->trials[i], q, &x[i], &x[n + i]);
+    double floor_value = JT_RESOLUTION_FRACTION * fabs(jt_stats_median(x + n, n));
+    bool ok = jt_stats_compute(x, n, &st);
+    free(x);
+    if (!ok)
+        return NAN;
+    *resolved = n >= 2 && st.median > floor_value && st.ci95_low > 0;
     return *resolved ? st.median : fmax(0.0, st.ci95_high);
 }
 
-/* headline() of net joules per run of domain index di (0 when absent). */
-static double headline_per_run(const jt_measurement_t *m, int di)
+bool jt_measurement_resolved(const jt_measurement_t *m)
 {
     bool resolved;
-    if (di < 0 || m->n_trials == 0)
-        return 0.0;
-    double *x = malloc(m->n_trials * sizeof *x);
-    if (x == NULL)
-        return NAN;
-    for (size_t i = 0; i < m->n_trials; i++)
-        x[i] = m->trials[i].net_joules[di] / (double)m->trials[i].repeats;
-    double h = headline(x, m->n_trials, &resolved);
-    free(x);
-    return h;
-}
-
-/* headline() of a double field of jt_trial_t at offset. */
-static double headline_field(const jt_measurement_t *m, size_t offset, bool *resolved)
-{
-    double *x = malloc((m->n_trials ? m->n_trials : 1) * sizeof *x);
-    *resolved = false;
-    if (x == NULL)
-        return NAN;
-    for (size_t i = 0; i < m->n_trials; i++)
-        x[i] = *(const double *)((const char *)&m->trials[i] + offset);
-    double h = headline(x, m->n_trials, resolved);
-    free(x);
-    return h;
+    headline(m, Q_TOTAL, &resolved);
+    return resolved;
 }
 
 static json_t *energy_metrics_json(const jt_measurement_t *m)
 {
-    bool total_ok, seconds_ok, watts_ok;
-    double pkg = headline_per_run(m, jt_measurement_domain_index(m, JT_DOMAIN_PACKAGE));
-    double ram = headline_per_run(m, jt_measurement_domain_index(m, JT_DOMAIN_DRAM));
-    double total = headline_field(m, offsetof(jt_trial_t, net_total_joules_per_run), &total_ok);
-    double seconds = headline_field(m, offsetof(jt_trial_t, net_seconds_per_run), &seconds_ok);
-    double watts = headline_field(m, offsetof(jt_trial_t, net_power_watts), &watts_ok);
+    bool pkg_ok, ram_ok, total_ok, seconds_ok, watts_ok;
+    double pkg = headline(m, Q_PACKAGE, &pkg_ok);
+    double ram = headline(m, Q_RAM, &ram_ok);
+    double total = headline(m, Q_TOTAL, &total_ok);
+    double seconds = headline(m, Q_SECONDS, &seconds_ok);
+    double watts = headline(m, Q_WATTS, &watts_ok);
     double per_test = m->total_tests ? total / (double)m->total_tests : 0.0;
     json_t *o = json_object();
     json_object_set_new(o, "median_package_energy_joules", number(pkg));
@@ -129,8 +153,7 @@ static json_t *statistics_json(const jt_measurement_t *m)
     json_object_set_new(o, "ci95_high", number(s->ci95_high));
     /* Net energy near the noise floor can come out negative: say whether the
      * confidence interval tells the candidate's energy apart from zero. */
-    json_object_set_new(o, "net_energy_resolved",
-                        json_boolean(m->n_trials >= 2 && s->median > 0 && s->ci95_low > 0));
+    json_object_set_new(o, "net_energy_resolved", json_boolean(jt_measurement_resolved(m)));
     json_object_set_new(o, "upper_bound", number(m->n_trials > 0 ? fmax(0.0, s->ci95_high) : 0));
     json_object_set_new(o, "outliers", outliers);
     json_object_set_new(o, "outlier_count", json_integer((json_int_t)m->outliers));

@@ -75,7 +75,7 @@ void jt_quality_assess(jt_measurement_t *m)
 
     const jt_stats_t *s = &m->stats;
     size_t n = m->n_trials;
-    q->resolved = n >= 2 && s->median > 0 && s->ci95_low > 0;
+    q->resolved = jt_measurement_resolved(m);
     q->upper_bound_joules = n > 0 ? fmax(0.0, s->ci95_high) : 0.0;
 
     if (strcmp(m->error_type, "meter_stalled") == 0)
@@ -102,10 +102,11 @@ void jt_quality_assess(jt_measurement_t *m)
                    q->upper_bound_joules);
         else
             reason(q, JT_VERDICT_UNRESOLVED,
-                   "the 95 %% interval of the net energy per run [%.6g, %.6g] J does not lie "
-                   "above zero: the function costs less than the measurement resolves; the "
-                   "headline energies are upper bounds",
-                   s->ci95_low, s->ci95_high);
+                   "the net energy per run (median %.6g J, 95 %% interval [%.6g, %.6g] J) is "
+                   "not told apart from zero, or is under %g %% of what a run costs in all: "
+                   "the function costs less than the measurement resolves; the headline "
+                   "energies are upper bounds",
+                   s->median, s->ci95_low, s->ci95_high, 100 * JT_RESOLUTION_FRACTION);
     }
     if (q->temperature_rise_c > THERMAL_RISE_C)
         reason(q, JT_VERDICT_THERMAL,

@@ -117,6 +117,15 @@ typedef struct {
     jt_environment_t environment;
 } jt_measurement_t;
 
+/* A net value per run under this fraction of the gross value it is taken from (the window's
+ * energy per run, or its seconds per run) is not told apart from zero: below the meter's
+ * resolution, whatever its interval says. */
+#define JT_RESOLUTION_FRACTION 0.01
+
+/* Whether the net total energy per run is resolved above zero: at least 2 trials, a median
+ * above JT_RESOLUTION_FRACTION of the median gross energy per run, a 95 % interval above 0. */
+bool jt_measurement_resolved(const jt_measurement_t *m);
+
 /* Fill m->quality from the trials, idle windows, statistics and environment: the verdict,
  * its reasons, the upper bound. Call once the measurement (temperatures included) ended. */
 void jt_quality_assess(jt_measurement_t *m);
