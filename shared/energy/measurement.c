@@ -21,6 +21,7 @@ void jt_measurement_cleanup(jt_measurement_t *m)
         free(m->trials[i].timeline);
     free(m->trials);
     free(m->idle_windows);
+    json_decref(m->environment.provenance);
     jt_validation_cleanup(&m->validation);
     jt_measurement_init(m);
 }
@@ -169,6 +170,97 @@ static json_t *per_domain_json(const jt_measurement_t *m, const double *values)
     return o;
 }
 
+static const char *const proxy_names[JT_PROXY_COUNTERS] = {"instructions", "cycles",
+                                                           "cache_misses"};
+
+const char *jt_proxy_counter_name(jt_proxy_counter_t c)
+{
+    return (unsigned)c < JT_PROXY_COUNTERS ? proxy_names[c] : "unknown";
+}
+
+/* A window's raw proxies: {"usage": {...} | null, "counters": {name: N | null},
+ * "counters_absent": {name: reason}} (the last only when one is absent). */
+static json_t *window_proxies_json(const jt_window_proxies_t *p)
+{
+    json_t *o = json_object();
+    json_t *counters = json_object(), *absent = json_object();
+    json_object_set_new(o, "usage", jt_trial_usage_json(&p->usage));
+    for (int i = 0; i < JT_PROXY_COUNTERS; i++) {
+        json_object_set_new(counters, proxy_names[i],
+                            p->counter[i].present ? number(p->counter[i].value) : json_null());
+        if (!p->counter[i].present)
+            json_object_set_new(absent, proxy_names[i], json_string(p->counter[i].reason));
+    }
+    json_object_set_new(o, "counters", counters);
+    if (json_object_size(absent) > 0)
+        json_object_set_new(o, "counters_absent", absent);
+    else
+        json_decref(absent);
+    return o;
+}
+
+/* Per run, net of the null candidate (medians over the trials), like the energy: CPU time
+ * of the runs, their peak memory, the box's hardware counters. Absent values are null with
+ * the reason under "absent". */
+static json_t *proxies_json(const jt_measurement_t *m)
+{
+    size_t n = m->n_trials;
+    const jt_proxies_per_run_t *null = &m->null_per_run;
+    json_t *o = json_object(), *absent = json_object();
+    double *x = malloc((n ? n : 1) * sizeof *x);
+    if (o == NULL || absent == NULL || x == NULL) {
+        free(x);
+        json_decref(absent);
+        return o;
+    }
+    bool usage = null->has_usage && n > 0;
+    uint64_t peak = 0;
+    for (size_t k = 0; k < n; k++) {
+        usage &= m->trials[k].proxies.usage.present;
+        if (m->trials[k].proxies.usage.max_rss_kb > peak)
+            peak = m->trials[k].proxies.usage.max_rss_kb;
+    }
+    double user = NAN, sys = NAN;
+    if (usage) {
+        for (size_t k = 0; k < n; k++)
+            x[k] = (double)m->trials[k].proxies.usage.user_us / 1e6 / (double)m->trials[k].repeats -
+                   null->cpu_user_seconds;
+        user = jt_stats_median(x, n);
+        for (size_t k = 0; k < n; k++)
+            x[k] =
+                (double)m->trials[k].proxies.usage.system_us / 1e6 / (double)m->trials[k].repeats -
+                null->cpu_system_seconds;
+        sys = jt_stats_median(x, n);
+    } else {
+        json_object_set_new(absent, "cpu",
+                            json_string("the sandbox did not report its runs' usage"));
+    }
+    json_object_set_new(o, "cpu_user_seconds", number(user));
+    json_object_set_new(o, "cpu_system_seconds", number(sys));
+    json_object_set_new(o, "cpu_seconds", number(user + sys));
+    json_object_set_new(o, "peak_rss_kb", usage ? json_integer((json_int_t)peak) : json_null());
+    for (int i = 0; i < JT_PROXY_COUNTERS; i++) {
+        bool present = null->counter_present[i] && n > 0;
+        const char *why = NULL;
+        for (size_t k = 0; k < n; k++) {
+            const jt_proxy_value_t *v = &m->trials[k].proxies.counter[i];
+            if (!v->present && why == NULL)
+                why = v->reason;
+            present &= v->present;
+            x[k] = v->value / (double)m->trials[k].repeats - null->counter[i];
+        }
+        json_object_set_new(o, proxy_names[i],
+                            present ? number(jt_stats_median(x, n)) : json_null());
+        if (!present)
+            json_object_set_new(
+                absent, proxy_names[i],
+                json_string(why != NULL && why[0] ? why : "absent in a null trial"));
+    }
+    free(x);
+    json_object_set_new(o, "absent", absent);
+    return o;
+}
+
 static json_t *trial_json(const jt_measurement_t *m, size_t index)
 {
     const jt_trial_t *t = &m->trials[index];
@@ -185,6 +277,7 @@ static json_t *trial_json(const jt_measurement_t *m, size_t index)
     json_object_set_new(o, "net_seconds_per_run", number(t->net_seconds_per_run));
     json_object_set_new(o, "net_power_watts", number(t->net_power_watts));
     json_object_set_new(o, "outlier", json_boolean(t->outlier));
+    json_object_set_new(o, "proxies", window_proxies_json(&t->proxies));
     if (t->timeline != NULL) {
         json_t *tl = json_array();
         for (size_t p = 0; p < t->n_timeline; p++) {
@@ -233,7 +326,7 @@ static json_t *quality_json(const jt_measurement_t *m)
 
 static json_t *environment_json(const jt_environment_t *e)
 {
-    json_t *o = json_object();
+    json_t *o = json_is_object(e->provenance) ? json_deep_copy(e->provenance) : json_object();
     json_object_set_new(o, "meter_type", json_string(e->meter_type));
     json_object_set_new(o, "energy_is_estimated", json_boolean(e->energy_is_estimated));
     json_object_set_new(o, "socket", json_integer(e->socket));
@@ -272,6 +365,7 @@ json_t *jt_measurement_to_json(const jt_measurement_t *m)
     if (m->n_trials > 0) {
         json_object_set_new(o, "energy_metrics", energy_metrics_json(m));
         json_object_set_new(o, "statistics", statistics_json(m));
+        json_object_set_new(o, "proxies", proxies_json(m));
         json_t *trials = json_array();
         for (size_t i = 0; i < m->n_trials; i++)
             json_array_append_new(trials, trial_json(m, i));

@@ -11,7 +11,9 @@
 #include "clock.h"
 #include "compare.h"
 #include "protocol.h"
+#include "pmu.h"
 #include "stats.h"
+#include "trial_usage.h"
 
 #define AUTORANGE_STEPS 12
 #define MIN_TRIALS_FOR_EARLY_STOP 3
@@ -34,6 +36,8 @@ typedef struct {
     long long next_id;
     double run_limit; /* seconds one run may take */
     jt_tolerance_t tol;
+    jt_pmu_t *pmu;       /* hardware counters of the box, NULL without */
+    char pmu_absent[96]; /* why pmu is NULL */
     bool failed;      /* a candidate problem is recorded in m */
     bool aborted;     /* on_progress asked to stop */
 } ctx_t;
@@ -42,6 +46,7 @@ typedef struct {
     double seconds;
     double started_at, ended_at; /* UNIX time */
     double gross[JT_METER_MAX_DOMAINS];
+    jt_window_proxies_t proxies;
     jt_power_point_t *timeline;
     size_t n_timeline;
 } window_t;
@@ -145,6 +150,24 @@ static void check_outputs(ctx_t *c, const msgpack_object *msg)
     }
 }
 
+/* The box's hardware counters of the window just ended, or each absent with its reason. */
+static void read_counters(ctx_t *c, jt_window_proxies_t *p)
+{
+    jt_pmu_counts_t counts;
+    if (c->pmu == NULL) {
+        for (int i = 0; i < JT_PROXY_COUNTERS; i++)
+            snprintf(p->counter[i].reason, sizeof p->counter[i].reason, "%s", c->pmu_absent);
+        return;
+    }
+    jt_pmu_read(c->pmu, &counts);
+    for (int i = 0; i < JT_PROXY_COUNTERS; i++) {
+        const jt_pmu_value_t *v = &counts.counter[i]; /* same order as jt_proxy_counter_t */
+        p->counter[i].present = v->present;
+        p->counter[i].value = (double)v->value;
+        snprintf(p->counter[i].reason, sizeof p->counter[i].reason, "%s", v->reason);
+    }
+}
+
 /* One trial of `runs` runs between two meter reads. On a candidate problem
  * c->failed is set and JT_OK returned. */
 static jt_status_t window(ctx_t *c, bool candidate, unsigned long runs, bool record, window_t *w,
@@ -170,6 +193,8 @@ static jt_status_t window(ctx_t *c, bool candidate, unsigned long runs, bool rec
     /* From here every path leaves through `stop`, which ends the recording. */
     double t0 = 0, t1 = 0;
     bool have_end = false;
+    if (c->pmu != NULL)
+        jt_pmu_start(c->pmu);
     s = jt_meter_read(c->env->meter, &a, err);
     t0 = jt_clock_now();
     w->started_at = jt_clock_unix();
@@ -185,6 +210,8 @@ static jt_status_t window(ctx_t *c, bool candidate, unsigned long runs, bool rec
     s = jt_meter_read(c->env->meter, &b, err);
     w->ended_at = jt_clock_unix();
 stop:
+    if (c->pmu != NULL)
+        jt_pmu_stop(c->pmu);
     if (recording)
         jt_sampler_record_end(c->env->sampler, &w->timeline, &w->n_timeline);
     if (s != JT_OK) {
@@ -194,6 +221,8 @@ stop:
         }
         return s;
     }
+    jt_trial_usage_decode(jt_mp_find(&msg.data, "usage"), &w->proxies.usage);
+    read_counters(c, &w->proxies);
     const msgpack_object *ok = jt_mp_find(&msg.data, "ok");
     if (ok == NULL || ok->type != MSGPACK_OBJECT_BOOLEAN || !ok->via.boolean) {
         char *status = jt_mp_strdup(jt_mp_find(&msg.data, "status"));
@@ -316,6 +345,33 @@ static double local_idle(const jt_measurement_t *m, size_t k, size_t d)
     return k < m->n_idle_windows ? w[k].watts[d] : 0.0;
 }
 
+/* Medians per run of the null trials' proxies into *out (x: scratch for n values). */
+static void null_proxies(const window_t *nulls, size_t n, unsigned long null_runs, double *x,
+                         jt_proxies_per_run_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->has_usage = n > 0;
+    for (size_t k = 0; k < n; k++)
+        out->has_usage &= nulls[k].proxies.usage.present;
+    if (out->has_usage) {
+        for (size_t k = 0; k < n; k++)
+            x[k] = (double)nulls[k].proxies.usage.user_us / 1e6 / (double)null_runs;
+        out->cpu_user_seconds = jt_stats_median(x, n);
+        for (size_t k = 0; k < n; k++)
+            x[k] = (double)nulls[k].proxies.usage.system_us / 1e6 / (double)null_runs;
+        out->cpu_system_seconds = jt_stats_median(x, n);
+    }
+    for (int i = 0; i < JT_PROXY_COUNTERS; i++) {
+        bool present = n > 0;
+        for (size_t k = 0; k < n; k++) {
+            present &= nulls[k].proxies.counter[i].present;
+            x[k] = nulls[k].proxies.counter[i].value / (double)null_runs;
+        }
+        out->counter_present[i] = present;
+        out->counter[i] = present ? jt_stats_median(x, n) : 0;
+    }
+}
+
 /* Net values of every trial from the windows, the local idle power and the current
  * overhead (docs/measurement.md, "Net energy"). */
 static void compute_nets(ctx_t *c, const window_t *cand, const window_t *nulls, size_t n,
@@ -341,6 +397,7 @@ static void compute_nets(ctx_t *c, const window_t *cand, const window_t *nulls, 
     for (size_t k = 0; k < n; k++)
         x[k] = nulls[k].seconds / (double)null_runs;
     null_secs = jt_stats_median(x, n);
+    null_proxies(nulls, n, null_runs, x, &m->null_per_run);
     m->harness_overhead_seconds_per_run = null_secs;
     int pkg = jt_measurement_domain_index(m, JT_DOMAIN_PACKAGE);
     int ram = jt_measurement_domain_index(m, JT_DOMAIN_DRAM);
@@ -350,6 +407,7 @@ static void compute_nets(ctx_t *c, const window_t *cand, const window_t *nulls, 
         t->seconds = cand[k].seconds;
         t->started_at = cand[k].started_at;
         t->ended_at = cand[k].ended_at;
+        t->proxies = cand[k].proxies;
         double total = 0, constant = 0;
         for (size_t d = 0; d < nd; d++) {
             t->gross_joules[d] = cand[k].gross[d];
@@ -482,25 +540,11 @@ static jt_status_t measure_loop(ctx_t *c, jt_error_t *err)
     return s;
 }
 
-jt_status_t jt_trials_measure(jt_runner_t *r, const jt_job_t *job, const jt_trials_env_t *env,
-                              jt_measurement_t *m, jt_error_t *err)
+/* jt_trials_measure once the counters are open. */
+static jt_status_t measure_with_counters(ctx_t *cp, jt_runner_t *r, const jt_job_t *job,
+                                         const jt_trials_env_t *env, jt_error_t *err)
 {
-    ctx_t c = {.r = r,
-               .job = job,
-               .env = env,
-               .m = m,
-               .run_limit = job->timeout_seconds * (double)(job->n_test_cases + 1),
-               .tol = {.abs_tol = job->abs_tol, .rel_tol = job->rel_tol}};
-    m->completed = true;
-    m->total_tests = job->n_test_cases;
-    m->repetition_mode = jt_repetition_mode_name(job->repetition_mode);
-    m->n_domains = jt_meter_domain_count(env->meter);
-    for (size_t d = 0; d < m->n_domains; d++) {
-        m->domains[d] = jt_meter_domain(env->meter, d);
-        m->calibration_idle_watts[d] = env->idle_watts[d];
-    }
-    m->target_cv_percent = job->target_cv_percent;
-
+    ctx_t c = *cp;
     jt_status_t s = jt_runner_start_measure(r, job, env->measure_core, err);
     uint8_t *data = NULL;
     msgpack_unpacked msg;
@@ -530,4 +574,36 @@ jt_status_t jt_trials_measure(jt_runner_t *r, const jt_job_t *job, const jt_tria
         if (end)
             return JT_OK;
     }
+}
+
+jt_status_t jt_trials_measure(jt_runner_t *r, const jt_job_t *job, const jt_trials_env_t *env,
+                              jt_measurement_t *m, jt_error_t *err)
+{
+    ctx_t c = {.r = r,
+               .job = job,
+               .env = env,
+               .m = m,
+               .run_limit = job->timeout_seconds * (double)(job->n_test_cases + 1),
+               .tol = {.abs_tol = job->abs_tol, .rel_tol = job->rel_tol}};
+    m->completed = true;
+    m->total_tests = job->n_test_cases;
+    m->repetition_mode = jt_repetition_mode_name(job->repetition_mode);
+    m->n_domains = jt_meter_domain_count(env->meter);
+    for (size_t d = 0; d < m->n_domains; d++) {
+        m->domains[d] = jt_meter_domain(env->meter, d);
+        m->calibration_idle_watts[d] = env->idle_watts[d];
+    }
+    m->target_cv_percent = job->target_cv_percent;
+
+    if (env->counters_cgroup != NULL && env->counters_cgroup[0] != '\0') {
+        jt_pmu_target_t target = {.cgroup_dir = env->counters_cgroup, .cpu = env->measure_core};
+        if (jt_pmu_open(&target, &c.pmu) != JT_OK)
+            snprintf(c.pmu_absent, sizeof c.pmu_absent, "the counters could not be opened");
+    } else {
+        snprintf(c.pmu_absent, sizeof c.pmu_absent,
+                 "the box has no cgroup the perf_event controller sees");
+    }
+    jt_status_t s = measure_with_counters(&c, r, job, env, err);
+    jt_pmu_close(c.pmu);
+    return s;
 }

@@ -9,7 +9,41 @@
 #include "meter.h"
 #include "sampler.h"
 #include "stats.h"
+#include "trial_usage.h"
 #include "validation.h"
+
+/* Hardware counters beside the energy (worker/measure/pmu.c fills them). */
+typedef enum {
+    JT_PROXY_INSTRUCTIONS = 0,
+    JT_PROXY_CYCLES,
+    JT_PROXY_CACHE_MISSES,
+    JT_PROXY_COUNTERS
+} jt_proxy_counter_t;
+
+typedef struct {
+    bool present; /* else value is 0 and reason says why */
+    double value; /* events in the window */
+    char reason[96];
+} jt_proxy_value_t;
+
+/* "instructions", "cycles", "cache_misses". */
+const char *jt_proxy_counter_name(jt_proxy_counter_t c);
+
+/* What the kernel counted for one window: CPU time and peak memory of its runs (wait4 in
+ * the sandbox) and the hardware counters of the box. */
+typedef struct {
+    jt_trial_usage_t usage;
+    jt_proxy_value_t counter[JT_PROXY_COUNTERS];
+} jt_window_proxies_t;
+
+/* Proxies per run: medians over trials of a window's value / its runs. */
+typedef struct {
+    bool has_usage; /* every trial had the kernel's usage */
+    double cpu_user_seconds;
+    double cpu_system_seconds;
+    bool counter_present[JT_PROXY_COUNTERS]; /* every trial had the counter */
+    double counter[JT_PROXY_COUNTERS];
+} jt_proxies_per_run_t;
 
 typedef struct {
     unsigned long repeats;                  /* runs in this trial */
@@ -23,6 +57,7 @@ typedef struct {
     double net_seconds_per_run;             /* seconds / repeats - harness seconds per run */
     double net_power_watts;                 /* (package + dram) net / seconds */
     bool outlier;
+    jt_window_proxies_t proxies;            /* of the candidate's window */
     jt_power_point_t *timeline;             /* owned, optional */
     size_t n_timeline;
 } jt_trial_t;
@@ -83,6 +118,8 @@ typedef struct {
     double calibration_age_days;
     char calibration_timestamp[32];
     double timestamp;           /* UNIX seconds at the end of the measurement */
+    json_t *provenance;         /* owned, optional: more keys of the environment
+                                   (worker/measure/provenance.h); the fields above win */
 } jt_environment_t;
 
 typedef struct {
@@ -105,6 +142,7 @@ typedef struct {
     char early_stop_reason[128];
     double harness_overhead_joules_per_run[JT_METER_MAX_DOMAINS];
     double harness_overhead_seconds_per_run;
+    jt_proxies_per_run_t null_per_run; /* the null candidate's, medians over its trials */
     size_t total_tests;
     double target_cv_percent; /* of the job: the noisy threshold */
 

@@ -29,6 +29,9 @@ typedef struct {
     jt_sampler_t *sampler;          /* optional: power timelines of measured trials */
     double idle_watts[JT_METER_MAX_DOMAINS]; /* per meter domain index */
     int measure_core;
+    /* The box's cgroup directory for the hardware counters (pmu.h), NULL or "" when the box
+     * has none the perf_event controller sees: the counters are then absent with that reason. */
+    const char *counters_cgroup;
     /* Called after each trial; a nonzero return aborts the measurement
      * (cancellation, lost lease): the trial in flight is killed. Optional. */
     int (*on_progress)(void *ctx, const jt_trial_progress_t *p);
