@@ -47,6 +47,7 @@ static void cpu_busy_sources(void **state)
     write_stat(dir, 100);
     assert_int_equal(jt_cpu_busy_init(&b, 1, dir, &err), JT_OK);
     assert_int_equal(b.source, JT_CPU_BUSY_PROC_STAT);
+    assert_string_equal(jt_cpu_busy_source_name(b.source), "proc-stat-ticks");
     assert_int_equal(jt_cpu_busy_read(&b, &ns, &err), JT_OK);
     /* user + nice + system + irq + softirq + steal; not idle or iowait */
     assert_int_equal(ns, (uint64_t)(100 + 1 + 2 + 3 + 4 + 5) * (1000000000ull / (uint64_t)hz));
@@ -60,7 +61,7 @@ static void cpu_busy_sources(void **state)
                      0);
     assert_int_equal(jt_cpu_busy_init(&b, 1, dir, &err), JT_OK);
     assert_int_equal(b.source, JT_CPU_BUSY_SCHEDSTAT);
-    assert_string_equal(jt_cpu_busy_source_name(b.source), "schedstat");
+    assert_string_equal(jt_cpu_busy_source_name(b.source), "proc-schedstat");
     assert_int_equal(jt_cpu_busy_read(&b, &ns, &err), JT_OK);
     assert_int_equal(ns, 123456789);
     jt_fake_tree_remove(dir);

@@ -25,6 +25,7 @@
 
 #include "clock.h"
 #include "config.h"
+#include "cpu_busy.h"
 #include "job_json.h"
 #include "proc_scan.h"
 #include "protocol.h"
@@ -36,6 +37,7 @@ typedef struct {
     char dir[128];
     char env_entry[160]; /* JOULETRACE_SANDBOX_DIR=<dir>: how the box's processes are found */
     jt_config_t cfg;
+    jt_runner_t *runner; /* a case's runner, destroyed by teardown when the case failed */
 } fixture_t;
 
 static int setup(void **state)
@@ -55,6 +57,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture_t *f = *state;
+    jt_runner_destroy(f->runner); /* its box's cgroup goes with it */
+    f->runner = NULL;
     jt_temp_dir_remove(f->dir);
     return 0;
 }
@@ -231,6 +235,8 @@ static int degraded_box_child(const fixture_t *f, unsigned present, const char *
             box->features, box->cgroup, n);
     if (!named || (box->features & present) != present)
         return 2;
+    if (box->cpu_cgroup[0] != '\0') /* no cgroup, so nothing counts the box's CPU time */
+        return 5;
     char body[] = "{\"candidate_code\": \"def f(x):\\n    return x + 1\\n\", \"function_name\": "
                   "\"f\", \"test_cases\": [{\"inputs\": [1], \"expected_output\": 2}]}";
     jt_job_t job;
@@ -252,6 +258,53 @@ static int wait_child(pid_t pid)
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status));
     return WEXITSTATUS(status);
+}
+
+/* A function that burns 0.2 s of its own CPU time, then returns 0. */
+static const char burn_code[] = "import time\\n"
+                                "def f(x):\\n"
+                                "    end = time.process_time() + 0.2\\n"
+                                "    while time.process_time() < end:\\n"
+                                "        pass\\n"
+                                "    return 0\\n";
+
+/* The box's cgroup counts the box's CPU time (v2 cpu.stat, v1 cpuacct.usage,
+ * what the estimate meter reads): the pong names the directory, a validation
+ * that burns 0.2 s moves its count by at least that, and the directory goes
+ * with the runner. */
+static void box_counts_its_cpu_time(void **state)
+{
+    need_root();
+    fixture_t *f = *state;
+    jt_error_t err;
+    assert_int_equal(jt_runner_spawn(&f->cfg, &f->runner, &err), JT_OK);
+    const jt_runner_box_t *box = jt_runner_box(f->runner);
+    char dir[sizeof box->cpu_cgroup];
+    snprintf(dir, sizeof dir, "%s", box->cpu_cgroup);
+    fprintf(stderr, "box: slot %d, cgroup %s, cpu_cgroup '%s'\n", box->slot, box->cgroup, dir);
+    if (strcmp(box->cgroup, "none") == 0 ||
+        (access("/sys/fs/cgroup/cgroup.controllers", F_OK) != 0 &&
+         access("/sys/fs/cgroup/cpuacct/cpuacct.usage", F_OK) != 0)) {
+        fprintf(stderr, "skipped: no cgroup, or cgroup v1 without cpuacct, on this host\n");
+        jt_runner_destroy(f->runner);
+        exit(77);
+    }
+    assert_non_null(strstr(dir, "/jouletrace/slot-"));
+    jt_cpu_busy_t b;
+    uint64_t before, after;
+    assert_int_equal(jt_cpu_busy_init_cgroup(&b, dir, &err), JT_OK);
+    assert_int_equal(jt_cpu_busy_read(&b, &before, &err), JT_OK);
+    jt_validation_t v;
+    assert_int_equal(validate(f->runner, burn_code, 1, "0", 10, &v), JT_OK);
+    assert_true(v.is_correct);
+    jt_validation_cleanup(&v);
+    assert_int_equal(jt_cpu_busy_read(&b, &after, &err), JT_OK);
+    fprintf(stderr, "%s: %.3f s of CPU during a validation that burnt 0.2 s\n",
+            jt_cpu_busy_source_name(b.source), (double)(after - before) * 1e-9);
+    assert_true(after - before >= 200000000u && after - before < 5000000000u);
+    jt_runner_destroy(f->runner);
+    f->runner = NULL;
+    assert_int_not_equal(access(dir, F_OK), 0);
 }
 
 /* A host without cgroups (here: an empty /sys/fs/cgroup in a mount
@@ -463,6 +516,7 @@ static void run_that_closes_its_pipe_is_killed(void **state)
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(runs_of_a_trial_share_no_state, setup, teardown),
     cmocka_unit_test_setup_teardown(run_that_closes_its_pipe_is_killed, setup, teardown),
+    cmocka_unit_test_setup_teardown(box_counts_its_cpu_time, setup, teardown),
     cmocka_unit_test_setup_teardown(without_cgroups_the_box_still_runs, setup, teardown),
     cmocka_unit_test_setup_teardown(without_root_a_user_namespace_makes_the_box, setup, teardown),
     cmocka_unit_test_setup_teardown(without_root_or_user_namespaces_the_box_still_runs, setup,

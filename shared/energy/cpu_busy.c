@@ -1,4 +1,5 @@
-/* cpu_busy.c -- busy time of one core from /proc/schedstat (ns) or /proc/stat (USER_HZ ticks). */
+/* cpu_busy.c -- busy time of one core (/proc/schedstat, /proc/stat) or one cgroup (cpuacct,
+ * cpu.stat). */
 #include "cpu_busy.h"
 
 #include <errno.h>
@@ -89,9 +90,33 @@ static int parse_fields(const char *line, uint64_t *v, int max)
     return n;
 }
 
+/* One decimal count at the start of text, ended by the end of the line or a space. */
+static bool parse_count(const char *text, uint64_t *v)
+{
+    if (*text < '0' || *text > '9')
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(text, &end, 10);
+    if (errno != 0 || (*end != '\0' && *end != '\n' && *end != ' '))
+        return false;
+    *v = (uint64_t)x;
+    return true;
+}
+
 const char *jt_cpu_busy_source_name(jt_cpu_busy_source_t s)
 {
-    return s == JT_CPU_BUSY_SCHEDSTAT ? "schedstat" : "proc-stat";
+    switch (s) {
+    case JT_CPU_BUSY_SCHEDSTAT:
+        return "proc-schedstat";
+    case JT_CPU_BUSY_PROC_STAT:
+        return "proc-stat-ticks";
+    case JT_CPU_BUSY_CGROUP_V1:
+        return "cgroup-v1-cpuacct";
+    case JT_CPU_BUSY_CGROUP_V2:
+        return "cgroup-v2-cpu.stat";
+    }
+    return "unknown";
 }
 
 jt_status_t jt_cpu_busy_init(jt_cpu_busy_t *b, int core, const char *proc_root, jt_error_t *err)
@@ -130,6 +155,29 @@ jt_status_t jt_cpu_busy_init(jt_cpu_busy_t *b, int core, const char *proc_root, 
     return JT_OK;
 }
 
+jt_status_t jt_cpu_busy_init_cgroup(jt_cpu_busy_t *b, const char *dir, jt_error_t *err)
+{
+    if (dir == NULL || dir[0] == '\0' || strlen(dir) > 200)
+        return jt_error_set(err, JT_ERR_INVALID, "cgroup",
+                            "no usable cgroup directory (empty or over 200 bytes)");
+    memset(b, 0, sizeof *b);
+    b->core = -1;
+    uint64_t ns;
+    jt_error_t v1_err = {0};
+    b->source = JT_CPU_BUSY_CGROUP_V1;
+    snprintf(b->path, sizeof b->path, "%s/cpuacct.usage", dir);
+    if (jt_cpu_busy_read(b, &ns, &v1_err) == JT_OK)
+        return JT_OK;
+    jt_error_t v2_err = {0};
+    b->source = JT_CPU_BUSY_CGROUP_V2;
+    snprintf(b->path, sizeof b->path, "%s/cpu.stat", dir);
+    snprintf(b->prefix, sizeof b->prefix, "usage_usec ");
+    if (jt_cpu_busy_read(b, &ns, &v2_err) == JT_OK)
+        return JT_OK;
+    return jt_error_set(err, JT_ERR_IO, dir, "cgroup %s has no CPU accounting: %.200s; %.200s", dir,
+                        v1_err.message, v2_err.message);
+}
+
 jt_status_t jt_cpu_busy_read(const jt_cpu_busy_t *b, uint64_t *busy_ns, jt_error_t *err)
 {
     char line[LINE_MAX_LEN];
@@ -138,12 +186,23 @@ jt_status_t jt_cpu_busy_read(const jt_cpu_busy_t *b, uint64_t *busy_ns, jt_error
         return jt_error_set(err, JT_ERR_IO, b->path, "cannot read %s: %s", b->path,
                             strerror(errno));
     uint64_t v[8];
-    if (b->source == JT_CPU_BUSY_SCHEDSTAT) {
+    switch (b->source) {
+    case JT_CPU_BUSY_CGROUP_V1:
+    case JT_CPU_BUSY_CGROUP_V2:
+        if (f == 0 || !parse_count(line + strlen(b->prefix), &v[0]))
+            return jt_error_set(err, JT_ERR_IO, b->path, "%s: no usable %scount", b->path,
+                                b->prefix);
+        /* a 64-bit count of microseconds outlives any cgroup, in nanoseconds too */
+        *busy_ns = b->source == JT_CPU_BUSY_CGROUP_V2 ? v[0] * 1000u : v[0];
+        return JT_OK;
+    case JT_CPU_BUSY_SCHEDSTAT:
         if (f == 0 || parse_fields(line, v, 7) < 7)
             return jt_error_set(err, JT_ERR_IO, b->path, "%s: no usable cpu%d line", b->path,
                                 b->core);
         *busy_ns = v[6];
         return JT_OK;
+    case JT_CPU_BUSY_PROC_STAT:
+        break;
     }
     /* user nice system idle iowait irq softirq steal */
     if (f == 0 || parse_fields(line, v, 8) < 8)

@@ -192,6 +192,26 @@ jt_status_t jt_meter_read(jt_meter_t *m, jt_meter_reading_t *out, jt_error_t *er
     return s;
 }
 
+jt_status_t jt_meter_follow_cgroup(jt_meter_t *m, const char *cgroup_dir, jt_error_t *err)
+{
+    if (m->backend->follow == NULL)
+        return JT_OK;
+    pthread_mutex_lock(&m->mu);
+    jt_status_t s = m->backend->follow(m->state, cgroup_dir ? cgroup_dir : "", err);
+    pthread_mutex_unlock(&m->mu);
+    return s;
+}
+
+const char *jt_meter_cpu_source(jt_meter_t *m)
+{
+    if (m->backend->cpu_source == NULL)
+        return NULL;
+    pthread_mutex_lock(&m->mu);
+    const char *name = m->backend->cpu_source(m->state);
+    pthread_mutex_unlock(&m->mu);
+    return name;
+}
+
 double jt_meter_joules(const jt_meter_reading_t *a, const jt_meter_reading_t *b, size_t i)
 {
     if (i >= JT_METER_MAX_DOMAINS)

@@ -35,6 +35,12 @@ typedef struct {
      * unspecified and *err names the file (JT_ERR_IO). */
     jt_status_t (*read)(void *state, uint64_t *raw_uj, jt_error_t *err);
     void (*close)(void *state);
+    /* Optional (NULL: the backend measures no processes). From now on model
+     * the CPU time of the cgroup at cgroup_dir ("": none); raw counters stay
+     * monotonic across the change. Same errors as jt_meter_follow_cgroup. */
+    jt_status_t (*follow)(void *state, const char *cgroup_dir, jt_error_t *err);
+    /* Optional: the CPU time source in use (jt_meter_cpu_source). */
+    const char *(*cpu_source)(const void *state);
 } jt_meter_backend_t;
 
 extern const jt_meter_backend_t jt_rapl_sysfs_backend;

@@ -62,6 +62,24 @@ struct jt_runner {
     jt_runner_box_t box;
 };
 
+/* Whether text[0..len) is a path the worker may read CPU time from: under
+ * /sys/fs/cgroup/, no ".." component, printable, short enough for out. */
+static bool cgroup_path_ok(const char *text, size_t len, size_t cap)
+{
+    static const char root[] = "/sys/fs/cgroup/";
+    if (len >= cap || len < sizeof root || memcmp(text, root, sizeof root - 1) != 0)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] < 0x21 || text[i] > 0x7e)
+            return false;
+        bool dotdot = i > 0 && text[i - 1] == '/' && text[i] == '.' && i + 1 < len &&
+                      text[i + 1] == '.' && (i + 2 == len || text[i + 2] == '/');
+        if (dotdot)
+            return false;
+    }
+    return true;
+}
+
 /* Read the "box" map of the start-up pong into *box. */
 static void read_box(const msgpack_object *pong, jt_runner_box_t *box)
 {
@@ -76,6 +94,13 @@ static void read_box(const msgpack_object *pong, jt_runner_box_t *box)
         memcpy(box->cgroup, cg->via.str.ptr, 2);
     else
         snprintf(box->cgroup, sizeof box->cgroup, "none");
+    const msgpack_object *cpu = jt_mp_find(b, "cpu_cgroup");
+    box->cpu_cgroup[0] = '\0';
+    if (cpu != NULL && cpu->type == MSGPACK_OBJECT_STR &&
+        cgroup_path_ok(cpu->via.str.ptr, cpu->via.str.size, sizeof box->cpu_cgroup)) {
+        memcpy(box->cpu_cgroup, cpu->via.str.ptr, cpu->via.str.size);
+        box->cpu_cgroup[cpu->via.str.size] = '\0';
+    }
 }
 
 const jt_runner_box_t *jt_runner_box(const jt_runner_t *r)

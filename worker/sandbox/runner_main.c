@@ -94,7 +94,8 @@ static void prepare_child(runner_t *r)
     }
 }
 
-/* {"t":"pong","box":{"slot":N,"features":BITS,"cgroup":"v2"|"v1"|"none"}} */
+/* {"t":"pong","box":{"slot":N,"features":BITS,"cgroup":"v2"|"v1"|"none","cpu_cgroup":DIR}}:
+ * DIR is the cgroup directory that counts the box's CPU time, "" without one. */
 static int send_pong(runner_t *r)
 {
     char why[300];
@@ -103,13 +104,15 @@ static int send_pong(runner_t *r)
     jt_mp_frame_t f;
     jt_mp_frame_begin(&f, 2, "pong");
     jt_mp_pack_cstr(&f.pk, "box");
-    msgpack_pack_map(&f.pk, 3);
+    msgpack_pack_map(&f.pk, 4);
     jt_mp_pack_cstr(&f.pk, "slot");
     msgpack_pack_int(&f.pk, r->slot.index);
     jt_mp_pack_cstr(&f.pk, "features");
     msgpack_pack_unsigned_int(&f.pk, r->features);
     jt_mp_pack_cstr(&f.pk, "cgroup");
     jt_mp_pack_cstr(&f.pk, jt_cgroup_mode_name(r->cgroup.mode));
+    jt_mp_pack_cstr(&f.pk, "cpu_cgroup");
+    jt_mp_pack_cstr(&f.pk, jt_box_cgroup_cpu_dir(&r->cgroup));
     return jt_mp_frame_send(&f, r->out_fd) == JT_OK ? 0 : -1;
 }
 
@@ -341,6 +344,9 @@ int main(int argc, char **argv)
         r.child_opts.slot_lock_fd = r.slot.lock_fd;
         if (jt_box_cgroup_open(&r.cgroup, r.slot.index, why, sizeof why) == JT_CGROUP_NONE)
             jt_log_info("boxes run without a cgroup: %s", why);
+        else if (jt_box_cgroup_cpu_dir(&r.cgroup)[0] == '\0')
+            jt_log_info("the box's cgroup counts no CPU time (no cpuacct); the estimate meter "
+                        "counts the measurement core's busy time instead");
     }
     if (jt_filter_prepare(why, sizeof why) < 0) /* slower, not weaker: each child compiles */
         jt_log_warn("seccomp filters not precompiled: %s", why);

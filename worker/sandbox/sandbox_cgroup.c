@@ -1,4 +1,5 @@
-/* sandbox_cgroup.c -- create, limit, fill and remove a box slot's cgroup (v2 or v1). */
+/* sandbox_cgroup.c -- create, limit, fill and remove a box slot's cgroup (v2 or v1), and find its
+ * CPU accounting. */
 #include "sandbox_cgroup.h"
 
 #include <errno.h>
@@ -41,6 +42,17 @@ static int open_v2(jt_box_cgroup_t *cg, int slot)
     return make_dir(cg->memory_dir);
 }
 
+/* v1 cpuacct is optional: the box is bounded without it, and the estimate
+ * meter then counts the busy time of the whole measurement core. */
+static void open_v1_cpuacct(jt_box_cgroup_t *cg, int slot)
+{
+    const char *parent = CGROUP_ROOT "/cpuacct/jouletrace";
+    char dir[sizeof cg->cpuacct_dir];
+    snprintf(dir, sizeof dir, "%s/slot-%d", parent, slot);
+    if (exists(CGROUP_ROOT "/cpuacct/cpuacct.usage") && make_dir(parent) == 0 && make_dir(dir) == 0)
+        memcpy(cg->cpuacct_dir, dir, sizeof dir);
+}
+
 static int open_v1(jt_box_cgroup_t *cg, int slot)
 {
     static const char *const parents[] = {CGROUP_ROOT "/memory/jouletrace",
@@ -54,7 +66,10 @@ static int open_v1(jt_box_cgroup_t *cg, int slot)
         return -1;
     char n[32];
     snprintf(n, sizeof n, "%d", JT_BOX_PIDS_MAX);
-    return write_file(cg->pids_dir, "pids.max", n);
+    if (write_file(cg->pids_dir, "pids.max", n) < 0)
+        return -1;
+    open_v1_cpuacct(cg, slot);
+    return 0;
 }
 
 jt_cgroup_mode_t jt_box_cgroup_open(jt_box_cgroup_t *cg, int slot, char *why, size_t whylen)
@@ -98,7 +113,7 @@ int jt_box_cgroup_limit(const jt_box_cgroup_t *cg, long memory_limit_bytes)
     }
 }
 
-int jt_box_cgroup_add(const jt_box_cgroup_t *cg, pid_t pid)
+int jt_box_cgroup_add(jt_box_cgroup_t *cg, pid_t pid)
 {
     char n[32];
     snprintf(n, sizeof n, "%d", (int)pid);
@@ -106,10 +121,16 @@ int jt_box_cgroup_add(const jt_box_cgroup_t *cg, pid_t pid)
     case JT_CGROUP_V2:
         return write_file(cg->memory_dir, "cgroup.procs", n);
     case JT_CGROUP_V1:
-        return write_file(cg->memory_dir, "cgroup.procs", n) < 0 ||
-                       write_file(cg->pids_dir, "cgroup.procs", n) < 0
-                   ? -1
-                   : 0;
+        if (write_file(cg->memory_dir, "cgroup.procs", n) < 0 ||
+            write_file(cg->pids_dir, "cgroup.procs", n) < 0)
+            return -1;
+        /* An accounting group the box is not in would count nothing: the
+         * group goes, so that whoever reads it finds no file, not a zero. */
+        if (cg->cpuacct_dir[0] != '\0' && write_file(cg->cpuacct_dir, "cgroup.procs", n) < 0) {
+            rmdir(cg->cpuacct_dir);
+            cg->cpuacct_dir[0] = '\0';
+        }
+        return 0;
     default:
         return 0;
     }
@@ -121,8 +142,24 @@ void jt_box_cgroup_close(jt_box_cgroup_t *cg)
         rmdir(cg->memory_dir);
     if (cg->pids_dir[0] != '\0')
         rmdir(cg->pids_dir);
-    cg->memory_dir[0] = cg->pids_dir[0] = '\0';
+    if (cg->cpuacct_dir[0] != '\0')
+        rmdir(cg->cpuacct_dir);
+    cg->memory_dir[0] = cg->pids_dir[0] = cg->cpuacct_dir[0] = '\0';
     cg->mode = JT_CGROUP_NONE;
+}
+
+const char *jt_box_cgroup_cpu_dir(const jt_box_cgroup_t *cg)
+{
+    char path[sizeof cg->memory_dir + 16];
+    switch (cg->mode) {
+    case JT_CGROUP_V2:
+        snprintf(path, sizeof path, "%s/cpu.stat", cg->memory_dir);
+        return exists(path) ? cg->memory_dir : "";
+    case JT_CGROUP_V1:
+        return cg->cpuacct_dir;
+    default:
+        return "";
+    }
 }
 
 const char *jt_cgroup_mode_name(jt_cgroup_mode_t mode)

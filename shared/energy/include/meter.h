@@ -45,7 +45,7 @@ typedef struct {
     jt_meter_kind_t kind;
     char powercap_root[256];  /* rapl-sysfs: JOULETRACE_POWERCAP_ROOT, "/sys/class/powercap" */
     int socket;               /* measurement socket (package-N) */
-    int measurement_core;     /* estimate: the core whose busy time is modelled */
+    int measurement_core;     /* estimate: the core modelled when no box is followed */
     double estimate_idle_watts;   /* estimate: socket watts when idle */
     double estimate_active_watts; /* estimate: extra watts per fully busy core */
 } jt_meter_config_t;
@@ -80,6 +80,24 @@ jt_domain_t jt_meter_domain(const jt_meter_t *m, size_t i);
 /* Read every domain once (one call, all domains, as close together in time
  * as possible). Returns JT_OK, or JT_ERR_IO with *err saying which file. */
 jt_status_t jt_meter_read(jt_meter_t *m, jt_meter_reading_t *out, jt_error_t *err);
+
+/* Estimate meter: from now on, busy time is the CPU time of the processes in
+ * the cgroup directory cgroup_dir (the measure box's: cpuacct.usage of cgroup
+ * v1, cpu.stat usage_usec of v2) instead of the measurement core's; NULL or ""
+ * goes back to the core. Call it again whenever the box changes (a respawned
+ * runner may hold another slot): readings stay monotonic across every change,
+ * and the busy time of the old source up to now is kept. JT_OK; or, when
+ * cgroup_dir has no readable CPU accounting, the meter goes on with the core
+ * and the error (JT_ERR_IO / JT_ERR_INVALID, naming the directory) says why,
+ * for a warning. A no-op returning JT_OK for the hardware meters. Any thread. */
+jt_status_t jt_meter_follow_cgroup(jt_meter_t *m, const char *cgroup_dir, jt_error_t *err);
+
+/* Where the estimate meter's busy time comes from right now, as results name
+ * it: "cgroup-v1-cpuacct", "cgroup-v2-cpu.stat" (the box's processes, ns / us),
+ * "proc-schedstat" (the whole measurement core, ns) or "proc-stat-ticks" (the
+ * whole core, USER_HZ ticks). NULL for the hardware meters. A static string.
+ * Any thread. */
+const char *jt_meter_cpu_source(jt_meter_t *m);
 
 /* Joules of domain i between two readings (b later than a). */
 double jt_meter_joules(const jt_meter_reading_t *a, const jt_meter_reading_t *b, size_t i);

@@ -18,9 +18,11 @@ typedef struct jt_runner jt_runner_t;
 
 /* What the runner's boxes obtained (its answer to the start-up ping). */
 typedef struct {
-    int slot;          /* host-wide box slot; -1 when the runner is not root */
-    unsigned features; /* JT_BOX_* bits (protocol.h) */
-    char cgroup[8];    /* "v2", "v1" or "none" */
+    int slot;             /* host-wide box slot; -1 when the runner is not root */
+    unsigned features;    /* JT_BOX_* bits (protocol.h) */
+    char cgroup[8];       /* "v2", "v1" or "none" */
+    char cpu_cgroup[128]; /* cgroup directory counting the box's CPU time (the
+                             estimate meter's source); "" without one */
 } jt_runner_box_t;
 
 /* Start jouletrace-runner (cfg->runner_path, or the one beside this program)
