@@ -18,6 +18,15 @@ jt_add_cmocka_test(test_meter_backends
   TIMEOUT 60
   LIBS jt-energy jt-test-base)
 
+# The estimate meter on a cgroup's CPU time; the real case makes a cgroup (root, else skipped).
+jt_add_cmocka_test(test_meter_cgroup
+  SOURCES test_meter_cgroup.c
+  CASES cgroup_sources_parse estimate_follows_cgroup estimate_fallback_without_cgroup
+        real_cgroup_counts_child
+  TIMEOUT 60
+  LIBS jt-energy jt-test-base)
+set_tests_properties(test_meter_cgroup.real_cgroup_counts_child PROPERTIES SKIP_RETURN_CODE 77)
+
 jt_add_cmocka_test(test_sampler
   SOURCES test_sampler.c
   CASES invalid_rate read_rate stop_is_prompt empty_recording timeline_bounded timeline_power

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "host_info.h"
+#include "log.h"
 #include "sampler.h"
 
 struct jt_measurer {
@@ -179,6 +180,13 @@ jt_status_t jt_measurer_trials(jt_measurer_t *ms, jt_runner_t *r, const jt_job_t
                            .on_progress = progress,
                            .ctx = ctx};
     memcpy(env.idle_watts, ms->idle_watts, sizeof env.idle_watts);
+    /* The estimate meter counts this runner's box, which a respawn may have changed. */
+    jt_error_t follow_err;
+    if (jt_meter_follow_cgroup(ms->meter, jt_runner_box(r)->cpu_cgroup, &follow_err) != JT_OK)
+        jt_log_warn("%s", follow_err.message);
+    const char *cpu_source = jt_meter_cpu_source(ms->meter);
+    if (cpu_source != NULL)
+        jt_log_debug("estimate meter: busy time from %s", cpu_source);
     jt_status_t s = jt_trials_measure(r, job, &env, m, err);
     m->environment.temperature_c_end = jt_host_temperature_c();
     m->environment.timestamp = (double)time(NULL);
