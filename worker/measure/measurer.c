@@ -9,8 +9,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "host_info.h"
 #include "log.h"
+#include "provenance.h"
 #include "sampler.h"
 
 struct jt_measurer {
@@ -22,6 +24,7 @@ struct jt_measurer {
     double idle_watts[JT_METER_MAX_DOMAINS];
     bool calibrated;
     jt_calibration_t calibration;
+    json_t *provenance; /* collected once at open: the host, the meter, the versions */
 };
 
 int jt_measurer_pick_core(const jt_config_t *cfg)
@@ -104,8 +107,13 @@ jt_status_t jt_measurer_open(const jt_config_t *cfg, const char *meter_kind, jt_
         return jt_error_set(err, JT_ERR_CONFIG, "calibration", "Socket %d not calibrated: %s",
                             cfg->socket, reason);
     }
+    /* Once per worker: it asks the interpreter for its version (about 20 ms). */
+    ms->provenance = jt_provenance_collect(ms->measure_core, cfg->socket, NULL);
+    if (ms->provenance != NULL)
+        jt_provenance_add_meter(ms->provenance, ms->meter, &mc);
     s = jt_sampler_start(ms->meter, cfg->sample_hz, &ms->sampler, err);
     if (s != JT_OK) {
+        json_decref(ms->provenance);
         jt_meter_close(ms->meter);
         free(ms);
         return s;
@@ -120,6 +128,7 @@ void jt_measurer_close(jt_measurer_t *ms)
         return;
     jt_sampler_stop(ms->sampler);
     jt_meter_close(ms->meter);
+    json_decref(ms->provenance);
     free(ms);
 }
 
@@ -138,6 +147,8 @@ static void fill_environment(jt_measurer_t *ms, jt_environment_t *e)
     jt_host_governor(ms->measure_core, e->governor, sizeof e->governor);
     e->frequency_mhz = jt_host_frequency_mhz(ms->measure_core);
     e->calibrated = ms->calibrated;
+    json_decref(e->provenance);
+    e->provenance = ms->provenance != NULL ? json_deep_copy(ms->provenance) : NULL;
     e->calibration_idle_watts = ms->idle_watts[0];
     if (ms->calibrated) {
         e->calibration_age_days = difftime(time(NULL), ms->calibration.timestamp) / 86400.0;
@@ -160,7 +171,7 @@ jt_status_t jt_measurer_gate(jt_measurer_t *ms, jt_runner_t *r, const jt_job_t *
         snprintf(m->error_message, sizeof m->error_message, "%s",
                  m->validation.error_summary ? m->validation.error_summary
                                              : "the candidate failed the correctness gate");
-        m->environment.timestamp = (double)time(NULL);
+        m->environment.timestamp = jt_clock_unix();
     }
     return JT_OK;
 }
@@ -180,16 +191,22 @@ jt_status_t jt_measurer_trials(jt_measurer_t *ms, jt_runner_t *r, const jt_job_t
                            .on_progress = progress,
                            .ctx = ctx};
     memcpy(env.idle_watts, ms->idle_watts, sizeof env.idle_watts);
+    env.counters_cgroup = jt_runner_box(r)->cpu_cgroup;
     /* The estimate meter counts this runner's box, which a respawn may have changed. */
     jt_error_t follow_err;
     if (jt_meter_follow_cgroup(ms->meter, jt_runner_box(r)->cpu_cgroup, &follow_err) != JT_OK)
         jt_log_warn("%s", follow_err.message);
     const char *cpu_source = jt_meter_cpu_source(ms->meter);
-    if (cpu_source != NULL)
+    if (cpu_source != NULL) {
         jt_log_debug("estimate meter: busy time from %s", cpu_source);
+        if (m->environment.provenance != NULL)
+            json_object_set_new(m->environment.provenance, "estimate_cpu_source",
+                                json_string(cpu_source));
+    }
     jt_status_t s = jt_trials_measure(r, job, &env, m, err);
     m->environment.temperature_c_end = jt_host_temperature_c();
-    m->environment.timestamp = (double)time(NULL);
+    m->environment.timestamp = jt_clock_unix();
+    jt_quality_assess(m);
     return s;
 }
 
