@@ -202,6 +202,11 @@ jt_status_t jt_measurer_trials(jt_measurer_t *ms, jt_runner_t *r, const jt_job_t
         if (m->environment.provenance != NULL)
             json_object_set_new(m->environment.provenance, "estimate_cpu_source",
                                 json_string(cpu_source));
+        /* Counting the box alone, an idle window reads exactly the model's idle watts; a
+         * calibration file (made without a box, on the whole core) would only add the
+         * machine's background load to the guard and cry drift at every job. */
+        if (strncmp(cpu_source, "cgroup", 6) == 0)
+            env.idle_watts[0] = ms->cfg.estimate_idle_watts;
     }
     jt_status_t s = jt_trials_measure(r, job, &env, m, err);
     m->environment.temperature_c_end = jt_host_temperature_c();
