@@ -3,13 +3,22 @@
  * Creates under --root the zones of one or two sockets (intel-rapl:S named
  * package-S with sub-zone intel-rapl:S:0 named dram, plus a top-level alias
  * symlink intel-rapl:S:0 as real hosts have) and, every --period-us, sets
- *   package-0 = idle W x elapsed + active W x busy time of --core
- *   dram-0    = dram idle W x elapsed + dram active W x busy time of --core
- *   package-1, dram-1 = their idle W x elapsed (the core is not on socket 1)
+ *   package-0 = idle energy + active W x busy time of --core
+ *   dram-0    = dram idle energy + dram active W x busy time of --core
+ *   package-1, dram-1 = their idle energy (the core is not on socket 1)
  * each written modulo its max_energy_range_uj, by temp file + rename(2). After
- * the zones it writes `truth` (seq, state, CLOCK_MONOTONIC time, unwrapped uJ
- * per zone) the same way; `state writing` marks a tick in progress. Busy time comes from
- * shared/cpu_busy.c, like the estimate meter. Single-threaded; exits 0 on SIGTERM or SIGINT.
+ * the zones it writes `truth` (seq, state, CLOCK_MONOTONIC time of the tick and
+ * of the start, unwrapped uJ per zone) the same way; `state writing` marks a
+ * tick in progress. Busy time comes from shared/energy/cpu_busy.c, like the estimate meter.
+ *
+ * Idle energy is idle W x elapsed, unless idle power drifts. With
+ * --idle-step-percent P and --idle-step-after S, from S seconds after the start
+ * on every zone's idle power (package and dram, both sockets) is idle x (1 + P/100);
+ * with --idle-ramp-wps W the package zones' idle power (not dram's) grows by a
+ * further W watts per second from that moment on. So for t > S a package zone's
+ * idle energy is I t + I (P/100) (t - S) + W (t - S)^2 / 2, and a dram zone's
+ * I t + I (P/100) (t - S). Every tick computes this from the start, so nothing drifts
+ * in the sums. Single-threaded; exits 0 on SIGTERM or SIGINT.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,9 +40,18 @@ typedef struct {
     char rel[64]; /* directory relative to the root */
     char id[32];  /* intel-rapl:S or intel-rapl:S:0 */
     double idle_watts, active_watts;
+    int ramps; /* 1: a package zone, whose idle power follows --idle-ramp-wps */
     uint64_t range_uj;
     int dirfd;
 } fake_zone_t;
+
+/* How idle power drifts: a step of step_fraction x idle at step_after_s
+ * seconds after the start, then a ramp of ramp_wps on the package zones. */
+typedef struct {
+    double step_fraction;
+    double step_after_s;
+    double ramp_wps;
+} idle_drift_t;
 
 static volatile sig_atomic_t stop_requested;
 
@@ -78,12 +96,29 @@ static uint64_t monotonic_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* Cumulative energy of zone z in uJ, elapsed_ns after the start with busy_ns
+ * of busy time on the core: the closed form of the header, never wrapped. */
+static uint64_t zone_energy_uj(const fake_zone_t *z, const idle_drift_t *d, double elapsed_ns,
+                               double busy_ns)
+{
+    /* W x ns = nJ */
+    double nj = z->idle_watts * elapsed_ns + z->active_watts * busy_ns;
+    double after_ns = elapsed_ns - d->step_after_s * 1e9;
+    if (after_ns > 0) {
+        nj += z->idle_watts * d->step_fraction * after_ns;
+        if (z->ramps) /* W/s x s^2 / 2 = J; here in nJ */
+            nj += d->ramp_wps * after_ns * after_ns * 1e-9 / 2.0;
+    }
+    return nj > 0 ? (uint64_t)(nj / 1000.0) : 0;
+}
+
 static void usage(void)
 {
     fprintf(stderr,
             "usage: fake_rapl --root DIR [--core N] [--idle-watts W] [--active-watts W]\n"
             "       [--dram-idle-watts W] [--dram-active-watts W] [--max-range-uj N]\n"
-            "       [--dram-max-range-uj N] [--period-us N] [--sockets 1|2] [--ready-file PATH]\n");
+            "       [--dram-max-range-uj N] [--period-us N] [--sockets 1|2] [--ready-file PATH]\n"
+            "       [--idle-step-percent P] [--idle-step-after S] [--idle-ramp-wps W]\n");
     exit(2);
 }
 
@@ -105,6 +140,7 @@ int main(int argc, char **argv)
     double idle = 10, active = 20, dram_idle = 2, dram_active = 3;
     uint64_t range = 50000000, dram_range = 0;
     long period_us = 1000;
+    idle_drift_t drift = {0, 0, 0};
     static const struct option opts[] = {
         {"root", required_argument, NULL, 'r'},
         {"core", required_argument, NULL, 'c'},
@@ -117,6 +153,9 @@ int main(int argc, char **argv)
         {"period-us", required_argument, NULL, 'p'},
         {"sockets", required_argument, NULL, 's'},
         {"ready-file", required_argument, NULL, 'R'},
+        {"idle-step-percent", required_argument, NULL, 'P'},
+        {"idle-step-after", required_argument, NULL, 'S'},
+        {"idle-ramp-wps", required_argument, NULL, 'W'},
         {NULL, 0, NULL, 0},
     };
     int o;
@@ -154,6 +193,15 @@ int main(int argc, char **argv)
             break;
         case 'R':
             ready = optarg;
+            break;
+        case 'P':
+            drift.step_fraction = parse_num(optarg, -100, 1e4) / 100.0;
+            break;
+        case 'S':
+            drift.step_after_s = parse_num(optarg, 0, 1e7);
+            break;
+        case 'W':
+            drift.ramp_wps = parse_num(optarg, 0, 1e4);
             break;
         default:
             usage();
@@ -193,9 +241,11 @@ int main(int argc, char **argv)
         snprintf(dram->rel, sizeof dram->rel, "%s/%s", pkg->id, dram->id);
         pkg->idle_watts = idle;
         pkg->active_watts = s == 0 ? active : 0;
+        pkg->ramps = 1;
         pkg->range_uj = range;
         dram->idle_watts = dram_idle;
         dram->active_watts = s == 0 ? dram_active : 0;
+        dram->ramps = 0;
         dram->range_uj = dram_range;
         mkdir_at(rootfd, pkg->rel);
         mkdir_at(rootfd, dram->rel);
@@ -235,13 +285,10 @@ int main(int argc, char **argv)
         char truth[512];
         int len = snprintf(truth, sizeof truth, "seq %" PRIu64 "\nstate writing\n", ++seq);
         write_atomic(rootfd, "truth", truth);
-        len = snprintf(truth, sizeof truth, "seq %" PRIu64 "\nstate done\ntime %.9f\n", seq,
-                       (double)now * 1e-9);
+        len = snprintf(truth, sizeof truth, "seq %" PRIu64 "\nstate done\ntime %.9f\nstart %.9f\n",
+                       seq, (double)now * 1e-9, (double)t0 * 1e-9);
         for (size_t i = 0; i < nz; i++) {
-            /* W x ns = nJ; computed from the start each tick, so nothing drifts. */
-            uint64_t uj =
-                (uint64_t)((zones[i].idle_watts * elapsed_ns + zones[i].active_watts * busy_ns) /
-                           1000.0);
+            uint64_t uj = zone_energy_uj(&zones[i], &drift, elapsed_ns, busy_ns);
             char text[32];
             snprintf(text, sizeof text, "%" PRIu64 "\n", uj % zones[i].range_uj);
             write_atomic(zones[i].dirfd, "energy_uj", text);

@@ -35,7 +35,7 @@ jt_add_cmocka_test(test_sampler
 
 jt_add_cmocka_test(test_fake_rapl
   SOURCES test_fake_rapl.c
-  CASES tree_and_truth meter_matches_truth busy_core_power
+  CASES tree_and_truth meter_matches_truth busy_core_power idle_step_and_ramp drift_under_load
   TIMEOUT 60
   LIBS jt-energy jt-test-base)
 
@@ -51,6 +51,7 @@ set_tests_properties(
   test_meter_backends.estimate_real_busy_core
   test_sampler.read_rate test_sampler.timeline_bounded test_sampler.timeline_power
   test_fake_rapl.tree_and_truth test_fake_rapl.meter_matches_truth test_fake_rapl.busy_core_power
+  test_fake_rapl.idle_step_and_ramp test_fake_rapl.drift_under_load
   PROPERTIES RESOURCE_LOCK measurement_core)
 
 # The measurement environment's package temperature (worker/host_info.c) on fake /sys/class trees.

@@ -54,6 +54,11 @@ int jt_fake_rapl_start_bin(const char *bin, const char *root, const jt_fake_rapl
     JT_FAKE_ARG("--max-range-uj", "%" PRIu64, o->max_range_uj);
     JT_FAKE_ARG("--period-us", "%ld", o->period_us);
     JT_FAKE_ARG("--sockets", "%d", o->sockets);
+    if (o->idle_step_percent != 0 || o->idle_ramp_wps != 0) {
+        JT_FAKE_ARG("--idle-step-percent", "%.17g", o->idle_step_percent);
+        JT_FAKE_ARG("--idle-step-after", "%.17g", o->idle_step_after_s);
+        JT_FAKE_ARG("--idle-ramp-wps", "%.17g", o->idle_ramp_wps);
+    }
 #undef JT_FAKE_ARG
     argv[n] = NULL;
 
@@ -117,6 +122,8 @@ int jt_fake_truth_read(const char *root, jt_fake_truth_t *t)
         } else if (strcmp(key, "time") == 0) {
             t->time = strtod(val, NULL);
             got |= 2;
+        } else if (strcmp(key, "start") == 0) {
+            t->start = strtod(val, NULL);
         } else if (t->n < JT_FAKE_MAX_ZONES) {
             snprintf(t->zone[t->n], sizeof t->zone[t->n], "%s", key);
             t->uj[t->n++] = strtoull(val, NULL, 10);

@@ -23,6 +23,12 @@ typedef struct {
     uint64_t max_range_uj; /* wrap point of every zone */
     long period_us;        /* update period */
     int sockets;           /* 1 or 2 */
+    /* Idle drift (tests/fake_rapl.c): from idle_step_after_s seconds after the start, every
+     * zone's idle watts times (1 + idle_step_percent / 100), and the package zones' idle watts
+     * growing by idle_ramp_wps per second. All 0 by default: constant idle power. */
+    double idle_step_percent;
+    double idle_step_after_s;
+    double idle_ramp_wps;
 } jt_fake_rapl_options_t;
 
 /* A running fake_rapl and the root of its tree. */
@@ -34,8 +40,9 @@ typedef struct {
 /* The cumulative (never wrapped) energy fake_rapl computed on its last tick. */
 typedef struct {
     uint64_t seq;
-    int stable;  /* 1: the zones hold tick seq; 0: fake_rapl is writing them */
-    double time; /* CLOCK_MONOTONIC seconds */
+    int stable;   /* 1: the zones hold tick seq; 0: fake_rapl is writing them */
+    double time;  /* CLOCK_MONOTONIC seconds */
+    double start; /* CLOCK_MONOTONIC seconds of fake_rapl's start, where its energy is 0 */
     size_t n;
     char zone[JT_FAKE_MAX_ZONES][32]; /* "intel-rapl:0", "intel-rapl:0:0", ... */
     uint64_t uj[JT_FAKE_MAX_ZONES];
