@@ -1,0 +1,508 @@
+/* bench_integrity.c -- net energy under idle drift: the truth, the constant and local baselines.
+ *
+ * Runs tests' fake_rapl on tmpfs (package idle 40 W, +10 W while the measurement
+ * core is busy; dram 3 W, +1 W), calibrates against it with `jouletrace-worker
+ * calibrate`, then lets idle power drift: --step-after seconds after the tree's start (after
+ * the calibration) every idle power steps by --idle-step-percent (5), then the
+ * package's grows by --idle-ramp-wps (0.01 W/s). It then measures six candidates with
+ * `jouletrace-worker measure` (rapl-sysfs, --trials trials of at least
+ * --min-trial-seconds): CPU-bound work 1x, 2x and 4x, a 50 ms sleep, work
+ * plus the sleep, and a memory-bound copy. For each it prints
+ *   - the true net energy per run. The fake charges active watts x busy time
+ *     of the measurement core, so the candidate's true net energy per run is
+ *     (10 W + 1 W) x the CPU seconds of its own part of a run: the module and
+ *     one call, in a process forked from an interpreter holding the compiled
+ *     code, as in fresh_process mode (a warm call in a long-lived process is
+ *     cheaper: caches and the specialising interpreter warm). A python3
+ *     reference (bench_python: the runner's shared libpython, not the faster
+ *     /usr/bin/python3) on the measurement core times such runs with
+ *     time.process_time(), just before and just after the candidate's
+ *     measurement (their mean; the ratio shows how much the core's speed moved
+ *     meanwhile). This is independent of the worker's windows and of both
+ *     baselines, whereas the tree's truth over a trial would have to be split
+ *     between the candidate, the harness and the idle power, the very split
+ *     under test. The bench checks the reference once against the truth: the
+ *     busy energy the tree charged while a reference ran must match its CPU time;
+ *   - the constant-baseline estimate: quality.net_energy_constant_baseline_joules
+ *     (the calibration's idle watts subtracted, the old method). A result without
+ *     `quality` comes from a worker of the old method, whose statistics.median is that figure;
+ *   - the local-baseline estimate: statistics.median (the median of net energy per run with
+ *     the idle power measured between the trials), and energy_metrics.median_total_energy_joules
+ *     when it differs (an upper bound for an unresolved candidate); "n/a" when absent;
+ * then the targets beside both methods (2x the work 1.9 .. 2.1x the energy;
+ * net power within 5 % of 11 W; a 50 ms sleep charged at most 5 % of 50 ms busy),
+ * and the estimate meter's CV over --cv-runs runs (10) of a ~10 ms CPU-bound
+ * function and of the README's example (target: <= 5 % in at least 9 of 10).
+ * The floor printed is the meter's resolution here: busy time comes in
+ * /proc/stat ticks of 10 ms, so one tick is 11 W x 10 ms per trial.
+ *
+ * The stand (the tree, worker commands, the reference) is integrity_stand.c.
+ * Everything runs in a child process group; the parent waits and, when the bench
+ * ends or gets SIGINT, SIGTERM or SIGHUP, kills that group (fake_rapl, workers and
+ * python3; the sandboxes die with their worker) and removes the temporary
+ * directory (a SIGKILL of the parent leaves the directory behind; the processes
+ * die with it through their parent-death signals).
+ *
+ * Exit 0 when the local baseline and the estimate meter meet every target, 1
+ * otherwise (also while the worker has no local baseline), 2 on bad usage.
+ * Usage: bench_integrity [--idle-step-percent P] [--idle-ramp-wps W] [--step-after S]
+ *                        [--trials N] [--min-trial-seconds S] [--work N] [--cv-runs N]
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench_percentile.h"
+#include "candidate.h"
+#include "floor_table.h"
+#include "integrity_stand.h"
+#include "json_path.h"
+#include "process_harness.h"
+#include "temp_dir.h"
+
+#define BUSY_W (JT_STAND_ACTIVE_W + JT_STAND_DRAM_ACTIVE_W) /* net power of a busy core */
+#define TICK_S 0.01                                         /* /proc/stat's USER_HZ tick */
+#define SLEEP_S 0.05
+#define SPEED_MOVED 0.10 /* references before and after a measurement further apart: flagged */
+#define MAX_CV_RUNS 50
+#define CODE_MAX 1024
+
+/* A candidate: its source and one test's inputs, then what was measured. */
+typedef struct {
+    const char *label;
+    char code[CODE_MAX];
+    char args[64];    /* JSON array of solve's inputs */
+    json_t *expected; /* solve's output, from the reference */
+    double cpu[2];    /* reference CPU seconds per run, before and after the measurement */
+    double true_j, constant_j, local_j, headline_j, secs, repeats;
+} candidate_t;
+
+enum { CPU_1X, CPU_2X, CPU_4X, SLEEP, CPU_SLEEP, MEMORY, N_CANDIDATES };
+
+#define BURN_DEF                                                                                   \
+    "def burn(n):\n"                                                                               \
+    "    s = 0\n"                                                                                  \
+    "    for i in range(n):\n"                                                                     \
+    "        s = (s * 31 + i) & 0xFFFFFFFF\n"                                                      \
+    "    return s\n"
+
+/* ---- measuring ------------------------------------------------------------------------- */
+
+static double number_at(const json_t *r, const char *path)
+{
+    json_t *v = jt_json_at(r, path);
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+/* Fill c's estimates from result r. A result with `quality` has both methods;
+ * one without comes from a worker of the old method: its median is the
+ * constant-baseline figure and there is no local one. */
+static void read_estimates(candidate_t *c, const json_t *r)
+{
+    bool local = jt_json_at(r, "quality") != NULL;
+    c->local_j = local ? number_at(r, "statistics.median") : NAN;
+    c->headline_j = local ? number_at(r, "energy_metrics.median_total_energy_joules") : NAN;
+    c->constant_j = local ? number_at(r, "quality.net_energy_constant_baseline_joules")
+                          : number_at(r, "statistics.median");
+    c->secs = number_at(r, "energy_metrics.median_execution_time_seconds");
+    c->repeats = number_at(r, "statistics.repeats_per_trial");
+}
+
+/* Reference, measurement, reference for c; 0 or -1. */
+static int measure_candidate(jt_integrity_stand_t *s, candidate_t *c)
+{
+    if (jt_integrity_reference(s, c->code, c->args, &c->cpu[0], NULL, &c->expected) != 0)
+        return -1;
+    json_t *job =
+        json_pack("{s:s, s:[{s:o, s:O}], s:i, s:i, s:f, s:f}", "candidate_code", c->code,
+                  "test_cases", "inputs", json_loads(c->args, 0, NULL), "expected_output",
+                  c->expected, "energy_measurement_trials", s->opt.trials, "warmup_trials", 1,
+                  "min_trial_seconds", s->opt.min_trial_s, "target_cv_percent", 0.0001);
+    json_t *r = jt_integrity_measure(s, c->label, job, "rapl-sysfs", NULL);
+    if (r == NULL || jt_integrity_reference(s, c->code, c->args, &c->cpu[1], NULL, NULL) != 0) {
+        json_decref(r);
+        return -1;
+    }
+    read_estimates(c, r);
+    json_decref(r);
+    c->true_j = BUSY_W * (c->cpu[0] + c->cpu[1]) / 2;
+    fprintf(stderr, "[%s] true %.5f J/run, constant %.5f, local %.5f\n", c->label, c->true_j,
+            c->constant_j, c->local_j);
+    return 0;
+}
+
+/* cv_runs measurements of job_text with the estimate meter; cvs gets each
+ * statistics.cv_percent (NAN for a failed run). Returns the runs completed. */
+static int estimate_cvs(jt_integrity_stand_t *s, const char *label, const char *job_text,
+                        double *cvs)
+{
+    static const char *const extra[] = {"JOULETRACE_METER=estimate", NULL};
+    int done = 0;
+    for (int i = 0; i < s->opt.cv_runs; i++) {
+        char what[96];
+        snprintf(what, sizeof what, "%s, estimate run %d", label, i + 1);
+        json_t *r = jt_integrity_measure(s, what, json_loads(job_text, 0, NULL), "estimate", extra);
+        cvs[i] = r ? number_at(r, "statistics.cv_percent") : NAN;
+        done += r != NULL;
+        json_decref(r);
+    }
+    return done;
+}
+
+/* ---- the tables ------------------------------------------------------------------------- */
+
+/* "%.5f" of x into buf, or "n/a". */
+static const char *cell(char *buf, size_t len, const char *fmt, double x)
+{
+    if (isnan(x))
+        return "n/a";
+    snprintf(buf, len, fmt, x);
+    return buf;
+}
+
+static void print_candidates(const candidate_t *c)
+{
+    printf("%-22s %15s %10s %19s %19s %8s %6s %10s\n", "candidate", "ref ms/run", "true J",
+           "constant J (err)", "local J (err)", "s/run", "runs", "tick J/run");
+    for (int i = 0; i < N_CANDIDATES; i++) {
+        const candidate_t *k = &c[i];
+        /* errors in % of the true energy; for the sleep, of 50 ms busy */
+        double ref = i == SLEEP ? BUSY_W * SLEEP_S : k->true_j;
+        char ms[64], cj[64], lj[64], a[24], d[24];
+        /* '*': the core's speed moved by more than SPEED_MOVED between the references */
+        bool moved = k->true_j > 0.05 && fabs(k->cpu[1] / k->cpu[0] - 1) > SPEED_MOVED;
+        snprintf(ms, sizeof ms, "%s%.2f/%.2f", moved ? "*" : "", 1e3 * k->cpu[0], 1e3 * k->cpu[1]);
+        snprintf(cj, sizeof cj, "%s (%s)", cell(a, sizeof a, "%.5f", k->constant_j),
+                 cell(d, sizeof d, "%+.1f%%", 100 * (k->constant_j - k->true_j) / ref));
+        snprintf(lj, sizeof lj, "%s (%s)", cell(a, sizeof a, "%.5f", k->local_j),
+                 cell(d, sizeof d, "%+.1f%%", 100 * (k->local_j - k->true_j) / ref));
+        printf("%-22s %15s %10.5f %19s %19s %8.4f %6.0f %10.5f\n", k->label, ms, k->true_j, cj, lj,
+               k->secs, k->repeats, BUSY_W * TICK_S / k->repeats);
+        if (!isnan(k->headline_j) && fabs(k->headline_j - k->local_j) > 1e-9)
+            printf("%-22s   (energy_metrics.median_total_energy_joules %.5f: an upper bound)\n", "",
+                   k->headline_j);
+    }
+    printf("# *: the core's speed moved by more than %.0f %% between the two references (the VM's "
+           "host):\n#   that row's errors, and the ratios with it, are the machine's, not the "
+           "method's\n",
+           100 * SPEED_MOVED);
+}
+
+/* One target row: the figure by both methods, lo .. hi; returns whether the local one met it. */
+static bool target_row(const char *figure, double constant, double local, double lo, double hi)
+{
+    char a[24], b[24], t[32];
+    const char *vc = isnan(constant) ? "-" : constant >= lo && constant <= hi ? "PASS" : "FAIL";
+    const char *vl = isnan(local) ? "-" : local >= lo && local <= hi ? "PASS" : "FAIL";
+    snprintf(t, sizeof t, "%.3g .. %.3g", lo, hi);
+    printf("%-40s %10s %5s %10s %5s %16s\n", figure, cell(a, sizeof a, "%.3f", constant), vc,
+           cell(b, sizeof b, "%.3f", local), vl, t);
+    return strcmp(vl, "PASS") == 0;
+}
+
+static bool print_targets(const candidate_t *c)
+{
+    printf("\n%-40s %16s %16s %16s\n", "target", "constant", "local", "accepted");
+    bool ok = true;
+    ok &= target_row("cpu 2x / cpu 1x, net J per run", c[CPU_2X].constant_j / c[CPU_1X].constant_j,
+                     c[CPU_2X].local_j / c[CPU_1X].local_j, 1.9, 2.1);
+    ok &= target_row("cpu 4x / cpu 2x, net J per run", c[CPU_4X].constant_j / c[CPU_2X].constant_j,
+                     c[CPU_4X].local_j / c[CPU_2X].local_j, 1.9, 2.1);
+    ok &= target_row("cpu 2x net power, W (10 W + 1 W)", c[CPU_2X].constant_j / c[CPU_2X].secs,
+                     c[CPU_2X].local_j / c[CPU_2X].secs, 0.95 * BUSY_W, 1.05 * BUSY_W);
+    double busy = BUSY_W * SLEEP_S;
+    ok &= target_row("sleep 50 ms, % of 50 ms busy (0.55 J)", 100 * c[SLEEP].constant_j / busy,
+                     100 * c[SLEEP].local_j / busy, -5, 5);
+    return ok;
+}
+
+/* One CV row; returns whether at least 90 % of the runs had a CV <= 5 %. */
+static bool cv_row(const char *figure, const double *cvs, int n)
+{
+    double sorted[MAX_CV_RUNS];
+    int within = 0, m = 0;
+    for (int i = 0; i < n; i++) {
+        within += cvs[i] <= 5.0;
+        if (!isnan(cvs[i]))
+            sorted[m++] = cvs[i];
+    }
+    double med = m ? jt_bench_percentile(sorted, (size_t)m, 0.5) : NAN;
+    double max = m ? jt_bench_percentile(sorted, (size_t)m, 1.0) : NAN;
+    int need = (9 * n + 9) / 10;
+    char a[24], b[24], got[32], t[40];
+    snprintf(got, sizeof got, "%d of %d", within, n);
+    snprintf(t, sizeof t, ">= %d of %d", need, n);
+    bool ok = n > 0 && within >= need;
+    printf("%-40s %8s %8s %12s %12s %s\n", figure, cell(a, sizeof a, "%.2f", med),
+           cell(b, sizeof b, "%.2f", max), got, t, ok ? "PASS" : "FAIL");
+    for (int i = 0; i < n; i++)
+        printf("%s%.2f", i ? " " : "#   ", cvs[i]);
+    printf("\n");
+    return ok;
+}
+
+/* ---- the bench -------------------------------------------------------------------------- */
+
+/* The candidates, work N for 1x. */
+static void make_candidates(candidate_t *c, long n)
+{
+    static const char *const labels[N_CANDIDATES] = {
+        "cpu 1x", "cpu 2x", "cpu 4x", "sleep 50 ms", "cpu 1x + sleep 50 ms", "memory-bound copy"};
+    memset(c, 0, N_CANDIDATES * sizeof *c);
+    for (int i = 0; i < N_CANDIDATES; i++)
+        c[i].label = labels[i];
+    for (int i = CPU_1X; i <= CPU_4X; i++) {
+        snprintf(c[i].code, sizeof c[i].code, BURN_DEF "def solve(n):\n    return burn(n)\n");
+        snprintf(c[i].args, sizeof c[i].args, "[%ld]", n << (i - CPU_1X));
+    }
+    snprintf(c[SLEEP].code, sizeof c[SLEEP].code,
+             "import time\ndef solve(x):\n    time.sleep(%g)\n    return x\n", SLEEP_S);
+    snprintf(c[SLEEP].args, sizeof c[SLEEP].args, "[7]");
+    snprintf(c[CPU_SLEEP].code, sizeof c[CPU_SLEEP].code,
+             "import time\n" BURN_DEF "def solve(n):\n    r = burn(n)\n    time.sleep(%g)\n"
+             "    return r\n",
+             SLEEP_S);
+    snprintf(c[CPU_SLEEP].args, sizeof c[CPU_SLEEP].args, "[%ld]", n);
+    /* 16 MiB copied 16 times between two buffers, past the caches: bandwidth and page faults */
+    snprintf(c[MEMORY].code, sizeof c[MEMORY].code,
+             "def solve(n):\n"
+             "    src = bytearray(b'\\x5a') * n\n"
+             "    dst = bytearray(n)\n"
+             "    for _ in range(16):\n"
+             "        dst[:] = src\n"
+             "    return dst[n // 2] + len(dst)\n");
+    snprintf(c[MEMORY].args, sizeof c[MEMORY].args, "[%d]", 16 << 20);
+}
+
+/* The README's example job. */
+static const char README_JOB[] =
+    "{\"candidate_code\": \"def solve(x):\\n  return x * x\\n\", \"function_name\": \"solve\","
+    " \"test_cases\": [{\"test_id\": \"t1\", \"inputs\": [2], \"expected_output\": 4},"
+    " {\"test_id\": \"t2\", \"inputs\": [7], \"expected_output\": 49}],"
+    " \"energy_measurement_trials\": 3, \"timeout_seconds\": 20}";
+
+/* Everything but the cleanup (main's parent does it): the tree, the calibration,
+ * the candidates, the reference check, the estimate CVs, the tables. Exit code. */
+static int bench_main(jt_integrity_stand_t *s)
+{
+    double load = jt_floor_table_load();
+    if (jt_integrity_pin(s->other_core) != 0 || jt_integrity_calibrate_before_step(s) != 0)
+        return 1;
+    candidate_t c[N_CANDIDATES];
+    make_candidates(c, s->opt.work);
+    for (int i = 0; i < N_CANDIDATES; i++)
+        if (measure_candidate(s, &c[i]) != 0)
+            return 1;
+    double charged_j = NAN, cpu_j = NAN;
+    if (jt_integrity_check_reference(s, c[CPU_1X].code, c[CPU_1X].args, &charged_j, &cpu_j) != 0)
+        return 1;
+    jt_fake_rapl_stop(&s->fake);
+
+    /* the estimate meter: ~10 ms of CPU per run, and the README's example */
+    double cpu_1x = (c[CPU_1X].cpu[0] + c[CPU_1X].cpu[1]) / 2;
+    long n10 = (long)((double)s->opt.work * 0.010 / cpu_1x);
+    n10 = n10 < 1000 ? 1000 : n10;
+    json_t *job10 =
+        json_pack("{s:s, s:[{s:[I], s:I}]}", "candidate_code", BURN_SOLVE_SRC, "test_cases",
+                  "inputs", (json_int_t)n10, "expected_output", (json_int_t)jt_burn_expected(n10));
+    char *job10_text = json_dumps(job10, JSON_COMPACT);
+    json_decref(job10);
+    double cv10[MAX_CV_RUNS], cv_readme[MAX_CV_RUNS];
+    for (int i = 0; i < s->opt.cv_runs; i++)
+        cv10[i] = NAN;
+    if (job10_text != NULL)
+        estimate_cvs(s, "burn ~10 ms", job10_text, cv10);
+    estimate_cvs(s, "README example", README_JOB, cv_readme);
+    free(job10_text);
+
+    bool local = !isnan(c[CPU_1X].local_j);
+    printf("bench_integrity: net energy per run while idle power drifts (fake_rapl, measurement "
+           "core %d)\n",
+           s->core);
+    printf("# tree: package %.0f W idle, +%.0f W busy; dram %.0f W, +%.0f W; %.1f s after its "
+           "start (after the calibration) idle %+.1f %%, then package %+.3f W/s\n",
+           JT_STAND_IDLE_W, JT_STAND_ACTIVE_W, JT_STAND_DRAM_IDLE_W, JT_STAND_DRAM_ACTIVE_W,
+           s->step_at, s->opt.step_percent, s->opt.ramp_wps);
+    printf("# jobs: %d measured trials of >= %.2f s, 1 warmup; this worker's method: %s\n",
+           s->opt.trials, s->opt.min_trial_s,
+           local ? "local baseline (quality present)"
+                 : "constant baseline only (no quality object: local n/a)");
+    printf("# true J = (%.0f W + %.0f W) x CPU s of a forked run (python3 time.process_time() on "
+           "core %d, before/after);\n#   err in %% of true J (sleep: of 50 ms busy, %.2f J); tick "
+           "J/run "
+           "= the floor, one 10 ms /proc/stat tick per trial\n",
+           JT_STAND_ACTIVE_W, JT_STAND_DRAM_ACTIVE_W, s->core, BUSY_W * SLEEP_S);
+    print_candidates(c);
+    printf("# reference check: while a cpu 1x reference ran, the tree charged %.4f J busy "
+           "(package minus its idle model); %.0f W x its CPU s = %.4f J (ratio %.3f)\n",
+           charged_j, JT_STAND_ACTIVE_W, cpu_j, charged_j / cpu_j);
+    bool ok = print_targets(c);
+    printf("\n%-40s %8s %8s %12s %12s %s\n", "estimate meter: cv_percent of N runs", "median",
+           "max", "<= 5 %", "target", "verdict");
+    char label[64];
+    snprintf(label, sizeof label, "burn(%ld), ~10 ms CPU", n10);
+    ok &= cv_row(label, cv10, s->opt.cv_runs);
+    ok &= cv_row("README example (solve(x) = x * x)", cv_readme, s->opt.cv_runs);
+    jt_floor_table_print_load(load);
+    for (int i = 0; i < N_CANDIDATES; i++)
+        json_decref(c[i].expected);
+    return ok ? 0 : 1;
+}
+
+/* ---- the guard: a child process group, cleaned up whatever happens ---------------------- */
+
+static volatile sig_atomic_t got_signal;
+static volatile pid_t bench_group; /* the child's process group, once it exists */
+
+static void on_signal(int sig)
+{
+    got_signal = sig;
+    if (bench_group > 0)
+        kill(-bench_group, SIGKILL);
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: bench_integrity [--idle-step-percent P] [--idle-ramp-wps W] "
+                    "[--step-after S]\n"
+                    "       [--trials N] [--min-trial-seconds S] [--work N] [--cv-runs N]\n");
+    exit(2);
+}
+
+static double parse_num(const char *s, double lo, double hi)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end != '\0' || !(v >= lo && v <= hi)) {
+        fprintf(stderr, "bench_integrity: bad number \"%s\"\n", s);
+        usage();
+    }
+    return v;
+}
+
+static jt_integrity_options_t parse_options(int argc, char **argv)
+{
+    jt_integrity_options_t o = {.step_percent = 5,
+                                .ramp_wps = 0.01,
+                                .step_after_s = 6,
+                                .min_trial_s = 0.5,
+                                .trials = 9,
+                                .cv_runs = 10,
+                                .work = 1000000};
+    static const struct option opts[] = {
+        {"idle-step-percent", required_argument, NULL, 'P'},
+        {"idle-ramp-wps", required_argument, NULL, 'W'},
+        {"step-after", required_argument, NULL, 'S'},
+        {"trials", required_argument, NULL, 't'},
+        {"min-trial-seconds", required_argument, NULL, 'm'},
+        {"work", required_argument, NULL, 'n'},
+        {"cv-runs", required_argument, NULL, 'c'},
+        {NULL, 0, NULL, 0},
+    };
+    int ch;
+    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'P':
+            o.step_percent = parse_num(optarg, -100, 1000);
+            break;
+        case 'W':
+            o.ramp_wps = parse_num(optarg, 0, 100);
+            break;
+        case 'S':
+            o.step_after_s = parse_num(optarg, 1, 600);
+            break;
+        case 't':
+            o.trials = (int)parse_num(optarg, 1, 50);
+            break;
+        case 'm':
+            o.min_trial_s = parse_num(optarg, 0, 10);
+            break;
+        case 'n':
+            o.work = (long)parse_num(optarg, 1000, 1e8);
+            break;
+        case 'c':
+            o.cv_runs = (int)parse_num(optarg, 1, MAX_CV_RUNS);
+            break;
+        default:
+            usage();
+        }
+    }
+    if (optind != argc)
+        usage();
+    return o;
+}
+
+int main(int argc, char **argv)
+{
+    jt_integrity_stand_t stand;
+    memset(&stand, 0, sizeof stand);
+    stand.opt = parse_options(argc, argv);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    stand.core = cores > 1 ? (int)cores - 1 : 0;
+    stand.other_core = 0;
+    if (jt_temp_dir_make(stand.dir, sizeof stand.dir, "jt-integrity") != 0) {
+        fprintf(stderr, "bench_integrity: temporary directory %s: %s\n", stand.dir,
+                strerror(errno));
+        return 1;
+    }
+    if (jt_integrity_stand_init(&stand) != 0) {
+        jt_temp_dir_remove(stand.dir);
+        return 1;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    fflush(NULL);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        setpgid(0, 0);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGHUP, SIG_DFL);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(1);
+        int rc = bench_main(&stand);
+        fflush(NULL);
+        _exit(rc);
+    }
+    int st = 0;
+    if (pid > 0) {
+        setpgid(pid, pid); /* either of the two calls makes the group first */
+        bench_group = pid;
+        if (got_signal)
+            kill(-pid, SIGKILL);
+        /* wait without reaping, so that the group's id cannot be reused before the kill */
+        siginfo_t info;
+        while (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT) < 0 && errno == EINTR)
+            ;
+        kill(-pid, SIGKILL); /* whatever the bench left: fake_rapl, a worker, python3 */
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+            ;
+    } else {
+        fprintf(stderr, "bench_integrity: fork: %s\n", strerror(errno));
+    }
+    /* the group's last processes may still be exiting and writing: try for 2 s */
+    for (int i = 0; i < 20; i++) {
+        jt_temp_dir_remove(stand.dir);
+        if (access(stand.dir, F_OK) != 0)
+            break;
+        jt_proc_sleep_ms(100);
+    }
+    if (got_signal)
+        return 128 + got_signal;
+    return pid > 0 && WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+}
