@@ -24,6 +24,7 @@ static const char *const all_vars[] = {
     "JOULETRACE_ESTIMATE_ACTIVE_WATTS",
     "JOULETRACE_CALIBRATION_MAX_CV_PERCENT",
     "JOULETRACE_NATS_CREDENTIALS_FILE",
+    "JOULETRACE_LEASE_HOST",
 };
 
 static int clear_env(void **state)
@@ -78,6 +79,7 @@ static void assert_defaults(const jt_config_t *cfg)
     assert_true(cfg->estimate_active_watts == 15.0);
     assert_true(cfg->calibration_max_cv == 20.0);
     assert_string_equal(cfg->nats_credentials_file, "");
+    assert_string_equal(cfg->lease_host, "");
 }
 
 static void defaults(void **state)
@@ -131,7 +133,9 @@ static void each_variable_parsed(void **state)
     set("JOULETRACE_ESTIMATE_ACTIVE_WATTS", "12");
     set("JOULETRACE_CALIBRATION_MAX_CV_PERCENT", "5");
     set("JOULETRACE_NATS_CREDENTIALS_FILE", "/etc/jouletrace/nats-service.credentials");
+    set("JOULETRACE_LEASE_HOST", "rack4-node_07.example.org");
     load_ok(&cfg);
+    assert_string_equal(cfg.lease_host, "rack4-node_07.example.org");
     assert_string_equal(cfg.nats_credentials_file, "/etc/jouletrace/nats-service.credentials");
     assert_int_equal(cfg.log_level, JT_LOG_ERROR);
     assert_string_equal(cfg.sandbox_dir, "/var/lib/jouletrace/jobs");
@@ -178,6 +182,12 @@ static void boundaries_accepted(void **state)
     set("JOULETRACE_RUNNER", repeat('r', 511));
     load_ok(&cfg);
     assert_int_equal(strlen(cfg.runner_path), 511);
+    set("JOULETRACE_LEASE_HOST", repeat('h', JT_LEASE_HOST_MAX));
+    load_ok(&cfg);
+    assert_int_equal(strlen(cfg.lease_host), JT_LEASE_HOST_MAX);
+    set("JOULETRACE_LEASE_HOST", "h");
+    load_ok(&cfg);
+    assert_string_equal(cfg.lease_host, "h");
     set("JOULETRACE_VALIDATE_CORE", "4095");
     set("JOULETRACE_OUTPUT_LIMIT_BYTES", "1024");
     set("JOULETRACE_VALIDATION_BUDGET_SECONDS", "1");
@@ -229,6 +239,8 @@ static void invalid_values(void **state)
 {
     (void)state;
     char long_dir[257], long_runner[513], long_meter[17], long_creds[513];
+    char long_host[JT_LEASE_HOST_MAX + 2];
+    memcpy(long_host, repeat('h', JT_LEASE_HOST_MAX + 1), sizeof long_host);
     memcpy(long_dir, repeat('d', 256), sizeof long_dir);
     memcpy(long_creds, repeat('c', 512), sizeof long_creds);
     memcpy(long_runner, repeat('r', 512), sizeof long_runner);
@@ -287,6 +299,15 @@ static void invalid_values(void **state)
         {"JOULETRACE_ESTIMATE_ACTIVE_WATTS", "10000.5"},
         {"JOULETRACE_CALIBRATION_MAX_CV_PERCENT", "0.05"},
         {"JOULETRACE_CALIBRATION_MAX_CV_PERCENT", "1001"},
+        {"JOULETRACE_LEASE_HOST", long_host},
+        {"JOULETRACE_LEASE_HOST", "two words"},
+        {"JOULETRACE_LEASE_HOST", " node1"},
+        {"JOULETRACE_LEASE_HOST", "node1\n"},
+        {"JOULETRACE_LEASE_HOST", "-node1"},
+        {"JOULETRACE_LEASE_HOST", ".node1"},
+        {"JOULETRACE_LEASE_HOST", "node/1"},
+        {"JOULETRACE_LEASE_HOST", "node*"},
+        {"JOULETRACE_LEASE_HOST", "caf\xc3\xa9"},
     };
     int failures = 0;
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {

@@ -213,18 +213,44 @@ static void stopped_supervisor_ends_in_timeout(void **state)
     jt_runner_destroy(t.runner);
 }
 
+/* A runner for a forked child, or NULL with the reason on stderr. */
+static jt_runner_t *child_runner(const fixture_t *f)
+{
+    jt_runner_t *r;
+    jt_error_t err;
+    if (jt_runner_spawn(&f->cfg, &r, &err) != JT_OK) {
+        fprintf(stderr, "spawn: %s\n", err.message);
+        return NULL;
+    }
+    return r;
+}
+
+/* Whether r's box finds the REST job `body` correct: 0, else 3 (the body
+ * does not decode) or 4 (not validated, or not correct). */
+static int child_validates(jt_runner_t *r, const char *body)
+{
+    jt_error_t err;
+    jt_job_t job;
+    jt_job_init(&job);
+    int rc = jt_job_from_json(&job, body, strlen(body), &err) == JT_OK ? 0 : 3;
+    jt_validation_t v;
+    jt_validation_init(&v);
+    if (rc == 0)
+        rc = jt_runner_validate(r, &job, -1, &v, &err) == JT_OK && v.is_correct ? 0 : 4;
+    jt_validation_cleanup(&v);
+    jt_job_cleanup(&job);
+    return rc;
+}
+
 /* In a forked child: spawn a runner, check that its box report has every
  * JT_BOX_* bit of `present`, names `missing` among what it lacks, and that
  * the box still validates a correct function. Returns the child's exit code:
  * 0 when all held, else the number of the failed check. */
 static int degraded_box_child(const fixture_t *f, unsigned present, const char *missing_name)
 {
-    jt_runner_t *r;
-    jt_error_t err;
-    if (jt_runner_spawn(&f->cfg, &r, &err) != JT_OK) {
-        fprintf(stderr, "spawn: %s\n", err.message);
+    jt_runner_t *r = child_runner(f);
+    if (r == NULL)
         return 1;
-    }
     const jt_runner_box_t *box = jt_runner_box(r);
     const char *missing[16];
     size_t n = jt_runner_box_missing(box, missing, 16);
@@ -237,17 +263,9 @@ static int degraded_box_child(const fixture_t *f, unsigned present, const char *
         return 2;
     if (box->cpu_cgroup[0] != '\0') /* no cgroup, so nothing counts the box's CPU time */
         return 5;
-    char body[] = "{\"candidate_code\": \"def f(x):\\n    return x + 1\\n\", \"function_name\": "
-                  "\"f\", \"test_cases\": [{\"inputs\": [1], \"expected_output\": 2}]}";
-    jt_job_t job;
-    jt_job_init(&job);
-    if (jt_job_from_json(&job, body, strlen(body), &err) != JT_OK)
-        return 3;
-    jt_validation_t v;
-    jt_validation_init(&v);
-    int rc = jt_runner_validate(r, &job, -1, &v, &err) == JT_OK && v.is_correct ? 0 : 4;
-    jt_validation_cleanup(&v);
-    jt_job_cleanup(&job);
+    int rc = child_validates(r, "{\"candidate_code\": \"def f(x):\\n    return x + 1\\n\", "
+                                "\"function_name\": \"f\", \"test_cases\": [{\"inputs\": [1], "
+                                "\"expected_output\": 2}]}");
     jt_runner_destroy(r);
     return rc;
 }
@@ -321,6 +339,44 @@ static void without_cgroups_the_box_still_runs(void **state)
             _exit(10);
         _exit(degraded_box_child(f, JT_BOX_PID_NS | JT_BOX_ROOT | JT_BOX_RUN_UID, "cgroup"));
     }
+    assert_int_equal(wait_child(pid), 0);
+}
+
+/* /proc/sys read-only, as Docker mounts it in every unprivileged container:
+ * the box still gets its IPC namespace with its own limits (set through a
+ * procfs of its own), its minimal root and its pid namespace, and a run in it
+ * reads the box's 64 MiB shmmax. Returns 0, or the number of the failed check. */
+static int read_only_proc_sys_child(const fixture_t *f)
+{
+    if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+        mount("/proc/sys", "/proc/sys", NULL, MS_BIND, NULL) < 0 ||
+        mount(NULL, "/proc/sys", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+        return 10;
+    if (access("/proc/sys/kernel/shmmax", W_OK) == 0 || errno != EROFS)
+        return 11;
+    jt_runner_t *r = child_runner(f);
+    if (r == NULL)
+        return 1;
+    const jt_runner_box_t *box = jt_runner_box(r);
+    unsigned want = JT_BOX_IPC_NS | JT_BOX_PID_NS | JT_BOX_ROOT | JT_BOX_RUN_UID;
+    fprintf(stderr, "box: slot %d, features %#x\n", box->slot, box->features);
+    int rc = (box->features & want) == want ? 0 : 2;
+    if (rc == 0)
+        rc = child_validates(r, "{\"candidate_code\": \"def f(x):\\n    return int(open("
+                                "'/proc/sys/kernel/shmmax').read())\\n\", \"function_name\": "
+                                "\"f\", \"test_cases\": [{\"inputs\": [1], \"expected_output\": "
+                                "67108864}]}");
+    jt_runner_destroy(r);
+    return rc;
+}
+
+static void read_only_proc_sys_keeps_the_ipc_limits(void **state)
+{
+    need_root();
+    fixture_t *f = *state;
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(read_only_proc_sys_child(f));
     assert_int_equal(wait_child(pid), 0);
 }
 
@@ -518,6 +574,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(run_that_closes_its_pipe_is_killed, setup, teardown),
     cmocka_unit_test_setup_teardown(box_counts_its_cpu_time, setup, teardown),
     cmocka_unit_test_setup_teardown(without_cgroups_the_box_still_runs, setup, teardown),
+    cmocka_unit_test_setup_teardown(read_only_proc_sys_keeps_the_ipc_limits, setup, teardown),
     cmocka_unit_test_setup_teardown(without_root_a_user_namespace_makes_the_box, setup, teardown),
     cmocka_unit_test_setup_teardown(without_root_or_user_namespaces_the_box_still_runs, setup,
                                     teardown),

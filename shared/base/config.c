@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,32 @@ static jt_status_t read_double(const char *name, double min, double max, double 
         return jt_error_set(err, JT_ERR_CONFIG, name, "%s=%s: expected a number in %g..%g", name,
                             v, min, max);
     *dst = x;
+    return JT_OK;
+}
+
+/* JOULETRACE_LEASE_HOST: a host name (letters, digits, '.', '_', '-'), as
+ * gethostname() would give it, so that a worker told the name takes the same
+ * lease as one that reads it. */
+static jt_status_t read_lease_host(char *dst, size_t cap, jt_error_t *err)
+{
+    const char *name = "JOULETRACE_LEASE_HOST";
+    const char *v = getenv(name);
+    if (v == NULL || *v == '\0')
+        return JT_OK;
+    size_t n = strlen(v);
+    bool ok = n < cap && v[0] != '.' && v[0] != '-';
+    for (size_t i = 0; ok && i < n; i++) {
+        char c = v[i];
+        ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+             c == '.' || c == '_' || c == '-';
+    }
+    if (!ok)
+        return jt_error_set(err, JT_ERR_CONFIG, name,
+                            "%s=%.*s: expected a host name of 1..%zu letters, digits, '.', '_' "
+                            "or '-', not starting with '.' or '-' (the measurement lease key of "
+                            "every worker measuring on this machine)",
+                            name, 100, v, cap - 1);
+    memcpy(dst, v, n + 1);
     return JT_OK;
 }
 
@@ -134,6 +161,7 @@ jt_status_t jt_config_load(jt_config_t *cfg, jt_error_t *err)
             JT_OK ||
         (s = read_string("JOULETRACE_WORKER_ID", cfg->worker_id, sizeof cfg->worker_id, err)) !=
             JT_OK ||
+        (s = read_lease_host(cfg->lease_host, sizeof cfg->lease_host, err)) != JT_OK ||
         (s = read_long("JOULETRACE_MAX_PENDING_JOBS", 1, 100000000, &cfg->max_pending_jobs, err)) !=
             JT_OK ||
         (s = read_long("JOULETRACE_MAX_ACK_PENDING", 1, 100000, &ack_pending, err)) != JT_OK ||

@@ -312,7 +312,10 @@ int jt_daemon_run(const jt_config_t *cfg)
     snprintf(client_name, sizeof client_name, "jouletrace-worker %s", d->worker_id);
     int rc = 0;
     char lease_key[JT_LEASE_KEY_MAX];
-    jt_lease_key(lease_key, sizeof lease_key, d->host, cfg->socket);
+    /* Workers on one machine share its lease through its host name, or through
+     * JOULETRACE_LEASE_HOST where they do not share a name (containers). */
+    const char *lease_host = cfg->lease_host[0] != '\0' ? cfg->lease_host : d->host;
+    jt_lease_key(lease_key, sizeof lease_key, lease_host, cfg->socket);
     if (connect_bus(d, client_name, &topo, &err) != JT_OK ||
         jt_lease_create(d->bus.js, d->bus.leases, lease_key, d->worker_id, &d->lease, &err) !=
             JT_OK) {

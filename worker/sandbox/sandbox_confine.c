@@ -101,12 +101,28 @@ static unsigned private_mounts(const jt_sandbox_limits_t *lim)
     return got | JT_BOX_MOUNT_NS;
 }
 
+/* Where /proc/sys is mounted read-only (a container's /proc, systemd's
+ * ProtectKernelTunables), the IPC sysctls of the box's own namespace are still
+ * its to set: a fresh procfs on /proc, in a private mount namespace, has them
+ * writable. Needs CAP_SYS_ADMIN (root). Returns 0 or -1 (errno). */
+static int writable_proc_sys(void)
+{
+    if (access("/proc/sys/kernel/shmmax", W_OK) == 0 || errno != EROFS)
+        return 0;
+    if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        return -1;
+    return 0;
+}
+
 /* In the box's fresh IPC namespace (its sysctls are its own): System V
  * shared memory at most JT_SANDBOX_SHM_BYTES in all, a few segments and
  * queues, so that memory outside the address-space limit stays small even
  * without a cgroup. Returns 0 or -1. */
 static int limit_ipc(void)
 {
+    if (writable_proc_sys() < 0)
+        return -1;
     char v[32];
     long page = sysconf(_SC_PAGESIZE);
     struct {

@@ -5,6 +5,9 @@
 #include "log.h"
 #include "status.h"
 
+/* Longest JOULETRACE_LEASE_HOST: the lease key keeps at most this much of a host name. */
+#define JT_LEASE_HOST_MAX 95
+
 typedef struct {
     jt_log_level_t log_level;       /* JOULETRACE_LOG_LEVEL: debug|info|warn|error (info) */
     char sandbox_dir[256];          /* JOULETRACE_SANDBOX_DIR: parent of per-job work dirs (/tmp) */
@@ -46,6 +49,9 @@ typedef struct {
     int max_ack_pending;            /* JOULETRACE_MAX_ACK_PENDING: jobs in flight across all
                                        workers, the consumer's MaxAckPending (64) */
     char worker_id[64];             /* JOULETRACE_WORKER_ID ("" = host-pid) */
+    char lease_host[JT_LEASE_HOST_MAX + 1]; /* JOULETRACE_LEASE_HOST: the host part of the
+                                       measurement lease key, shared by every worker that
+                                       measures on the same machine ("" = gethostname()) */
     int http_threads;               /* JOULETRACE_HTTP_THREADS: civetweb threads (32) */
 } jt_config_t;
 
