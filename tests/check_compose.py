@@ -2,9 +2,17 @@
 #
 # Usage: /usr/bin/python3 tests/check_compose.py REPO_ROOT [NATS_SERVER]
 # Needs python3-yaml. With NATS_SERVER, the nats service's exact command line is also checked
-# with `nats-server ... -t`. Prints every problem found; exit status 1 when there is any.
+# with `nats-server ... -t`; where docker-compose is installed, `docker-compose -f
+# compose/docker-compose.yml config` must accept the file. Rules: only keys both docker-compose
+# 1.29 and Compose v2 accept; nothing privileged, cap_drop ALL everywhere and exactly the
+# sandbox's capabilities on the worker, each explained in docs/security.md and README.md; the
+# worker's JOULETRACE_LEASE_HOST set and equal to its hostname; a root .dockerignore that
+# excludes build trees, var/ and .git but no COPY source. Prints every problem found; exit
+# status 1 when there is any.
+import fnmatch
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -108,20 +116,106 @@ check(str(genv.get("JOULETRACE_HTTP_ADDR", "")).startswith("0.0.0.0:"),
       "gateway: JOULETRACE_HTTP_ADDR must listen on 0.0.0.0 inside its container")
 
 worker = services.get("worker") or {}
-wcmd = " ".join(words(worker.get("command")))
+wcmd = " ".join(words(worker.get("entrypoint")) + words(worker.get("command")))
 check(re.search(r"jouletrace-worker\s+run\b", wcmd), "worker: command is not jouletrace-worker run")
-check(worker.get("privileged") is True, "worker: not privileged")
-check("/sys:/sys:ro" in mounts(worker), "worker: /sys:/sys:ro is not mounted")
-check(str(worker.get("cpuset") or "").strip() != "", "worker: no cpuset")
+check(words(worker.get("entrypoint")) == ["jouletrace-worker-entry"],
+      "worker: entrypoint is not jouletrace-worker-entry (cgroup, meter, unique worker id)")
+check(str(worker.get("cpuset", "")).strip() == "" or re.fullmatch(r"[0-9,-]+", str(worker["cpuset"])),
+      "worker: cpuset %r is not a CPU list" % worker.get("cpuset"))
 check("container_name" not in worker, "worker: container_name prevents --scale")
 check(not worker.get("ports"), "worker: published ports prevent --scale")
-check("hostname" not in worker or worker.get("uts") is None,
-      "worker: hostname and uts: host together")
-check(worker.get("uts") == "host",
-      "worker: uts: host missing (replicas would take different measurement leases)")
+check("uts" not in worker and worker.get("network_mode") != "host" and worker.get("pid") != "host",
+      "worker: shares a namespace of the host (uts, network_mode or pid)")
 wenv = worker.get("environment") or {}
+if isinstance(wenv, list):
+    wenv = dict(e.split("=", 1) for e in wenv if "=" in e)
 check("nats:4222" in str(wenv.get("JOULETRACE_NATS_URL", "")), "worker: JOULETRACE_NATS_URL is not nats:4222")
-check("WORKER_ID" in wcmd and "random" in wcmd, "worker: replicas need a unique JOULETRACE_WORKER_ID")
+lease_host = str(wenv.get("JOULETRACE_LEASE_HOST") or "")
+check(re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,94}", lease_host),
+      "worker: JOULETRACE_LEASE_HOST %r is not set to a host name (replicas must share the "
+      "measurement lease by it)" % lease_host)
+check(str(worker.get("hostname") or "") == lease_host,
+      "worker: hostname %r is not JOULETRACE_LEASE_HOST %r (the calibration file records the host "
+      "name)" % (worker.get("hostname"), lease_host))
+cal = str(wenv.get("JOULETRACE_CALIBRATION") or "")
+check(cal.startswith("/") and any(cal.startswith(m.split(":")[1] + "/") for m in mounts(worker)),
+      "worker: JOULETRACE_CALIBRATION %r is not on a volume" % cal)
+check(any(m.split(":")[1:2] == ["/run/jouletrace"] for m in mounts(worker)),
+      "worker: /run/jouletrace (the host-wide box slots) is not mounted")
+check("WORKER_ID" not in wenv or "$" in str(wenv["WORKER_ID"]),
+      "worker: a fixed JOULETRACE_WORKER_ID would collide across replicas")
+
+# Least privilege: nothing privileged, every capability dropped but the sandbox's, each one
+# explained in docs/security.md and README "Containers".
+WORKER_CAPS = {"SYS_ADMIN", "SETUID", "SETGID", "SETPCAP", "KILL", "CHOWN", "DAC_OVERRIDE"}
+with open(os.path.join(root, "docs", "security.md")) as f:
+    security_md = f.read()
+with open(os.path.join(root, "README.md")) as f:
+    readme = f.read()
+for name, svc in services.items():
+    if not isinstance(svc, dict):
+        continue
+    check(svc.get("privileged") is not True, "%s: privileged (grant capabilities with cap_add)" % name)
+    check([str(c).upper() for c in svc.get("cap_drop") or []] == ["ALL"],
+          "%s: cap_drop is not [ALL]" % name)
+    for m in mounts(svc):
+        parts = m.split(":")
+        if len(parts) > 1 and (parts[1] == "/sys" or parts[1].startswith("/sys/")):
+            check(parts[2:3] == ["ro"], "%s: %s is mounted writable" % (name, parts[1]))
+    if name != "worker":
+        check(not svc.get("cap_add"), "%s: cap_add %s (only the worker's sandbox needs any)"
+              % (name, svc.get("cap_add")))
+caps = {str(c).upper().replace("CAP_", "") for c in worker.get("cap_add") or []}
+check(caps == WORKER_CAPS, "worker: cap_add %s, expected exactly %s (the sandbox's needs, "
+      "docs/security.md)" % (sorted(caps), sorted(WORKER_CAPS)))
+for c in sorted(caps):
+    named = re.compile(r"`(CAP_)?%s`" % c)
+    check(named.search(security_md) and named.search(readme),
+          "worker: capability `%s` is not explained in docs/security.md and README.md" % c)
+opts = [str(o) for o in worker.get("security_opt") or []]
+for o in opts:
+    check(re.fullmatch(r"(seccomp|apparmor)=\S+|no-new-privileges(:true)?|label=\S+", o),
+          "worker: security_opt %r is not one the README explains" % o)
+    if o.startswith(("seccomp=", "apparmor=")):
+        check(o in security_md and o in readme,
+              "worker: %s is not explained in docs/security.md and README.md" % o)
+
+# Keys both docker-compose 1.29 (Debian 12) and Compose v2 accept: 1.29's schema
+# (compose/config/compose_spec.json of docker-compose 1.29.2) has no `name`, `include`, `uts`,
+# `develop`, `cgroup`, `post_start`, ...
+TOP_KEYS = {"version", "services", "networks", "volumes", "secrets", "configs"}
+SERVICE_KEYS = set("""blkio_config build cap_add cap_drop cgroup_parent command configs
+container_name cpu_count cpu_percent cpu_period cpu_quota cpu_rt_period cpu_rt_runtime
+cpu_shares cpus cpuset credential_spec depends_on deploy device_cgroup_rules devices dns dns_opt
+dns_search domainname entrypoint env_file environment expose extends external_links extra_hosts
+group_add healthcheck hostname image init ipc isolation labels links logging mac_address
+mem_limit mem_reservation mem_swappiness memswap_limit network_mode networks oom_kill_disable
+oom_score_adj pid pids_limit platform ports privileged profiles pull_policy read_only restart
+runtime scale secrets security_opt shm_size stdin_open stop_grace_period stop_signal storage_opt
+sysctls tmpfs tty ulimits user userns_mode volumes volumes_from working_dir""".split())
+for k in raw if isinstance(raw, dict) else {}:
+    check(k in TOP_KEYS or str(k).startswith("x-"),
+          "top-level key %r: docker-compose 1.29 rejects it (Compose v2 only)" % k)
+for name, svc in services.items():
+    for k in svc if isinstance(svc, dict) else {}:
+        check(k in SERVICE_KEYS or str(k).startswith("x-"),
+              "%s: key %r: docker-compose 1.29 rejects it (Compose v2 only)" % (name, k))
+
+# The build context is the repository root: the legacy builder reads only its .dockerignore,
+# BuildKit would prefer compose/Dockerfile.dockerignore (which must not exist, or the two differ).
+ignore_path = os.path.join(root, ".dockerignore")
+ignored = []
+if check(os.path.isfile(ignore_path), ".dockerignore is missing at the repository root"):
+    with open(ignore_path) as f:
+        ignored = [l.strip().rstrip("/") for l in f if l.strip() and not l.startswith("#")]
+    for must in (".git", "build", "build-*", "var"):
+        check(must in ignored, ".dockerignore does not exclude %s" % must)
+check(not os.path.exists(os.path.join(root, "compose", "Dockerfile.dockerignore")),
+      "compose/Dockerfile.dockerignore exists: BuildKit would read it instead of .dockerignore")
+for script in ("base-image", "worker-entry"):
+    p = os.path.join(root, "compose", script)
+    check(os.path.isfile(p) and os.access(p, os.X_OK), "compose/%s is missing or not executable"
+          % script)
 
 # ---- Dockerfile --------------------------------------------------------------------------
 with open(dockerfile_path) as f:
@@ -147,9 +241,14 @@ for l in lines:
                 and any(re.fullmatch(os.path.basename(pattern).replace(".", r"\.").replace("*", ".*"), n)
                         for n in os.listdir(os.path.dirname(pattern))))
             check(exists, "Dockerfile: COPY source %s does not exist" % src)
+            check(not any(fnmatch.fnmatch(src.rstrip("/"), pat) or src.startswith(pat + "/")
+                          for pat in ignored),
+                  "Dockerfile: COPY source %s is excluded by .dockerignore" % src)
 text = "\n".join(lines)
 for b in ("jouletrace-gateway", "jouletrace-worker", "jouletrace-runner"):
     check(b in text, "Dockerfile: %s is not installed" % b)
+check(re.search(r"^COPY compose/worker-entry /usr/local/bin/jouletrace-worker-entry$", text, re.M),
+      "Dockerfile: compose/worker-entry is not installed as jouletrace-worker-entry")
 config_path = None
 if "-c" in cmd and cmd.index("-c") + 1 < len(cmd):
     config_path = cmd[cmd.index("-c") + 1]
@@ -166,8 +265,24 @@ if nats_server and config_path and not problems:
     check(r.returncode == 0, "nats-server rejects the nats service's command %s: %s"
           % (" ".join(args), (r.stdout + r.stderr).strip()))
 
+# ---- docker-compose itself (Debian 12's 1.29), where it is installed -------------------------
+compose_version = None
+docker_compose = shutil.which("docker-compose")
+if docker_compose and not problems:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("JOULETRACE_", "COMPOSE_")) and k != "BASE_IMAGE"}
+    r = subprocess.run([docker_compose, "-f", compose_path, "config", "-q"], cwd=root, env=env,
+                       capture_output=True, text=True, timeout=120)
+    check(r.returncode == 0, "`docker-compose -f compose/docker-compose.yml config` rejects it: %s"
+          % (r.stdout + r.stderr).strip())
+    v = subprocess.run([docker_compose, "version", "--short"], env=env, capture_output=True,
+                       text=True, timeout=60)
+    compose_version = v.stdout.strip() or "unknown"
+
 for p in problems:
     print("FAIL: " + p)
 if problems:
     sys.exit(1)
-print("compose/docker-compose.yml and compose/Dockerfile: %d services, all checks passed" % len(services))
+print("compose/docker-compose.yml and compose/Dockerfile: %d services, all checks passed%s"
+      % (len(services), "; docker-compose %s accepts it" % compose_version if compose_version
+         else "; docker-compose is not installed: its own check skipped"))
