@@ -124,9 +124,8 @@ static json_t *energy_metrics_json(const jt_measurement_t *m)
     json_object_set_new(o, "median_total_energy_joules", number(total));
     json_object_set_new(o, "median_execution_time_seconds", number(seconds));
     json_object_set_new(o, "energy_per_test_case_joules", number(per_test));
-    /* A power is only meaningful for an energy and a time both told apart from zero. */
-    json_object_set_new(o, "power_consumption_watts",
-                        total_ok && seconds_ok && watts_ok ? number(watts) : json_null());
+    /* Like the energies: the median when resolved above zero, else the upper bound. */
+    json_object_set_new(o, "power_consumption_watts", number(watts));
     /* joules per test case: lower is better */
     json_object_set_new(o, "energy_efficiency_score", number(per_test));
     json_object_set_new(o, "is_upper_bound", json_boolean(!total_ok));
