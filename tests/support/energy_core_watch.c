@@ -40,6 +40,7 @@ void core_watch_init(core_watch_t *w)
     w->last_probe = 0;
     w->quiet_waited = 0;
     w->spread = 1.0;
+    w->work_off = false;
 }
 
 void sleep_s(double s)
@@ -276,7 +277,10 @@ bool disturbed(const core_watch_t *w, char *why, size_t len)
              "foreign tasks on core %d in %.1f%% of scans, speed drift between commands %.3f, "
              "widest spread of s/run within a job %.3f",
              MEASURE_CORE, 100 * share, drift, spread);
-    return share >= FOREIGN_SHARE || drift > SPEED_DRIFT || spread > TRIAL_SPREAD;
+    if (w->work_off)
+        snprintf(why + strlen(why), len - strlen(why),
+                 "; the core's time for the work was out of proportion");
+    return share >= FOREIGN_SHARE || drift > SPEED_DRIFT || spread > TRIAL_SPREAD || w->work_off;
 }
 
 void print_environment(const core_watch_t *w)

@@ -44,6 +44,7 @@ typedef struct {
     size_t n_probes;
     double last_probe;       /* when the last probe ran */
     double spread;           /* widest trial_spread of the attempt's results (1: none) */
+    bool work_off;           /* the core did not run a case's work in the expected proportion */
     char foreign_names[256]; /* " name" of each foreign process seen, while there is room */
 } core_watch_t;
 
