@@ -10,8 +10,9 @@
 
 #include "clock.h"
 #include "compare.h"
-#include "protocol.h"
+#include "net_energy.h"
 #include "pmu.h"
+#include "protocol.h"
 #include "stats.h"
 #include "trial_usage.h"
 
@@ -42,14 +43,6 @@ typedef struct {
     bool aborted;     /* on_progress asked to stop */
 } ctx_t;
 
-typedef struct {
-    double seconds;
-    double started_at, ended_at; /* UNIX time */
-    double gross[JT_METER_MAX_DOMAINS];
-    jt_window_proxies_t proxies;
-    jt_power_point_t *timeline;
-    size_t n_timeline;
-} window_t;
 
 static void fail(ctx_t *c, const char *type, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -170,7 +163,7 @@ static void read_counters(ctx_t *c, jt_window_proxies_t *p)
 
 /* One trial of `runs` runs between two meter reads. On a candidate problem
  * c->failed is set and JT_OK returned. */
-static jt_status_t window(ctx_t *c, bool candidate, unsigned long runs, bool record, window_t *w,
+static jt_status_t window(ctx_t *c, bool candidate, unsigned long runs, bool record, jt_window_t *w,
                           jt_error_t *err)
 {
     memset(w, 0, sizeof *w);
@@ -300,7 +293,7 @@ static jt_status_t autorange(ctx_t *c, bool candidate, double min_seconds, unsig
     unsigned long runs = 1;
     /* min_trial_seconds 0 asks for single-run trials: nothing to find out. */
     for (int step = 0; min_seconds > 0 && step < AUTORANGE_STEPS; step++) {
-        window_t w;
+        jt_window_t w;
         jt_status_t s = window(c, candidate, runs, false, &w, err);
         free(w.timeline);
         if (s != JT_OK || c->failed)
@@ -335,106 +328,6 @@ static bool progress(ctx_t *c, const char *stage, double fraction, int trial, do
     return true;
 }
 
-/* Local idle power of domain d for trial pair k: the mean of the idle windows before and
- * after the pair (the one before when the pair has none after yet). */
-static double local_idle(const jt_measurement_t *m, size_t k, size_t d)
-{
-    const jt_idle_window_t *w = m->idle_windows;
-    if (k + 1 < m->n_idle_windows)
-        return 0.5 * (w[k].watts[d] + w[k + 1].watts[d]);
-    return k < m->n_idle_windows ? w[k].watts[d] : 0.0;
-}
-
-/* Medians per run of the null trials' proxies into *out (x: scratch for n values). */
-static void null_proxies(const window_t *nulls, size_t n, unsigned long null_runs, double *x,
-                         jt_proxies_per_run_t *out)
-{
-    memset(out, 0, sizeof *out);
-    out->has_usage = n > 0;
-    for (size_t k = 0; k < n; k++)
-        out->has_usage &= nulls[k].proxies.usage.present;
-    if (out->has_usage) {
-        for (size_t k = 0; k < n; k++)
-            x[k] = (double)nulls[k].proxies.usage.user_us / 1e6 / (double)null_runs;
-        out->cpu_user_seconds = jt_stats_median(x, n);
-        for (size_t k = 0; k < n; k++)
-            x[k] = (double)nulls[k].proxies.usage.system_us / 1e6 / (double)null_runs;
-        out->cpu_system_seconds = jt_stats_median(x, n);
-    }
-    for (int i = 0; i < JT_PROXY_COUNTERS; i++) {
-        bool present = n > 0;
-        for (size_t k = 0; k < n; k++) {
-            present &= nulls[k].proxies.counter[i].present;
-            x[k] = nulls[k].proxies.counter[i].value / (double)null_runs;
-        }
-        out->counter_present[i] = present;
-        out->counter[i] = present ? jt_stats_median(x, n) : 0;
-    }
-}
-
-/* Net values of every trial from the windows, the local idle power and the current
- * overhead (docs/measurement.md, "Net energy"). */
-static void compute_nets(ctx_t *c, const window_t *cand, const window_t *nulls, size_t n,
-                         unsigned long null_runs)
-{
-    jt_measurement_t *m = c->m;
-    size_t nd = m->n_domains;
-    double per_run[JT_METER_MAX_DOMAINS] = {0}, const_per_run[JT_METER_MAX_DOMAINS] = {0};
-    double null_secs = 0;
-    double *x = malloc((n ? n : 1) * sizeof *x);
-    if (x == NULL)
-        return;
-    for (size_t d = 0; d < nd; d++) {
-        for (size_t k = 0; k < n; k++)
-            x[k] = (nulls[k].gross[d] - local_idle(m, k, d) * nulls[k].seconds) / (double)null_runs;
-        per_run[d] = jt_stats_median(x, n);
-        m->harness_overhead_joules_per_run[d] = per_run[d];
-        for (size_t k = 0; k < n; k++)
-            x[k] =
-                (nulls[k].gross[d] - c->env->idle_watts[d] * nulls[k].seconds) / (double)null_runs;
-        const_per_run[d] = jt_stats_median(x, n);
-    }
-    for (size_t k = 0; k < n; k++)
-        x[k] = nulls[k].seconds / (double)null_runs;
-    null_secs = jt_stats_median(x, n);
-    null_proxies(nulls, n, null_runs, x, &m->null_per_run);
-    m->harness_overhead_seconds_per_run = null_secs;
-    int pkg = jt_measurement_domain_index(m, JT_DOMAIN_PACKAGE);
-    int ram = jt_measurement_domain_index(m, JT_DOMAIN_DRAM);
-    for (size_t k = 0; k < n; k++) {
-        jt_trial_t *t = &m->trials[k];
-        t->repeats = m->repeats_per_trial;
-        t->seconds = cand[k].seconds;
-        t->started_at = cand[k].started_at;
-        t->ended_at = cand[k].ended_at;
-        t->proxies = cand[k].proxies;
-        double total = 0, constant = 0;
-        for (size_t d = 0; d < nd; d++) {
-            t->gross_joules[d] = cand[k].gross[d];
-            t->idle_watts[d] = local_idle(m, k, d);
-            t->net_joules[d] = cand[k].gross[d] - t->idle_watts[d] * cand[k].seconds -
-                               per_run[d] * (double)t->repeats;
-            if ((int)d == pkg || (int)d == ram) {
-                total += t->net_joules[d];
-                constant += cand[k].gross[d] - c->env->idle_watts[d] * cand[k].seconds -
-                            const_per_run[d] * (double)t->repeats;
-            }
-        }
-        t->net_total_joules_per_run = total / (double)t->repeats;
-        t->constant_baseline_joules_per_run = constant / (double)t->repeats;
-        t->net_seconds_per_run = cand[k].seconds / (double)t->repeats - null_secs;
-        /* the candidate's own power: its net energy over its own time, not
-         * over the window (which includes the harness's fork and wait) */
-        double own_seconds = t->net_seconds_per_run * (double)t->repeats;
-        t->net_power_watts = own_seconds > 0 ? total / own_seconds
-                             : cand[k].seconds > 0 ? total / cand[k].seconds : 0;
-        x[k] = t->net_total_joules_per_run;
-    }
-    m->n_trials = n;
-    jt_stats_compute(x, n, &m->stats);
-    free(x);
-}
-
 static jt_status_t measure_loop(ctx_t *c, jt_error_t *err)
 {
     const jt_job_t *job = c->job;
@@ -455,7 +348,7 @@ static jt_status_t measure_loop(ctx_t *c, jt_error_t *err)
     for (int k = 0; k < job->warmup_trials; k++) {
         if (progress(c, "warmup", 0.05 * k / (job->warmup_trials ? job->warmup_trials : 1), 0, 0))
             return JT_OK;
-        window_t w;
+        jt_window_t w;
         s = window(c, true, runs, false, &w, err);
         free(w.timeline);
         if (s != JT_OK || c->failed)
@@ -463,8 +356,8 @@ static jt_status_t measure_loop(ctx_t *c, jt_error_t *err)
     }
     m->warmup_trials = job->warmup_trials;
 
-    window_t *cand = calloc((size_t)max_trials, sizeof *cand);
-    window_t *nulls = calloc((size_t)max_trials, sizeof *nulls);
+    jt_window_t *cand = calloc((size_t)max_trials, sizeof *cand);
+    jt_window_t *nulls = calloc((size_t)max_trials, sizeof *nulls);
     m->trials = calloc((size_t)max_trials, sizeof *m->trials);
     m->idle_windows = calloc((size_t)max_trials + 1, sizeof *m->idle_windows);
     if (cand == NULL || nulls == NULL || m->trials == NULL || m->idle_windows == NULL) {
@@ -504,7 +397,7 @@ static jt_status_t measure_loop(ctx_t *c, jt_error_t *err)
             break;
         m->n_idle_windows = (size_t)n + 2;
         n++;
-        compute_nets(c, cand, nulls, (size_t)n, null_runs);
+        jt_net_energy_compute(c->m, c->env->idle_watts, cand, nulls, (size_t)n, null_runs);
         double cv = n >= 2 ? m->stats.cv_percent : 0;
         if (n >= MIN_TRIALS_FOR_EARLY_STOP && cv <= job->target_cv_percent) {
             snprintf(m->early_stop_reason, sizeof m->early_stop_reason,
@@ -516,7 +409,7 @@ static jt_status_t measure_loop(ctx_t *c, jt_error_t *err)
             break;
     }
     if (n > 0 && s == JT_OK) {
-        compute_nets(c, cand, nulls, (size_t)n, null_runs);
+        jt_net_energy_compute(c->m, c->env->idle_watts, cand, nulls, (size_t)n, null_runs);
         /* The outlier rule does not tell apart trials that agree more
          * closely than OUTLIER_MIN_SPREAD of the gross energy per run. */
         int pkg = jt_measurement_domain_index(m, JT_DOMAIN_PACKAGE);
