@@ -23,8 +23,9 @@
 /* A refused credentials file is 2 as in every program; status's "incomplete" shares it. */
 enum { EXIT_FINE = 0, EXIT_ERROR = 1, EXIT_INCOMPLETE = 2, EXIT_CREDENTIALS = 2, EXIT_USAGE = 64 };
 
-static const char *const kv_names[] = {JT_KV_TASKS, JT_KV_LEASES, JT_KV_WORKERS, JT_KV_CANCELS,
-                                       JT_KV_IDEMPOTENCY};
+static const char *const kv_names[] = {JT_KV_TASKS,       JT_KV_LEASES,  JT_KV_WORKERS,
+                                       JT_KV_CANCELS,     JT_KV_IDEMPOTENCY, JT_KV_BATCHES,
+                                       JT_KV_WEBHOOKS};
 #define KV_COUNT (sizeof kv_names / sizeof kv_names[0])
 
 static void usage(FILE *f)

@@ -25,6 +25,7 @@ static const struct {
     [JT_ERR_SANDBOX] = {"sandbox_error", "sandbox failure"},
     [JT_ERR_SYSTEM] = {"system_error", "operating-system call failed"},
     [JT_ERR_CONFIG] = {"config_error", "invalid configuration"},
+    [JT_ERR_EXISTS] = {"exists", "already exists"},
 };
 
 const char *jt_status_name(jt_status_t s)

@@ -129,7 +129,9 @@ jt_status_t jt_bus_connect_auth(const char *url, const jt_nats_credentials_t *cr
                  {JT_KV_LEASES, &b.leases},
                  {JT_KV_WORKERS, &b.workers},
                  {JT_KV_CANCELS, &b.cancels},
-                 {JT_KV_IDEMPOTENCY, &b.idempotency}};
+                 {JT_KV_IDEMPOTENCY, &b.idempotency},
+                 {JT_KV_BATCHES, &b.batches},
+                 {JT_KV_WEBHOOKS, &b.webhooks}};
 
     memset(&b, 0, sizeof b);
     if (bus == NULL)
@@ -203,6 +205,8 @@ void jt_bus_close(jt_bus_t *bus)
 {
     if (bus == NULL)
         return;
+    kvStore_Destroy(bus->webhooks);
+    kvStore_Destroy(bus->batches);
     kvStore_Destroy(bus->idempotency);
     kvStore_Destroy(bus->cancels);
     kvStore_Destroy(bus->workers);

@@ -30,9 +30,12 @@ static const kv_bucket_t kv_buckets[] = {
     {JT_KV_WORKERS, JT_HEARTBEAT_TTL_NS, "JouleTrace: worker heartbeats"},
     {JT_KV_CANCELS, JT_CANCELS_TTL_NS, "JouleTrace: cancellation requests"},
     {JT_KV_IDEMPOTENCY, JT_IDEMPOTENCY_TTL_NS, "JouleTrace: Idempotency-Key to task id"},
+    {JT_KV_BATCHES, JT_BATCHES_TTL_NS, "JouleTrace: batches (record, problem, code, blocks)"},
+    {JT_KV_WEBHOOKS, JT_WEBHOOKS_TTL_NS, "JouleTrace: webhook delivery state"},
 };
 #define KV_BUCKET_COUNT (sizeof kv_buckets / sizeof kv_buckets[0])
-#define STEP_COUNT (2 + KV_BUCKET_COUNT) /* jobs stream, consumer, buckets */
+#define STREAM_STEPS 4 /* jobs stream and consumer, webhooks stream and consumer */
+#define STEP_COUNT (STREAM_STEPS + KV_BUCKET_COUNT)
 
 void jt_topology_opts_init(jt_topology_opts_t *o)
 {
@@ -186,14 +189,15 @@ static jt_status_t ensure_stream(jsCtx *js, jsStreamConfig *sc, bool *temporary,
 static jt_status_t ensure_jobs_stream(jsCtx *js, const jt_topology_opts_t *o, int replicas,
                                       bool *temporary, jt_error_t *err)
 {
-    const char *subjects[] = {JT_SUBJECT_JOBS};
+    const char *subjects[] = {JT_SUBJECT_JOBS, JT_SUBJECT_BATCHES, JT_SUBJECT_BATCH_GATE,
+                              JT_SUBJECT_BATCH_BLOCKS};
     jsStreamConfig sc;
 
     jsStreamConfig_Init(&sc);
     sc.Name = JT_STREAM_JOBS;
-    sc.Description = "JouleTrace measurement jobs (work queue, msgpack, Nats-Msg-Id = task id)";
+    sc.Description = "JouleTrace measurement jobs and batches (work queue, msgpack)";
     sc.Subjects = subjects;
-    sc.SubjectsLen = 1;
+    sc.SubjectsLen = sizeof subjects / sizeof subjects[0];
     sc.Retention = js_WorkQueuePolicy;
     sc.Storage = js_FileStorage;
     sc.MaxMsgs = o->max_pending_jobs;
@@ -205,7 +209,33 @@ static jt_status_t ensure_jobs_stream(jsCtx *js, const jt_topology_opts_t *o, in
     return ensure_stream(js, &sc, temporary, err);
 }
 
-static jt_status_t ensure_consumer(jsCtx *js, const jt_topology_opts_t *o, bool *temporary,
+/* The webhook deliveries: one message per event to deliver (docs/api.md, "Webhooks"). */
+static jt_status_t ensure_webhooks_stream(jsCtx *js, int replicas, bool *temporary,
+                                          jt_error_t *err)
+{
+    const char *subjects[] = {JT_SUBJECT_WEBHOOKS};
+    jsStreamConfig sc;
+
+    jsStreamConfig_Init(&sc);
+    sc.Name = JT_STREAM_WEBHOOKS;
+    sc.Description = "JouleTrace webhook deliveries (work queue, msgpack)";
+    sc.Subjects = subjects;
+    sc.SubjectsLen = 1;
+    sc.Retention = js_WorkQueuePolicy;
+    sc.Storage = js_FileStorage;
+    sc.MaxMsgs = 100000;
+    sc.Discard = js_DiscardNew;
+    sc.MaxMsgSize = 65536;
+    sc.MaxAge = JT_WEBHOOKS_TTL_NS;
+    sc.Duplicates = JT_JOBS_DUPLICATE_WINDOW_NS;
+    sc.Replicas = replicas;
+    return ensure_stream(js, &sc, temporary, err);
+}
+
+/* A durable pull consumer `name` of stream, shared by every program that reads it. */
+static jt_status_t ensure_consumer(jsCtx *js, const char *stream, const char *name,
+                                   const char *description, const char *filter,
+                                   int max_ack_pending, int max_deliver, bool *temporary,
                                    jt_error_t *err)
 {
     jsConsumerConfig cc;
@@ -214,33 +244,32 @@ static jt_status_t ensure_consumer(jsCtx *js, const jt_topology_opts_t *o, bool 
     char why[256];
 
     jsConsumerConfig_Init(&cc);
-    cc.Durable = JT_CONSUMER_WORKERS;
-    cc.Description = "JouleTrace workers: one pull consumer shared by every worker";
+    cc.Durable = name;
+    cc.Description = description;
     cc.DeliverPolicy = js_DeliverAll;
     cc.AckPolicy = js_AckExplicit;
     cc.AckWait = JT_JOBS_ACK_WAIT_NS;
-    cc.MaxDeliver = JT_JOBS_MAX_DELIVER;
-    cc.MaxAckPending = o->max_ack_pending;
-    cc.FilterSubject = JT_SUBJECT_JOBS;
+    cc.MaxDeliver = max_deliver;
+    cc.MaxAckPending = max_ack_pending;
+    cc.FilterSubject = filter;
     cc.ReplayPolicy = js_ReplayInstant;
     /* Replicas 0: as many as the stream has. */
 
     /* nats-server 2.9 treats a durable create on an existing consumer as an
      * update: identical settings are a no-op, changeable ones are changed. */
-    natsStatus s = js_AddConsumer(&ci, js, JT_STREAM_JOBS, &cc, NULL, &jerr);
+    natsStatus s = js_AddConsumer(&ci, js, stream, &cc, NULL, &jerr);
     jsConsumerInfo_Destroy(ci);
     if (s == NATS_OK)
         return JT_OK;
     jt_nats_describe(s, why, sizeof why);
     if (jt_nats_temporary(s, jerr))
-        return temporary_error(err, s, "create consumer", JT_CONSUMER_WORKERS, why, temporary);
+        return temporary_error(err, s, "create consumer", name, why, temporary);
     if (jerr != 0)
-        return jt_error_set(err, JT_ERR_CONFIG, JT_CONSUMER_WORKERS,
+        return jt_error_set(err, JT_ERR_CONFIG, name,
                             "consumer %s on stream %s exists with settings NATS cannot change "
                             "to JouleTrace's (%s, jerr %d); delete it and run init again",
-                            JT_CONSUMER_WORKERS, JT_STREAM_JOBS, why, (int)jerr);
-    return jt_error_set(err, jt_nats_status(s), JT_CONSUMER_WORKERS,
-                        "cannot create consumer %s: %s", JT_CONSUMER_WORKERS, why);
+                            name, stream, why, (int)jerr);
+    return jt_error_set(err, jt_nats_status(s), name, "cannot create consumer %s: %s", name, why);
 }
 
 /* js_CreateKeyValue accepts an identical bucket but refuses a differing one
@@ -262,6 +291,7 @@ static jt_status_t ensure_kv(jsCtx *js, const kv_bucket_t *b, int replicas, bool
     kc.TTL = b->ttl_ns;
     kc.StorageType = js_FileStorage;
     kc.Replicas = replicas;
+    kc.MaxValueSize = JT_KV_MAX_VALUE_BYTES;
     natsStatus s = js_CreateKeyValue(&kv, js, &kc);
     kvStore_Destroy(kv);
     if (s == NATS_OK)
@@ -308,16 +338,29 @@ static jt_status_t ensure_kv(jsCtx *js, const kv_bucket_t *b, int replicas, bool
                         b->bucket, why);
 }
 
-/* Step i of the topology: 0 the jobs stream, 1 its consumer, then the buckets. */
+/* Step i of the topology: the jobs stream and its consumer, the webhooks stream and its
+ * consumer, then the buckets. */
 static jt_status_t run_step(jsCtx *js, const jt_topology_opts_t *o, size_t i, int replicas,
                             bool *temporary, jt_error_t *err)
 {
     *temporary = false;
-    if (i == 0)
+    switch (i) {
+    case 0:
         return ensure_jobs_stream(js, o, replicas, temporary, err);
-    if (i == 1)
-        return ensure_consumer(js, o, temporary, err);
-    return ensure_kv(js, &kv_buckets[i - 2], replicas, temporary, err);
+    case 1:
+        return ensure_consumer(js, JT_STREAM_JOBS, JT_CONSUMER_WORKERS,
+                               "JouleTrace workers: one pull consumer shared by every worker",
+                               JT_SUBJECT_JOBS_ALL, o->max_ack_pending, JT_JOBS_MAX_DELIVER,
+                               temporary, err);
+    case 2:
+        return ensure_webhooks_stream(js, replicas, temporary, err);
+    case 3:
+        return ensure_consumer(js, JT_STREAM_WEBHOOKS, JT_CONSUMER_WEBHOOKS,
+                               "JouleTrace gateways: webhook deliveries", JT_SUBJECT_WEBHOOKS,
+                               1000, JT_WEBHOOK_MAX_DELIVER, temporary, err);
+    default:
+        return ensure_kv(js, &kv_buckets[i - STREAM_STEPS], replicas, temporary, err);
+    }
 }
 
 jt_status_t jt_topology_ensure(jsCtx *js, const jt_topology_opts_t *o, jt_error_t *err)

@@ -19,6 +19,7 @@ typedef enum {
     JT_ERR_SANDBOX,      /* the sandbox could not be set up or died unexpectedly */
     JT_ERR_SYSTEM,       /* an operating-system call failed (see errno in the message) */
     JT_ERR_CONFIG,       /* a JOULETRACE_* setting is invalid */
+    JT_ERR_EXISTS,       /* the thing to create exists already */
     JT_STATUS_COUNT
 } jt_status_t;
 

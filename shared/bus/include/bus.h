@@ -22,6 +22,8 @@ typedef struct {
     kvStore *workers;
     kvStore *cancels;
     kvStore *idempotency;
+    kvStore *batches;
+    kvStore *webhooks;
 } jt_bus_t;
 
 /* Connect to url (e.g. JOULETRACE_NATS_URL, one URL or a comma-separated list) with the

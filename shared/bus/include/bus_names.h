@@ -5,12 +5,28 @@
 /* Jobs: a work-queue stream; publish msgpack jobs here with Nats-Msg-Id = task id. */
 #define JT_STREAM_JOBS "JOULETRACE_JOBS"
 #define JT_SUBJECT_JOBS "jouletrace.jobs.measure"
+/* Batches (docs/ranking.md) travel in the same stream, on their own subjects:
+ * a whole batch from a direct publisher (msgpack, Nats-Msg-Id = batch id), and the
+ * internal steps a worker takes: one candidate's correctness gate, the batch's measurement. */
+#define JT_SUBJECT_BATCHES "jouletrace.jobs.batch"
+#define JT_SUBJECT_BATCH_GATE "jouletrace.jobs.gate"   /* msgpack {batch_id, index} */
+#define JT_SUBJECT_BATCH_BLOCKS "jouletrace.jobs.block" /* msgpack {batch_id} */
+#define JT_SUBJECT_JOBS_ALL "jouletrace.jobs.>"         /* what the workers' consumer reads */
 #define JT_CONSUMER_WORKERS "jouletrace-workers" /* one durable pull consumer, shared */
 
 /* Per task (suffix: the task id, [A-Za-z0-9_-]). Payloads are msgpack maps. */
 #define JT_SUBJECT_PROGRESS_PREFIX "jouletrace.progress." /* progress records */
 #define JT_SUBJECT_RESULT_PREFIX "jouletrace.result."     /* the final record */
 #define JT_SUBJECT_CANCEL_PREFIX "jouletrace.cancel."     /* empty body: cancel the task */
+
+/* Per batch (suffix: the batch id). Payloads are msgpack maps of the batch record. */
+#define JT_SUBJECT_BATCH_PROGRESS_PREFIX "jouletrace.batch.progress."
+#define JT_SUBJECT_BATCH_RESULT_PREFIX "jouletrace.batch.result." /* the final record */
+
+/* Webhook deliveries: a work-queue stream read by the gateways (one durable consumer). */
+#define JT_STREAM_WEBHOOKS "JOULETRACE_WEBHOOKS"
+#define JT_SUBJECT_WEBHOOKS "jouletrace.webhooks"
+#define JT_CONSUMER_WEBHOOKS "jouletrace-webhooks"
 
 /* Synchronous correctness checks: request/reply, answered by a worker queue group. */
 #define JT_SUBJECT_VALIDATE "jouletrace.validate"
@@ -26,6 +42,8 @@
 #define JT_KV_WORKERS "jouletrace_workers"   /* key worker id -> heartbeat (JSON) */
 #define JT_KV_CANCELS "jouletrace_cancels"   /* key task id -> "1" when cancellation asked */
 #define JT_KV_IDEMPOTENCY "jouletrace_idempotency" /* key hash of Idempotency-Key -> task id */
+#define JT_KV_BATCHES "jouletrace_batches"   /* batch record, problem, code, blocks (batch_state.h) */
+#define JT_KV_WEBHOOKS "jouletrace_webhooks" /* key "task.<id>" / "batch.<id>" -> delivery state */
 
 /* Timing of the topology (nanoseconds where NATS wants them). */
 #define JT_JOBS_DUPLICATE_WINDOW_NS (5LL * 60 * 1000000000)  /* >= 2 min */
@@ -37,5 +55,9 @@
 #define JT_HEARTBEAT_TTL_NS (15LL * 1000000000)              /* a silent worker disappears */
 #define JT_CANCELS_TTL_NS (48LL * 3600 * 1000000000)
 #define JT_IDEMPOTENCY_TTL_NS (24LL * 3600 * 1000000000)
+#define JT_BATCHES_TTL_NS (48LL * 3600 * 1000000000)         /* like task records */
+#define JT_WEBHOOKS_TTL_NS (48LL * 3600 * 1000000000)
+#define JT_WEBHOOK_MAX_DELIVER 12 /* attempts of one delivery (back-off between them) */
+#define JT_KV_MAX_VALUE_BYTES (4 * 1024 * 1024 + 65536)      /* a problem or a ranking */
 
 #endif
