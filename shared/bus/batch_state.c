@@ -111,9 +111,9 @@ static json_t *new_record(const char *batch_id, const jt_batch_t *b, const char 
     json_t *rec = jt_task_record_new(batch_id, JT_TASK_QUEUED);
     json_object_del(rec, "task_id");
     json_object_set_new(rec, "batch_id", json_string(batch_id));
-    json_object_set_new(rec, "problem_name", b->problem.problem_name
-                                                 ? json_string(b->problem.problem_name)
-                                                 : json_null());
+    json_object_set_new(rec, "problem_name",
+                        b->problem.problem_name ? json_string(b->problem.problem_name)
+                                                : json_null());
     json_object_set_new(rec, "function_name", json_string(b->problem.function_name));
     json_object_set_new(rec, "n_candidates", json_integer((json_int_t)b->n_candidates));
     json_object_set_new(rec, "reference", json_null());
@@ -164,8 +164,8 @@ static jt_status_t publish_gate(jt_bus_t *bus, const char *batch_id, size_t i, j
     jsPubOptions_Init(&po);
     po.MsgId = msg_id;
     jsErrCode jerr = 0;
-    natsStatus s = js_Publish(NULL, bus->js, JT_SUBJECT_BATCH_GATE, sb.data, (int)sb.size, &po,
-                              &jerr);
+    natsStatus s =
+        js_Publish(NULL, bus->js, JT_SUBJECT_BATCH_GATE, sb.data, (int)sb.size, &po, &jerr);
     msgpack_sbuffer_destroy(&sb);
     if (s == NATS_OK)
         return JT_OK;
@@ -246,8 +246,17 @@ jt_status_t jt_batch_store_submit(jt_bus_t *bus, const char *batch_id, const jt_
     return JT_OK;
 }
 
-jt_status_t jt_batch_record_get(jt_bus_t *bus, const char *batch_id, json_t **record,
-                                uint64_t *rev, jt_error_t *err)
+jt_status_t jt_batch_record_create(jt_bus_t *bus, const char *batch_id, const json_t *record,
+                                   jt_error_t *err)
+{
+    char key[JT_BATCH_KEY_MAX];
+    if (!batch_key(key, sizeof key, batch_id, NULL, -1))
+        return invalid_id(err);
+    return put_json(bus->batches, key, record, true, err);
+}
+
+jt_status_t jt_batch_record_get(jt_bus_t *bus, const char *batch_id, json_t **record, uint64_t *rev,
+                                jt_error_t *err)
 {
     char key[JT_BATCH_KEY_MAX];
     if (!batch_key(key, sizeof key, batch_id, NULL, -1))
@@ -260,8 +269,8 @@ jt_status_t jt_batch_record_get(jt_bus_t *bus, const char *batch_id, json_t **re
 }
 
 jt_status_t jt_batch_record_update(jt_bus_t *bus, const char *batch_id,
-                                   int (*edit)(json_t *record, void *ctx), void *ctx,
-                                   json_t **out, jt_error_t *err)
+                                   int (*edit)(json_t *record, void *ctx), void *ctx, json_t **out,
+                                   jt_error_t *err)
 {
     char key[JT_BATCH_KEY_MAX];
     if (!batch_key(key, sizeof key, batch_id, NULL, -1))
@@ -293,8 +302,7 @@ jt_status_t jt_batch_record_update(jt_bus_t *bus, const char *batch_id,
         char *text = json_dumps(rec, JSON_COMPACT);
         if (text == NULL) {
             json_decref(rec);
-            return jt_error_set(err, JT_ERR_NOMEM, batch_id, "cannot serialise batch %s",
-                                batch_id);
+            return jt_error_set(err, JT_ERR_NOMEM, batch_id, "cannot serialise batch %s", batch_id);
         }
         uint64_t nrev = 0;
         natsStatus ns = kvStore_Update(&nrev, bus->batches, key, text, (int)strlen(text), rev);
@@ -329,42 +337,55 @@ jt_status_t jt_batch_load_job(jt_bus_t *bus, const char *batch_id, size_t i, con
     json_t *cand = json_array_get(json_object_get(record, "candidates"), i);
     const char *cid = json_string_value(json_object_get(cand, "candidate_id"));
     if (cid == NULL)
-        return jt_error_set(err, JT_ERR_INVALID, "index", "batch %s has no candidate %zu",
-                            batch_id, i);
+        return jt_error_set(err, JT_ERR_INVALID, "index", "batch %s has no candidate %zu", batch_id,
+                            i);
     kvEntry *e = NULL;
     natsStatus s = kvStore_Get(&e, bus->batches, key);
     if (s != NATS_OK)
         return nats_error(err, s, "read", key);
-    jt_status_t st =
-        jt_job_from_msgpack(job, kvEntry_Value(e), (size_t)kvEntry_ValueLen(e), err);
+    jt_status_t st = jt_job_from_msgpack(job, kvEntry_Value(e), (size_t)kvEntry_ValueLen(e), err);
     kvEntry_Destroy(e);
     if (st != JT_OK)
         return st;
-    batch_key(key, sizeof key, batch_id, "code", (long)i);
-    e = NULL;
-    s = kvStore_Get(&e, bus->batches, key);
-    if (s != NATS_OK) {
-        jt_job_cleanup(job);
-        return nats_error(err, s, "read", key);
-    }
-    size_t len = (size_t)kvEntry_ValueLen(e);
-    char *code = malloc(len + 1);
+    size_t len = 0;
+    char *code = NULL;
     char *id = strdup(cid);
-    if (code == NULL || id == NULL) {
-        free(code);
+    st = id == NULL ? jt_error_set(err, JT_ERR_NOMEM, key, "out of memory")
+                    : jt_batch_load_code(bus, batch_id, i, &code, &len, err);
+    if (st != JT_OK) {
         free(id);
-        kvEntry_Destroy(e);
         jt_job_cleanup(job);
-        return jt_error_set(err, JT_ERR_NOMEM, key, "out of memory");
+        return st;
     }
-    memcpy(code, kvEntry_Value(e), len);
-    code[len] = '\0';
-    kvEntry_Destroy(e);
     free(job->candidate_code);
     job->candidate_code = code;
     job->candidate_code_len = len;
     free(job->candidate_id);
     job->candidate_id = id;
+    return JT_OK;
+}
+
+jt_status_t jt_batch_load_code(jt_bus_t *bus, const char *batch_id, size_t i, char **code,
+                               size_t *len, jt_error_t *err)
+{
+    char key[JT_BATCH_KEY_MAX];
+    if (!batch_key(key, sizeof key, batch_id, "code", (long)i))
+        return invalid_id(err);
+    kvEntry *e = NULL;
+    natsStatus s = kvStore_Get(&e, bus->batches, key);
+    if (s != NATS_OK)
+        return nats_error(err, s, "read", key);
+    size_t n = (size_t)kvEntry_ValueLen(e);
+    char *c = malloc(n + 1);
+    if (c == NULL) {
+        kvEntry_Destroy(e);
+        return jt_error_set(err, JT_ERR_NOMEM, key, "out of memory");
+    }
+    memcpy(c, kvEntry_Value(e), n);
+    c[n] = '\0';
+    kvEntry_Destroy(e);
+    *code = c;
+    *len = n;
     return JT_OK;
 }
 
@@ -388,8 +409,7 @@ jt_status_t jt_batch_json_put(jt_bus_t *bus, const char *batch_id, const char *k
     return put_json(bus->batches, key, value, create_only, err);
 }
 
-jt_status_t jt_batch_cancel(jt_bus_t *bus, const char *batch_id, json_t **record,
-                            jt_error_t *err)
+jt_status_t jt_batch_cancel(jt_bus_t *bus, const char *batch_id, json_t **record, jt_error_t *err)
 {
     char key[JT_BATCH_KEY_MAX];
     if (!jt_task_id_valid(batch_id))

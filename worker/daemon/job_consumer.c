@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "batch_work.h"
 #include "bus_names.h"
 #include "clock.h"
 #include "job_execution.h"
@@ -120,8 +121,53 @@ static void pick_task_id(const jt_job_t *job, natsMsg *msg, uint64_t seq, char *
         snprintf(buf, len, "seq-%llu", (unsigned long long)seq);
 }
 
+/* A message of the batch subjects (batch_work.h). */
+static void process_batch(jt_job_consumer_t *j, natsMsg *msg, const char *subject)
+{
+    jt_batch_delivery_t d = {.ctx = &j->ctx, .msg = msg, .delivered = 1};
+    jsMsgMetaData *meta = NULL;
+    if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
+        d.delivered = meta->NumDelivered;
+        jsMsgMetaData_Destroy(meta);
+    }
+    if (!jt_batch_delivery_id(&d)) {
+        jt_log_error("message on %s without a usable batch id (batch_id or Nats-Msg-Id); "
+                     "terminated",
+                     subject);
+        settle(j, msg, JT_SETTLE_TERM, 0, NULL);
+        return;
+    }
+    jt_runner_slot_begin(&j->slot, d.batch_id, msg);
+    jt_settle_t how;
+    if (strcmp(subject, JT_SUBJECT_BATCHES) == 0)
+        how = jt_batch_intake(&d);
+    else if (strcmp(subject, JT_SUBJECT_BATCH_GATE) == 0)
+        how = jt_batch_gate(&d);
+    else
+        how = jt_batch_measure(&d);
+    if (how == JT_SETTLE_REQUEUE && d.delivered >= JT_JOBS_MAX_DELIVER) {
+        char why[160];
+        snprintf(why, sizeof why, "the batch's %s failed on its last allowed delivery (%d)",
+                 strcmp(subject, JT_SUBJECT_BATCH_GATE) == 0 ? "correctness gate"
+                                                             : "measurement",
+                 JT_JOBS_MAX_DELIVER);
+        jt_batch_give_up(&d, why);
+        how = JT_SETTLE_ACK;
+    }
+    settle(j, msg, how == JT_SETTLE_REQUEUE ? JT_SETTLE_NAK : how, d.delay_ms, d.batch_id);
+    jt_runner_slot_end(&j->slot);
+}
+
 static void process(jt_job_consumer_t *j, natsMsg *msg)
 {
+    const char *subject = natsMsg_GetSubject(msg);
+    if (subject != NULL && strcmp(subject, JT_SUBJECT_JOBS) != 0 &&
+        (strcmp(subject, JT_SUBJECT_BATCHES) == 0 || strcmp(subject, JT_SUBJECT_BATCH_GATE) == 0 ||
+         strcmp(subject, JT_SUBJECT_BATCH_BLOCKS) == 0)) {
+        process_batch(j, msg, subject);
+        return;
+    }
+
     jt_job_execution_t run;
     memset(&run, 0, sizeof run);
     run.ctx = &j->ctx;
@@ -386,7 +432,7 @@ jt_status_t jt_job_consumer_start(const jt_job_consumer_opts_t *o, jt_runner_t *
     jt_backoff_t b;
     jt_backoff_init(&b, &bind_policy);
     natsStatus s;
-    while ((s = js_PullSubscribe(&j->jobs, o->bus->js, JT_SUBJECT_JOBS, JT_CONSUMER_WORKERS, NULL,
+    while ((s = js_PullSubscribe(&j->jobs, o->bus->js, JT_SUBJECT_JOBS_ALL, JT_CONSUMER_WORKERS, NULL,
                                  &so, &jerr)) != NATS_OK &&
            jt_nats_temporary(s, jerr)) {
         if (b.attempts == 0)

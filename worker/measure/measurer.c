@@ -176,6 +176,26 @@ jt_status_t jt_measurer_gate(jt_measurer_t *ms, jt_runner_t *r, const jt_job_t *
     return JT_OK;
 }
 
+void jt_measurer_env(jt_measurer_t *ms, jt_runner_t *r, jt_trials_env_t *env,
+                     const char **cpu_source)
+{
+    *env = (jt_trials_env_t){.meter = ms->meter,
+                             .sampler = ms->sampler,
+                             .measure_core = ms->measure_core};
+    memcpy(env->idle_watts, ms->idle_watts, sizeof env->idle_watts);
+    env->counters_cgroup = jt_runner_box(r)->cpu_cgroup;
+    /* The estimate meter counts this runner's box, which a respawn may have changed. */
+    jt_error_t follow_err;
+    if (jt_meter_follow_cgroup(ms->meter, jt_runner_box(r)->cpu_cgroup, &follow_err) != JT_OK)
+        jt_log_warn("%s", follow_err.message);
+    *cpu_source = jt_meter_cpu_source(ms->meter);
+    /* Counting the box alone, an idle window reads exactly the model's idle watts; a
+     * calibration file (made without a box, on the whole core) would only add the
+     * machine's background load to the guard and cry drift at every job. */
+    if (*cpu_source != NULL && strncmp(*cpu_source, "cgroup", 6) == 0)
+        env->idle_watts[0] = ms->cfg.estimate_idle_watts;
+}
+
 jt_status_t jt_measurer_trials(jt_measurer_t *ms, jt_runner_t *r, const jt_job_t *job,
                                int (*progress)(void *ctx, const jt_trial_progress_t *p),
                                void *ctx, jt_measurement_t *m, jt_error_t *err)
@@ -185,28 +205,16 @@ jt_status_t jt_measurer_trials(jt_measurer_t *ms, jt_runner_t *r, const jt_job_t
                                                 : (isnan(m->environment.temperature_c_start) ? -1
                                                                                              : 0);
     m->environment.thermal_controlled = settled == 1;
-    jt_trials_env_t env = {.meter = ms->meter,
-                           .sampler = ms->sampler,
-                           .measure_core = ms->measure_core,
-                           .on_progress = progress,
-                           .ctx = ctx};
-    memcpy(env.idle_watts, ms->idle_watts, sizeof env.idle_watts);
-    env.counters_cgroup = jt_runner_box(r)->cpu_cgroup;
-    /* The estimate meter counts this runner's box, which a respawn may have changed. */
-    jt_error_t follow_err;
-    if (jt_meter_follow_cgroup(ms->meter, jt_runner_box(r)->cpu_cgroup, &follow_err) != JT_OK)
-        jt_log_warn("%s", follow_err.message);
-    const char *cpu_source = jt_meter_cpu_source(ms->meter);
+    jt_trials_env_t env;
+    const char *cpu_source = NULL;
+    jt_measurer_env(ms, r, &env, &cpu_source);
+    env.on_progress = progress;
+    env.ctx = ctx;
     if (cpu_source != NULL) {
         jt_log_debug("estimate meter: busy time from %s", cpu_source);
         if (m->environment.provenance != NULL)
             json_object_set_new(m->environment.provenance, "estimate_cpu_source",
                                 json_string(cpu_source));
-        /* Counting the box alone, an idle window reads exactly the model's idle watts; a
-         * calibration file (made without a box, on the whole core) would only add the
-         * machine's background load to the guard and cry drift at every job. */
-        if (strncmp(cpu_source, "cgroup", 6) == 0)
-            env.idle_watts[0] = ms->cfg.estimate_idle_watts;
     }
     jt_status_t s = jt_trials_measure(r, job, &env, m, err);
     m->environment.temperature_c_end = jt_host_temperature_c();

@@ -40,6 +40,11 @@
 jt_status_t jt_batch_store_submit(jt_bus_t *bus, const char *batch_id, const jt_batch_t *b,
                                   const char *request_id, jt_error_t *err);
 
+/* Create the record of batch_id as record (a batch refused before it could be stored:
+ * status failed with the reason). JT_ERR_EXISTS when a record exists. */
+jt_status_t jt_batch_record_create(jt_bus_t *bus, const char *batch_id, const json_t *record,
+                                   jt_error_t *err);
+
 /* Fetch the record: *record (new reference) and *rev (may be NULL). JT_ERR_MISSING when
  * unknown or expired. */
 jt_status_t jt_batch_record_get(jt_bus_t *bus, const char *batch_id, json_t **record,
@@ -56,6 +61,10 @@ jt_status_t jt_batch_record_update(jt_bus_t *bus, const char *batch_id,
 /* The problem and candidate i's code as candidate i's job (jt_batch_candidate_job). */
 jt_status_t jt_batch_load_job(jt_bus_t *bus, const char *batch_id, size_t i,
                               const json_t *record, jt_job_t *job, jt_error_t *err);
+
+/* Candidate i's code: *code (malloc'd, NUL-terminated, caller frees) and *len. */
+jt_status_t jt_batch_load_code(jt_bus_t *bus, const char *batch_id, size_t i, char **code,
+                               size_t *len, jt_error_t *err);
 
 /* Any other key of the batch, as JSON: kind "gate", "block" or "result"; index i ignored for
  * "result". JT_ERR_MISSING when absent. */

@@ -63,6 +63,13 @@ jt_status_t jt_measurer_trials(jt_measurer_t *ms, jt_runner_t *r, const jt_job_t
                                int (*progress)(void *ctx, const jt_trial_progress_t *p),
                                void *ctx, jt_measurement_t *m, jt_error_t *err);
 
+/* The trials environment for runner r (meter, sampler, idle baseline, measurement core, the
+ * box's cgroup for counters; no progress callback), as jt_measurer_trials uses it:
+ * the estimate meter follows r's box. *cpu_source: the estimate meter's source of CPU time,
+ * NULL for other meters. Batches measure their blocks in it (batch_block.h). */
+void jt_measurer_env(jt_measurer_t *ms, jt_runner_t *r, jt_trials_env_t *env,
+                     const char **cpu_source);
+
 /* Run job end to end through runner r: gate, then trials. Fills m (including
  * validation and environment). A candidate that is incorrect or misbehaves
  * during trials yields m->completed == false and JT_OK. progress may be NULL.
