@@ -100,6 +100,7 @@ jt_status_t jt_config_load(jt_config_t *cfg, jt_error_t *err)
     cfg->max_pending_jobs = 10000;
     cfg->max_ack_pending = 64;
     cfg->http_threads = 32;
+    cfg->callback_backoff_ms = 1000;
 
     const char *lvl = getenv("JOULETRACE_LOG_LEVEL");
     if (lvl != NULL && *lvl != '\0') {
@@ -169,5 +170,14 @@ jt_status_t jt_config_load(jt_config_t *cfg, jt_error_t *err)
         return s;
     cfg->max_ack_pending = (int)ack_pending;
     cfg->http_threads = (int)threads;
+
+    if ((s = read_string("JOULETRACE_CALLBACK_ALLOW", cfg->callback_allow,
+                         sizeof cfg->callback_allow, err)) != JT_OK ||
+        (s = jt_callback_allow_validate(cfg->callback_allow, err)) != JT_OK ||
+        (s = read_string("JOULETRACE_CALLBACK_SECRET_FILE", cfg->callback_secret_file,
+                         sizeof cfg->callback_secret_file, err)) != JT_OK ||
+        (s = read_long("JOULETRACE_CALLBACK_BACKOFF_MS", 1, 300000, &cfg->callback_backoff_ms,
+                       err)) != JT_OK)
+        return s;
     return JT_OK;
 }

@@ -34,6 +34,7 @@ void jt_job_cleanup(jt_job_t *job)
     free(job->function_name);
     free(job->candidate_id);
     free(job->problem_name);
+    free(job->callback_url);
     jt_job_init(job);
 }
 

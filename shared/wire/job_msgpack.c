@@ -14,6 +14,7 @@
 
 #include <msgpack.h>
 
+#include "callback_url.h"
 #include "field_list.h"
 #include "task_id.h"
 #include "unpack.h"
@@ -354,6 +355,7 @@ enum {
     F_COMPARISON,
     F_STOP,
     F_REPETITION,
+    F_CALLBACK_URL,
     F_COUNT
 };
 static const char *const job_fields[F_COUNT] = {
@@ -373,7 +375,19 @@ static const char *const job_fields[F_COUNT] = {
     "comparison",
     "stop_on_first_failure",
     "repetition_mode",
+    "callback_url",
 };
+
+/* callback_url: a string of at most JT_MAX_CALLBACK_URL_BYTES that parses as an http(s) URL. */
+static jt_status_t parse_callback_url(const msgpack_object *v, jt_job_t *job, jt_error_t *err)
+{
+    jt_callback_url_t u;
+    jt_status_t st =
+        get_string(v, "callback_url", JT_MAX_CALLBACK_URL_BYTES, &job->callback_url, NULL, err);
+    if (st == JT_OK)
+        st = jt_callback_url_parse(job->callback_url, &u, err);
+    return st;
+}
 
 static jt_status_t parse_field(int f, const msgpack_object *v, jt_job_t *job, msgpack_sbuffer *sb,
                                jt_error_t *err)
@@ -439,6 +453,8 @@ static jt_status_t parse_field(int f, const msgpack_object *v, jt_job_t *job, ms
             return jt_error_set(err, JT_ERR_INVALID, path,
                                 "expected \"fresh_process\" or \"same_process\"");
         return JT_OK;
+    case F_CALLBACK_URL:
+        return parse_callback_url(v, job, err);
     }
     return jt_error_set(err, JT_ERR_INVALID, path, "unhandled field");
 }
@@ -553,7 +569,7 @@ jt_status_t jt_job_to_msgpack(const jt_job_t *job, uint8_t **out, size_t *out_le
 
     size_t n = 11 + (job->task_id != NULL) + (job->candidate_code != NULL) +
                (job->function_name != NULL) + (job->candidate_id != NULL) +
-               (job->problem_name != NULL);
+               (job->problem_name != NULL) + (job->callback_url != NULL);
     int rc = msgpack_pack_map(&pk, n);
     rc |= pack_opt_str(&pk, "task_id", job->task_id);
     rc |= pack_opt_str(&pk, "candidate_code", job->candidate_code);
@@ -572,6 +588,7 @@ jt_status_t jt_job_to_msgpack(const jt_job_t *job, uint8_t **out, size_t *out_le
           msgpack_pack_double(&pk, job->thermal_wait_seconds);
     rc |= pack_opt_str(&pk, "candidate_id", job->candidate_id);
     rc |= pack_opt_str(&pk, "problem_name", job->problem_name);
+    rc |= pack_opt_str(&pk, "callback_url", job->callback_url);
     rc |= pack_cstr(&pk, "comparison") | msgpack_pack_map(&pk, 2);
     rc |= pack_cstr(&pk, "abs_tol") | msgpack_pack_double(&pk, job->abs_tol);
     rc |= pack_cstr(&pk, "rel_tol") | msgpack_pack_double(&pk, job->rel_tol);

@@ -9,6 +9,7 @@
 #include "bus_names.h"
 #include "log.h"
 #include "measurement.h"
+#include "webhook_queue.h"
 
 static int abort_bits(jt_job_execution_t *run)
 {
@@ -48,9 +49,15 @@ static jt_settle_t finish(jt_job_execution_t *run, jt_task_status_t status, json
         return requeue(run, "task_state_unavailable", err.message);
     }
     if (run->report.ended_elsewhere)
-        return JT_SETTLE_ACK; /* another delivery of it ended first */
+        return JT_SETTLE_ACK; /* another delivery of it ended first (and queued its webhook) */
     jt_log(JT_LOG_INFO, run->task_id, "task %s%s%s", jt_task_status_name(status),
            error_type ? ": " : "", error_type ? error_type : "");
+    /* The final record is stored: the gateway's deliverer POSTs it (docs/webhooks.md). A
+     * webhook that cannot be queued is logged, not retried: the job itself is done. */
+    if (run->job.callback_url != NULL &&
+        jt_webhook_enqueue(run->ctx->bus, JT_WEBHOOK_KIND_TASK, run->task_id,
+                           jt_task_status_name(status), run->job.callback_url, &err) != JT_OK)
+        jt_log(JT_LOG_ERROR, run->task_id, "webhook not queued: %s", err.message);
     return JT_SETTLE_ACK;
 }
 

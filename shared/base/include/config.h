@@ -2,6 +2,7 @@
 #ifndef JT_CONFIG_H
 #define JT_CONFIG_H
 
+#include "callback_url.h"
 #include "log.h"
 #include "status.h"
 
@@ -53,6 +54,16 @@ typedef struct {
                                        measurement lease key, shared by every worker that
                                        measures on the same machine ("" = gethostname()) */
     int http_threads;               /* JOULETRACE_HTTP_THREADS: civetweb threads (32) */
+
+    /* webhooks (docs/webhooks.md) */
+    char callback_allow[JT_CALLBACK_ALLOW_MAX + 1]; /* JOULETRACE_CALLBACK_ALLOW: allowed callback
+                                       targets (callback_url.h; "" = no callback allowed) */
+    char callback_secret_file[512]; /* JOULETRACE_CALLBACK_SECRET_FILE: the signing secret, a
+                                       file of mode 600 (gateway; required when callbacks are
+                                       allowed) */
+    long callback_backoff_ms;       /* JOULETRACE_CALLBACK_BACKOFF_MS: first retry delay of a
+                                       failed delivery, doubled per attempt up to 5 min (1000;
+                                       tests make it short) */
 } jt_config_t;
 
 /* Fill *cfg from the environment (unset variables take the defaults above).

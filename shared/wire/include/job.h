@@ -19,6 +19,7 @@
 #define JT_MAX_DEPTH 64u                        /* nesting of any value */
 #define JT_MAX_STRING_BYTES (1024u * 1024)      /* any single string */
 #define JT_MAX_NAME_BYTES 256u                  /* ids and names (task_id, function_name, ...) */
+#define JT_MAX_CALLBACK_URL_BYTES 2048u         /* callback_url (callback_url.h) */
 
 /* Defaults and ranges of the numeric fields (docs/measurement.md, "The job"). */
 #define JT_DEFAULT_FUNCTION_NAME "solve"
@@ -76,6 +77,8 @@ typedef struct {
     double thermal_wait_seconds;
     char *candidate_id;       /* optional, echoed */
     char *problem_name;       /* optional, echoed */
+    char *callback_url;       /* optional webhook target: an http(s) URL that parses
+                                 (callback_url.h); the allowlist is the gateway's business */
     double abs_tol;           /* from optional comparison{abs_tol, rel_tol} */
     double rel_tol;
     bool stop_on_first_failure;
