@@ -19,6 +19,7 @@
 #include "metrics.h"
 #include "publisher.h"
 #include "view.h"
+#include "webhook.h"
 
 #define JT_GW_VERSION "0.1.0"
 #define JT_SSE_HEARTBEAT_SECONDS 15
@@ -33,6 +34,8 @@ typedef struct {
     atomic_bool stopping;                /* set before mg_stop: long-lived streams end */
     atomic_int sse_open;                 /* open event streams */
     int sse_max;                         /* above this, new streams get 429 */
+    jt_webhook_secret_t webhook_secret;  /* loaded by main, copied into the deliverer, wiped */
+    _Atomic(jt_webhook_t *) webhook;     /* the deliverer, set once the bus is connected */
 } jt_gw_t;
 
 /* POST /api/v1/measure-socket0 and /api/v1/measure (submit.c). */

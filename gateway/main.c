@@ -10,12 +10,18 @@
  * JOULETRACE_REQUIRE_TOKENS_BEYOND_LOOPBACK (door.h). Tokens are never logged.
  * NATS credentials come from JOULETRACE_NATS_CREDENTIALS_FILE (nats_credentials.h): a file
  * that others may read, or a URL with credentials next to it, stops the start with exit 2.
+ * Webhooks (webhook.h): a non-empty JOULETRACE_CALLBACK_ALLOW needs the signing secret of
+ * JOULETRACE_CALLBACK_SECRET_FILE (webhook_sign.h); without it, or with a file others may read,
+ * the start stops with exit 2. The deliverer starts once the bus is connected and stops before
+ * the bus closes.
  */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <curl/curl.h>
 
 #include "gateway.h"
 #include "log.h"
@@ -38,6 +44,32 @@ static void on_bus_connected(jt_bus_t *bus, void *arg)
     if (jt_publisher_create(&pub, bus->nc) != JT_OK)
         jt_log_error("cannot start the publisher: submissions will get 503");
     atomic_store(&gw->publisher, pub);
+
+    jt_webhook_t *hooks = NULL;
+    const jt_webhook_settings_t hs = {gw->cfg.callback_allow, &gw->webhook_secret,
+                                      gw->cfg.callback_backoff_ms};
+    if (jt_webhook_start(&hooks, bus, &hs) != JT_OK)
+        jt_log_error("cannot start the webhook deliverer: callbacks stay queued");
+    jt_webhook_secret_wipe(&gw->webhook_secret); /* the deliverer keeps the one copy */
+    atomic_store(&gw->webhook, hooks);
+}
+
+/* The signing secret: required when callbacks are allowed, refused when others may read it. */
+static int load_webhook_secret(jt_gw_t *gw)
+{
+    jt_error_t err;
+    const char *file = gw->cfg.callback_secret_file;
+    if (file[0] == '\0' && gw->cfg.callback_allow[strspn(gw->cfg.callback_allow, " \t,")] != '\0') {
+        jt_log_error("configuration: JOULETRACE_CALLBACK_ALLOW is set but "
+                     "JOULETRACE_CALLBACK_SECRET_FILE is not: webhooks are always signed (a file "
+                     "of mode 600 holding 16..1024 bytes, e.g. openssl rand -hex 32)");
+        return -1;
+    }
+    if (file[0] != '\0' && jt_webhook_secret_load(file, &gw->webhook_secret, &err) != JT_OK) {
+        jt_log_error("configuration: %s", err.message);
+        return -1;
+    }
+    return 0;
 }
 
 static int load_settings(jt_gw_t *gw)
@@ -113,7 +145,7 @@ int main(void)
     sigset_t stop_signals;
     int sig = 0;
 
-    if (load_settings(&gw) != 0)
+    if (load_settings(&gw) != 0 || load_webhook_secret(&gw) != 0)
         return 2;
     jt_nats_credentials_t creds;
     jt_error_t err;
@@ -126,6 +158,8 @@ int main(void)
     atomic_init(&gw.stopping, false);
     atomic_init(&gw.sse_open, 0);
     atomic_init(&gw.publisher, NULL);
+    atomic_init(&gw.webhook, NULL);
+    curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread: not thread-safe in every build */
 
     /* Blocked here, inherited by every thread: only sigwait below sees them. */
     sigemptyset(&stop_signals);
@@ -149,6 +183,7 @@ int main(void)
         jt_log_error("cannot listen on %s (JOULETRACE_HTTP_ADDR): address in use or invalid",
                      gw.cfg.http_addr);
         jt_view_stop(gw.view);
+        jt_webhook_stop(atomic_exchange(&gw.webhook, NULL));
         jt_view_destroy(gw.view);
         mg_exit_library();
         return 1;
@@ -164,6 +199,7 @@ int main(void)
     atomic_store(&gw.stopping, true); /* event streams end within half a second */
     mg_stop(ctx);
     jt_view_stop(gw.view); /* joins the view thread: the publisher pointer is final */
+    jt_webhook_stop(atomic_exchange(&gw.webhook, NULL)); /* aborts a request in flight */
     jt_publisher_t *pub = atomic_load(&gw.publisher);
     jt_publisher_stop(pub);
     jt_metrics_cleanup(&gw.metrics);
@@ -176,6 +212,7 @@ int main(void)
     else
         jt_log_warn("NATS threads still running %d ms after the connection closed",
                     STOP_NATS_WAIT_MS);
+    curl_global_cleanup();
     jt_log_info("gateway stopped");
     return 0;
 }

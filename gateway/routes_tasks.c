@@ -1,10 +1,12 @@
 /* routes_tasks.c -- GET and DELETE /api/v1/tasks/{id}: task records from KV, cancellation.
  *
+ * GET adds the webhook delivery state of a final task as "callback" (webhook_queue.h).
  * Runs on civetweb worker threads. Cancellation follows the pipeline
  * contract: put "1" under the id in JT_KV_CANCELS, publish an empty message
  * on JT_SUBJECT_CANCEL_PREFIX<id>, and when the record is still "queued"
  * compare-and-set it to "cancelled" (the worker then skips the job). A
- * running task is cancelled by its worker, which writes the final record.
+ * running task is cancelled by its worker, which writes the final record (and queues its
+ * webhook); a queued one cancelled here gets its webhook queued here.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@
 #include "log.h"
 #include "retry.h"
 #include "task_state.h"
+#include "webhook_queue.h"
 
 #define TASK_GET_RETRY_MS 2000 /* then 503 with Retry-After */
 #include "value.h"
@@ -53,6 +56,13 @@ void jt_route_task_get(jt_gw_t *gw, jt_req_t *req, const char *task_id)
         reply_get_failure(req, task_id, &err);
         return;
     }
+    /* A final task may have a webhook delivery: its state as "callback" (docs/webhooks.md). */
+    int status = jt_task_status_parse(json_string_value(json_object_get(rec, "status")));
+    json_t *hook = status >= 0 && jt_task_status_final((jt_task_status_t)status)
+                       ? jt_webhook_state_get(bus, JT_WEBHOOK_KIND_TASK, task_id)
+                       : NULL;
+    if (hook != NULL)
+        json_object_set_new(rec, "callback", hook);
     /* The record as stored: its request_id is the submitting request's; this
      * request's id is in the X-Request-Id header. */
     jt_http_reply_json(req, 200, rec, NULL);
@@ -71,6 +81,17 @@ static void publish_record(jt_bus_t *bus, const char *prefix, const char *task_i
         return;
     natsConnection_Publish(bus->nc, subject, mp.data, (int)mp.len);
     jt_blob_free(&mp);
+}
+
+/* A task cancelled here never reaches a worker's end: its webhook is queued here. */
+static void queue_cancel_webhook(jt_bus_t *bus, const char *task_id, const json_t *rec)
+{
+    jt_error_t err;
+    const char *url = json_string_value(json_object_get(rec, "callback_url"));
+    if (url != NULL && jt_webhook_enqueue(bus, JT_WEBHOOK_KIND_TASK, task_id,
+                                          jt_task_status_name(JT_TASK_CANCELLED), url,
+                                          &err) != JT_OK)
+        jt_log(JT_LOG_ERROR, task_id, "webhook not queued: %s", err.message);
 }
 
 static void reply_cancel(jt_req_t *req, const char *task_id, const char *status)
@@ -132,6 +153,7 @@ void jt_route_task_cancel(jt_gw_t *gw, jt_req_t *req, const char *task_id)
         publish_record(bus, JT_SUBJECT_PROGRESS_PREFIX, task_id, rec);
         publish_record(bus, JT_SUBJECT_RESULT_PREFIX, task_id, rec);
         jt_log(JT_LOG_INFO, task_id, "cancelled while queued");
+        queue_cancel_webhook(bus, task_id, rec);
         reply_cancel(req, task_id, "cancelled");
         json_decref(rec);
         return;

@@ -1,8 +1,8 @@
 /* submit.c -- POST /api/v1/measure-socket0: parse, admit, store the queued record, publish the job.
  *
  * Runs on civetweb worker threads. Order of a submission (pipeline contract):
- *   body (400/413/422) -> NATS up (503) -> Idempotency-Key seen before (202
- *   with the existing task) -> a calibrated live worker (503) -> queue depth
+ *   body (400/413/422) -> callback_url allowed (422) -> NATS up (503) -> Idempotency-Key
+ *   seen before (202 with the existing task) -> a calibrated live worker (503) -> queue depth
  *   (429) -> claim the Idempotency-Key (create-if-absent) -> KV record
  *   "queued", acknowledged -> JetStream publish with Nats-Msg-Id = task id,
  *   acknowledged -> 202 (both through the group-commit publisher, publisher.h).
@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "callback_url.h"
 #include "gateway.h"
 #include "ids.h"
 #include "job_json.h"
@@ -164,7 +165,24 @@ static json_t *queued_record(const char *task_id, const jt_job_t *job, const cha
     json_object_set_new(rec, "problem_name",
                         job->problem_name ? json_string(job->problem_name) : json_null());
     json_object_set_new(rec, "request_id", json_string(request_id));
+    if (job->callback_url != NULL) /* the gateway's cancel of a queued task queues its webhook */
+        json_object_set_new(rec, "callback_url", json_string(job->callback_url));
     return rec;
+}
+
+/* A callback_url outside JOULETRACE_CALLBACK_ALLOW gets 422 at path "callback_url". Returns 0
+ * when the job has none or it is allowed, -1 after replying. */
+static int check_callback_or_reply(jt_gw_t *gw, jt_req_t *req, const jt_job_t *job)
+{
+    jt_error_t err;
+    if (job->callback_url == NULL)
+        return 0;
+    jt_status_t st = jt_callback_url_check(gw->cfg.callback_allow, job->callback_url, &err);
+    if (st == JT_OK)
+        return 0;
+    json_t *d = json_pack("{s:s}", "code", jt_status_name(st));
+    jt_http_reply_error(req, 422, "validation_error", "callback_url", d, err.message);
+    return -1;
 }
 
 void jt_route_measure(jt_gw_t *gw, jt_req_t *req)
@@ -189,6 +207,10 @@ void jt_route_measure(jt_gw_t *gw, jt_req_t *req)
     }
     if (jt_gw_read_job_or_reply(gw, req, &job) != 0)
         return;
+    if (check_callback_or_reply(gw, req, &job) != 0) {
+        jt_job_cleanup(&job);
+        return;
+    }
 
     /* A connection failing over to another node of the cluster is back within moments. */
     const jt_retry_t policy = {.patience_ms = SUBMIT_RETRY_MS};
