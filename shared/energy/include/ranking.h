@@ -35,16 +35,24 @@ typedef struct {
 } jt_rank_entry_t;
 
 /* Rank the n candidates of s (each with n >= 1; fewer than 2 values gives an unbounded
- * interval: ci = [-inf, inf], which overlaps everything). reference: index of the reference
- * candidate or -1. Fills out[0..n). JT_ERR_INVALID for n == 0 or a NULL sample,
- * JT_ERR_NOMEM. */
+ * interval: ci = [-inf, inf], which overlaps everything, a rank interval of 1..n, the tier of
+ * the candidate before it, and an unbounded ratio). reference: index of the reference
+ * candidate or -1 (its own ratio is exactly 1). Fills out[0..n); for finite input nothing in
+ * out is NaN (infinities mark what is unbounded). Takes about 0.5 s of CPU for 1000
+ * candidates of 10 trials and memory for 12 bytes x JT_RANK_BOOTSTRAP per candidate.
+ * JT_ERR_INVALID (err->path "candidates[i]" or "reference") for n == 0, a NULL sample, a
+ * candidate without trials or with a value that is not finite, a reference out of range;
+ * JT_ERR_TOO_LARGE beyond 2^31 - 1 candidates or 2^32 - 1 trials; JT_ERR_NOMEM. On failure
+ * out is left untouched. */
 jt_status_t jt_rank_compute(const jt_rank_sample_t *s, size_t n, int reference, uint64_t seed,
                             jt_rank_entry_t *out, jt_error_t *err);
 
 /* After jt_rank_compute: whether candidate i needs more trials to separate from its
  * neighbours in rank order or to reach the precision: its half-width is above
  * precision_percent, or its interval overlaps the interval of the candidate ranked just
- * above or just below it. */
+ * above or just below it (order by median, ties by index). A precision_percent that is not
+ * above 0 checks the neighbours only. False for i >= n or e NULL. Note that two identical
+ * candidates overlap for ever: the caller's budget ends that. */
 bool jt_rank_needs_more(const jt_rank_entry_t *e, size_t n, size_t i, double precision_percent);
 
 /* Two candidates A and B (POST /api/v1/compare). */
@@ -58,8 +66,9 @@ typedef struct {
     bool b_uses_more;                    /* ratio_low > 1 */
 } jt_compare_stats_t;
 
-/* Compare samples a and b (each n >= 2; medians must be > 0 for the ratio: otherwise
- * JT_ERR_INVALID with the reason). */
+/* Compare samples a and b (each n >= 2, finite; medians must be > 0 for the ratio: otherwise
+ * JT_ERR_INVALID with the reason, err->path "candidates[0]" for a, "candidates[1]" for b).
+ * test and effect_name point to static strings. JT_ERR_NOMEM. On failure out is untouched. */
 jt_status_t jt_rank_compare(const jt_rank_sample_t *a, const jt_rank_sample_t *b, uint64_t seed,
                             jt_compare_stats_t *out, jt_error_t *err);
 
