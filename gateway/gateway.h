@@ -54,6 +54,27 @@ void jt_route_task_events(jt_gw_t *gw, jt_req_t *req, const char *task_id);
 /* POST /api/v1/validate (routes_system.c). */
 void jt_route_validate(jt_gw_t *gw, jt_req_t *req);
 
+/* POST /api/v1/batches and POST /api/v1/compare (routes_batches.c): 202 with the batch id
+ * once jt_batch_store_submit stored the batch and queued every gate; 400/413/415/422 for bad
+ * input with the field path, 422 for a callback_url outside the allowlist, 503 without NATS
+ * or a calibrated worker, 429 when the jobs queue is full. */
+void jt_route_batch_submit(jt_gw_t *gw, jt_req_t *req);
+void jt_route_compare(jt_gw_t *gw, jt_req_t *req);
+
+/* GET and DELETE /api/v1/batches/{id}, GET /api/v1/batches/{id}/candidates/{candidate_id}
+ * (routes_batches.c); GET /api/v1/batches/{id}/events (batch_events.c, holds the thread like
+ * the task events). batch_id and candidate_id are valid ids (task_id.h). */
+void jt_route_batch_get(jt_gw_t *gw, jt_req_t *req, const char *batch_id);
+void jt_route_batch_cancel(jt_gw_t *gw, jt_req_t *req, const char *batch_id);
+void jt_route_batch_candidate(jt_gw_t *gw, jt_req_t *req, const char *batch_id,
+                              const char *candidate_id);
+void jt_route_batch_events(jt_gw_t *gw, jt_req_t *req, const char *batch_id);
+
+/* For GET /api/v1/capabilities (routes_batches.c): the batch limits and subjects as a new
+ * object, and the batch routes appended to routes (an array of {method, path}). */
+json_t *jt_gw_batch_capabilities(void);
+void jt_gw_batch_routes(json_t *routes);
+
 /* GET /api/v1/socket0/status, /api/v1/health, /api/v1/capabilities, /ping,
  * /metrics (routes_system.c). */
 void jt_route_socket0_status(jt_gw_t *gw, jt_req_t *req);

@@ -104,7 +104,8 @@ static int refuse_too_large(jt_req_t *req, size_t max, long long announced)
     if (announced >= 0 && d != NULL)
         json_object_set_new(d, "content_length", json_integer((json_int_t)announced));
     jt_http_reply_errorf(req, 413, "payload_too_large", "", d,
-                         "request body is larger than the limit of %zu bytes (4 MiB)", max);
+                         "request body is larger than the limit of %zu bytes (%zu MiB)", max,
+                         max >> 20);
     return -1;
 }
 

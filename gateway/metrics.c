@@ -32,6 +32,11 @@ static const char *const route_names[JT_ROUTE_COUNT] = {
     [JT_ROUTE_CAPABILITIES] = "capabilities",
     [JT_ROUTE_PING] = "ping",
     [JT_ROUTE_METRICS] = "metrics",
+    [JT_ROUTE_BATCH_SUBMIT] = "batch_submit",
+    [JT_ROUTE_BATCH_GET] = "batch_get",
+    [JT_ROUTE_BATCH_CANCEL] = "batch_cancel",
+    [JT_ROUTE_BATCH_EVENTS] = "batch_events",
+    [JT_ROUTE_COMPARE] = "compare",
     [JT_ROUTE_UNKNOWN] = "unknown",
 };
 

@@ -28,6 +28,11 @@ typedef enum {
     JT_ROUTE_CAPABILITIES,
     JT_ROUTE_PING,
     JT_ROUTE_METRICS,
+    JT_ROUTE_BATCH_SUBMIT, /* POST /api/v1/batches */
+    JT_ROUTE_BATCH_GET,    /* GET /api/v1/batches/{id} and .../candidates/{candidate_id} */
+    JT_ROUTE_BATCH_CANCEL,
+    JT_ROUTE_BATCH_EVENTS,
+    JT_ROUTE_COMPARE, /* POST /api/v1/compare */
     JT_ROUTE_UNKNOWN, /* no such route (404) */
     JT_ROUTE_COUNT
 } jt_route_t;

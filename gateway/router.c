@@ -10,6 +10,8 @@
 #include "ids.h"
 
 #define TASKS_PREFIX "/api/v1/tasks/"
+#define BATCHES_PREFIX "/api/v1/batches/"
+#define CANDIDATES_INFIX "/candidates/"
 
 typedef void (*plain_fn)(jt_gw_t *gw, jt_req_t *req);
 
@@ -23,6 +25,8 @@ static const struct {
     {"/api/v1/measure-socket0", "POST", JT_ROUTE_MEASURE, jt_route_measure},
     {"/api/v1/measure", "POST", JT_ROUTE_MEASURE, jt_route_measure},
     {"/api/v1/validate", "POST", JT_ROUTE_VALIDATE, jt_route_validate},
+    {"/api/v1/batches", "POST", JT_ROUTE_BATCH_SUBMIT, jt_route_batch_submit},
+    {"/api/v1/compare", "POST", JT_ROUTE_COMPARE, jt_route_compare},
     {"/api/v1/socket0/status", "GET", JT_ROUTE_SOCKET0_STATUS, jt_route_socket0_status},
     {"/api/v1/health", "GET", JT_ROUTE_HEALTH, jt_route_health},
     {"/api/v1/capabilities", "GET", JT_ROUTE_CAPABILITIES, jt_route_capabilities},
@@ -116,6 +120,71 @@ static void route_task(jt_gw_t *gw, jt_req_t *req, const char *rest)
         jt_route_task_get(gw, req, id);
 }
 
+/* The id of len bytes at s into id (JT_TASK_ID_MAX + 1 bytes): whether it is one. */
+static bool copy_id(char *id, const char *s, size_t len)
+{
+    if (len == 0 || len > JT_TASK_ID_MAX)
+        return false;
+    memcpy(id, s, len);
+    id[len] = '\0';
+    return jt_task_id_valid(id);
+}
+
+/* 400 for a batch or candidate id outside the id alphabet, as sent (see task ids). */
+static void reply_invalid_id(jt_req_t *req, const char *noun)
+{
+    char code[32], field[32];
+    snprintf(code, sizeof code, "invalid_%s_id", noun);
+    snprintf(field, sizeof field, "%s_id", noun);
+    jt_http_reply_errorf(req, 400, code, field, NULL,
+                         "%s ids are 1..128 characters of [A-Za-z0-9_-], sent as they are (no "
+                         "percent-encoding)",
+                         noun);
+}
+
+/* /api/v1/batches/{id}, .../events and .../candidates/{candidate_id}; rest follows the
+ * prefix in the raw path. Ids are checked as task ids are. */
+static void route_batch(jt_gw_t *gw, jt_req_t *req, const char *rest)
+{
+    char id[JT_TASK_ID_MAX + 1], candidate[JT_TASK_ID_MAX + 1];
+    const char *slash = strchr(rest, '/');
+    if (strcmp(req->path, req->raw_path) != 0 ||
+        !copy_id(id, rest, slash != NULL ? (size_t)(slash - rest) : strlen(rest))) {
+        reply_invalid_id(req, "batch");
+        return;
+    }
+    bool events = slash != NULL && strcmp(slash, "/events") == 0;
+    bool one = slash != NULL && strncmp(slash, CANDIDATES_INFIX, strlen(CANDIDATES_INFIX)) == 0;
+    if (one && !copy_id(candidate, slash + strlen(CANDIDATES_INFIX),
+                        strlen(slash + strlen(CANDIDATES_INFIX)))) {
+        reply_invalid_id(req, "candidate");
+        return;
+    }
+    if (slash != NULL && !events && !one) {
+        not_found(req);
+        return;
+    }
+    bool plain = slash == NULL;
+    const char *allow = plain ? "GET, HEAD, DELETE" : events ? "GET" : "GET, HEAD";
+    bool is_get = strcmp(req->method, "GET") == 0 || (!events && strcmp(req->method, "HEAD") == 0);
+    bool is_delete = plain && strcmp(req->method, "DELETE") == 0;
+    req->route = events      ? JT_ROUTE_BATCH_EVENTS
+                 : is_delete ? JT_ROUTE_BATCH_CANCEL
+                             : JT_ROUTE_BATCH_GET;
+    if (strcmp(req->method, "OPTIONS") == 0)
+        reply_options(req, allow);
+    else if (!is_get && !is_delete)
+        jt_http_reply_method_not_allowed(req, allow);
+    else if (events)
+        jt_route_batch_events(gw, req, id);
+    else if (one)
+        jt_route_batch_candidate(gw, req, id, candidate);
+    else if (is_delete)
+        jt_route_batch_cancel(gw, req, id);
+    else
+        jt_route_batch_get(gw, req, id);
+}
+
 /* 401 for a missing or wrong bearer token: the same answer for both. */
 static void reply_unauthorized(jt_req_t *req)
 {
@@ -197,6 +266,10 @@ int jt_router_handle(struct mg_connection *conn, void *cbdata)
             route_task(gw, &req, req.raw_path + strlen(TASKS_PREFIX));
         else if (starts_with_tasks(req.path))
             route_task(gw, &req, req.path + strlen(TASKS_PREFIX));
+        else if (strncmp(req.raw_path, BATCHES_PREFIX, strlen(BATCHES_PREFIX)) == 0)
+            route_batch(gw, &req, req.raw_path + strlen(BATCHES_PREFIX));
+        else if (strncmp(req.path, BATCHES_PREFIX, strlen(BATCHES_PREFIX)) == 0)
+            route_batch(gw, &req, req.path + strlen(BATCHES_PREFIX));
         else
             not_found(&req);
     }

@@ -397,6 +397,7 @@ void jt_route_capabilities(jt_gw_t *gw, jt_req_t *req)
         "/api/v1/socket0/status", "method", "GET", "path", "/api/v1/health", "method", "GET",
         "path", "/api/v1/capabilities", "method", "GET", "path", "/ping", "method", "GET", "path",
         "/metrics", "method", "OPTIONS", "path", "(any route)");
+    jt_gw_batch_routes(routes);
     json_t *bus =
         json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "jobs_subject", JT_SUBJECT_JOBS, "jobs_stream",
                   JT_STREAM_JOBS, "progress_subject", JT_SUBJECT_PROGRESS_PREFIX "<task_id>",
@@ -408,6 +409,7 @@ void jt_route_capabilities(jt_gw_t *gw, jt_req_t *req)
         "rapl-perf", "estimate", "repetition_modes", "fresh_process", "same_process",
         "argument_convention", "inputs list -> f(*inputs), object -> f(**inputs)",
         "else -> f(inputs)", "routes", routes, "nats", bus);
+    json_object_set_new(body, "batches", jt_gw_batch_capabilities());
     jt_http_reply_json(req, 200, body, NULL);
 }
 

@@ -1,8 +1,8 @@
-/* sse.c -- GET /api/v1/tasks/{id}/events: a task's records as Server-Sent Events until it ends.
+/* sse.c -- records as Server-Sent Events until final (sse.h); GET /api/v1/tasks/{id}/events.
  *
  * Runs on the civetweb worker thread of the request, which the stream holds
- * until the task ends, the client leaves (a failed write) or the gateway
- * stops. Order: subscribe to the progress subject first, then read the KV
+ * until the record is final, the client leaves (a failed write) or the gateway
+ * stops. Order: subscribe to the record's subjects first, then read the KV
  * record, so no update can slip between the two. Events:
  *   id: <1, 2, ...>
  *   event: progress | result      (result = the final record, then the stream ends)
@@ -23,6 +23,7 @@
 #include "clock.h"
 #include "gateway.h"
 #include "json_text.h"
+#include "sse.h"
 #include "subscription.h"
 #include "task_state.h"
 #include "unpack.h"
@@ -123,16 +124,27 @@ static void send_headers(jt_req_t *req)
     mg_send_chunk(c, "retry: 3000\n\n", 13);
 }
 
-/* Follow the task until it ends. Returns when the stream should close. */
+/* Whether msg came on one of the source's subjects. */
+static bool subject_taken(const jt_sse_source_t *src, natsMsg *msg)
+{
+    const char *subject = natsMsg_GetSubject(msg);
+    for (int i = 0; i < JT_SSE_MAX_SUBJECTS && src->subjects[i] != NULL; i++) {
+        if (subject != NULL && strcmp(subject, src->subjects[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Follow the record until it is final. Returns when the stream should close. */
 static void follow(jt_gw_t *gw, stream_t *s, jt_bus_t *bus, natsSubscription *sub,
-                   const char *task_id, uint64_t rev)
+                   const jt_sse_source_t *src, uint64_t rev)
 {
     double quiet_since = jt_clock_now();
     while (!atomic_load(&gw->stopping)) {
         natsMsg *msg = NULL;
         natsStatus ns = natsSubscription_NextMsg(&msg, sub, NEXT_MSG_WAIT_MS);
         if (ns == NATS_OK) {
-            json_t *rec = decode_record(msg);
+            json_t *rec = subject_taken(src, msg) ? decode_record(msg) : NULL;
             natsMsg_Destroy(msg);
             quiet_since = jt_clock_now();
             if (rec == NULL || record_stale(s, rec)) {
@@ -151,7 +163,7 @@ static void follow(jt_gw_t *gw, stream_t *s, jt_bus_t *bus, natsSubscription *su
             json_t *rec = NULL;
             uint64_t r = 0;
             quiet_since = now;
-            if (jt_task_get(bus->tasks, task_id, &rec, &r, NULL) == JT_OK && r != rev) {
+            if (src->get(bus, src->id, &rec, &r, NULL) == JT_OK && r != rev) {
                 rev = r;
                 if (!record_stale(s, rec)) {
                     bool final = record_final(rec);
@@ -170,9 +182,8 @@ static void follow(jt_gw_t *gw, stream_t *s, jt_bus_t *bus, natsSubscription *su
     }
 }
 
-void jt_route_task_events(jt_gw_t *gw, jt_req_t *req, const char *task_id)
+void jt_sse_stream(jt_gw_t *gw, jt_req_t *req, const jt_sse_source_t *src)
 {
-    char subject[256];
     natsSubscription *sub = NULL;
     json_t *rec = NULL;
     uint64_t rev = 0;
@@ -189,21 +200,22 @@ void jt_route_task_events(jt_gw_t *gw, jt_req_t *req, const char *task_id)
         jt_http_reply_errorf(req, 429, "too_many_streams", NULL,
                              json_pack("{s:i}", "max_streams", gw->sse_max),
                              "at most %d event streams may be open at once; poll "
-                             "GET /api/v1/tasks/{id} instead",
-                             gw->sse_max);
+                             "GET /api/v1/%ss/{id} instead",
+                             gw->sse_max, src->noun);
         return;
     }
-    if (!jt_bus_task_subject(subject, sizeof subject, JT_SUBJECT_PROGRESS_PREFIX, task_id) ||
-        natsConnection_SubscribeSync(&sub, bus->nc, subject) != NATS_OK) {
+    if (natsConnection_SubscribeSync(&sub, bus->nc, src->pattern) != NATS_OK) {
         jt_gw_reply_nats_down(req);
         goto out;
     }
     natsSubscription_SetPendingLimits(sub, 4096, 256 * 1024 * 1024);
-    if (jt_task_get(bus->tasks, task_id, &rec, &rev, &err) != JT_OK) {
+    if (src->get(bus, src->id, &rec, &rev, &err) != JT_OK) {
+        char code[48], field[48];
+        snprintf(code, sizeof code, "%s_not_found", src->noun);
+        snprintf(field, sizeof field, "%s_id", src->noun);
         if (err.code == JT_ERR_MISSING)
-            jt_http_reply_errorf(req, 404, "task_not_found", "task_id",
-                                 json_pack("{s:s}", "task_id", task_id),
-                                 "unknown task %s (never submitted, or expired)", task_id);
+            jt_http_reply_errorf(req, 404, code, field, json_pack("{s:s}", field, src->id),
+                                 "unknown %s %s (never submitted, or expired)", src->noun, src->id);
         else
             jt_gw_reply_nats_down(req);
         goto out;
@@ -211,11 +223,28 @@ void jt_route_task_events(jt_gw_t *gw, jt_req_t *req, const char *task_id)
     send_headers(req);
     bool final = record_final(rec);
     if (send_record(&s, rec) == 0 && !final)
-        follow(gw, &s, bus, sub, task_id, rev);
+        follow(gw, &s, bus, sub, src, rev);
     mg_send_chunk(req->conn, "", 0); /* last chunk: the stream ends cleanly */
 
 out:
     json_decref(s.last);
     jt_subscription_retire(bus->nc, sub);
     atomic_fetch_sub(&gw->sse_open, 1);
+}
+
+static jt_status_t task_record_get(jt_bus_t *bus, const char *task_id, json_t **record,
+                                   uint64_t *rev, jt_error_t *err)
+{
+    return jt_task_get(bus->tasks, task_id, record, rev, err);
+}
+
+void jt_route_task_events(jt_gw_t *gw, jt_req_t *req, const char *task_id)
+{
+    char subject[256];
+    if (!jt_bus_task_subject(subject, sizeof subject, JT_SUBJECT_PROGRESS_PREFIX, task_id)) {
+        jt_gw_reply_nats_down(req); /* not reached: the router checked the id */
+        return;
+    }
+    const jt_sse_source_t src = {"task", task_id, subject, {subject, NULL}, task_record_get};
+    jt_sse_stream(gw, req, &src);
 }

@@ -12,8 +12,9 @@
  *     reference counts as the last candidate);
  *   - task_id, candidate_code or candidate_id among the problem fields (they belong to the
  *     candidates);
- *   - callback_url over JT_MAX_CALLBACK_URL_BYTES or not an http:// or https:// URL (the
- *     allowlist is checked by whoever stores the batch);
+ *   - callback_url over JT_MAX_CALLBACK_URL_BYTES or refused by jt_callback_url_parse
+ *     (callback_url.h: the rule of a task's callback_url; the allowlist is checked by whoever
+ *     stores the batch);
  *   - max_measurement_seconds outside (0, JT_MAX_BATCH_MEASUREMENT_SECONDS],
  *     target_precision_percent outside (0, 100];
  *   - a problem over JT_MAX_BODY_BYTES once encoded, or one with which a candidate's job would
