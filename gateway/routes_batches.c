@@ -429,22 +429,15 @@ void jt_route_batch_get(jt_gw_t *gw, jt_req_t *req, const char *batch_id)
     jt_http_reply_json(req, 200, rec, NULL);
 }
 
-/* The entry of the ranking (an array of objects with candidate_id, anywhere at the top of
- * the result) for candidate_id, or NULL. */
-static json_t *ranking_entry(const json_t *result, const char *candidate_id)
+/* The entry of candidate_id in the result's array `list` ("ranking", "failed"), or NULL. */
+static json_t *result_entry(const json_t *result, const char *list, const char *candidate_id)
 {
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)result, key, v)
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(result, list), i, e)
     {
-        size_t i;
-        json_t *e;
-        json_array_foreach(v, i, e)
-        {
-            const char *id = json_string_value(json_object_get(e, "candidate_id"));
-            if (id != NULL && strcmp(id, candidate_id) == 0)
-                return e;
-        }
+        if (strcmp(text_of(e, "candidate_id"), candidate_id) == 0)
+            return e;
     }
     return NULL;
 }
@@ -473,11 +466,13 @@ void jt_route_batch_candidate(jt_gw_t *gw, jt_req_t *req, const char *batch_id,
     jt_error_t err;
     jt_batch_json_get(bus, batch_id, "gate", index, &gate, &err);
     jt_batch_json_get(bus, batch_id, "result", 0, &result, &err);
-    json_t *entry = result != NULL ? ranking_entry(result, candidate_id) : NULL;
-    json_t *body = json_pack("{s:s, s:s, s:I, s:O, s:o, s:O}", "batch_id", batch_id, "batch_status",
-                             text_of(rec, "status"), "index", (json_int_t)index, "candidate", c,
-                             "gate", gate != NULL ? gate : json_null(), "ranking",
-                             entry != NULL ? entry : json_null());
+    json_t *entry = result_entry(result, "ranking", candidate_id);
+    json_t *failure = result_entry(result, "failed", candidate_id);
+    json_t *body =
+        json_pack("{s:s, s:s, s:I, s:O, s:o, s:O, s:O}", "batch_id", batch_id, "batch_status",
+                  text_of(rec, "status"), "index", (json_int_t)index, "candidate", c, "gate",
+                  gate != NULL ? gate : json_null(), "ranking", entry != NULL ? entry : json_null(),
+                  "failure", failure != NULL ? failure : json_null());
     json_decref(result);
     json_decref(rec);
     jt_http_reply_json(req, 200, body, NULL);

@@ -516,16 +516,20 @@ static void completed_with_details(void **state)
                              "passed_tests", 0, "total_tests", 1, "test_results", "test_id", "t1",
                              "passed", 0);
     assert_int_equal(jt_batch_json_put(&fx->bus, id, "gate", 2, gate, false, &err), JT_OK);
-    json_t *result = json_pack("{s:[{s:s, s:i}, {s:s, s:i}, {s:s, s:i}], s:[[s,s],[s]]}", "ranking",
-                               "candidate_id", "c0", "rank", 1, "candidate_id", "ref", "rank", 1,
-                               "candidate_id", "c1", "rank", 3, "tiers", "c0", "ref", "c1");
+    json_t *result =
+        json_pack("{s:[{s:s, s:s}], s:[{s:s, s:i}, {s:s, s:i}, {s:s, s:i}], "
+                  "s:{s:s}}",
+                  "failed", "candidate_id", "c2", "stage", "validation", "ranking", "candidate_id",
+                  "c0", "rank", 1, "candidate_id", "ref", "rank", 1, "candidate_id", "c1", "rank",
+                  3, "method", "stop_reason", "separated");
     assert_int_equal(jt_batch_json_put(&fx->bus, id, "result", 0, result, false, &err), JT_OK);
     assert_int_equal(jt_batch_record_update(&fx->bus, id, finish_batch, NULL, NULL, &err), JT_OK);
 
     json_t *g = get_json(fx, 200, BATCHES "/%s", id);
     assert_string_equal(jstr(g, "status"), "completed");
     assert_true(json_equal(json_object_get(g, "ranking"), json_object_get(result, "ranking")));
-    assert_true(json_equal(json_object_get(g, "tiers"), json_object_get(result, "tiers")));
+    assert_true(json_equal(json_object_get(g, "failed"), json_object_get(result, "failed")));
+    assert_string_equal(jstr(json_object_get(g, "method"), "stop_reason"), "separated");
     json_t *cands = json_object_get(g, "candidates");
     assert_true(json_equal(json_object_get(json_array_get(cands, 2), "gate"), gate));
     assert_null(json_object_get(json_array_get(cands, 0), "gate"));
@@ -548,10 +552,12 @@ static void completed_with_details(void **state)
     assert_string_equal(jstr(json_object_get(g, "candidate"), "state"), "failed");
     assert_true(json_equal(json_object_get(g, "gate"), gate));
     assert_true(json_is_null(json_object_get(g, "ranking")));
+    assert_string_equal(jstr(json_object_get(g, "failure"), "stage"), "validation");
     json_decref(g);
     g = get_json(fx, 200, BATCHES "/%s/candidates/ref", id);
     assert_int_equal(json_integer_value(json_object_get(json_object_get(g, "ranking"), "rank")), 1);
     assert_true(json_is_null(json_object_get(g, "gate")));
+    assert_true(json_is_null(json_object_get(g, "failure")));
     json_decref(g);
     g = get_json(fx, 404, BATCHES "/%s/candidates/nobody", id);
     assert_string_equal(jstr(g, "error"), "candidate_not_found");
