@@ -50,5 +50,12 @@ function(jt_add_pipeline_test p)
   endforeach()
 endfunction()
 
+# Batches (docs/ranking.md) on the drifting tree: twenty ranked candidates, a worker killed
+# mid-batch.
+set(JT_BATCH_RANKING_CASES
+    ranks_twenty_candidates:900
+    kill9_mid_batch:720)
+
 jt_add_pipeline_test(test_pipeline ${JT_PIPELINE_CASES})
+jt_add_pipeline_test(test_batch_ranking ${JT_BATCH_RANKING_CASES})
 jt_add_pipeline_test(test_pipeline_faults ${JT_PIPELINE_FAULTS_CASES})

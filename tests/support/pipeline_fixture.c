@@ -193,6 +193,11 @@ void pl_boot(pl_t *pl)
 
     jt_fake_rapl_options_t o = jt_fake_rapl_defaults();
     o.core = PL_MEASURE_CORE;
+    if (pl->idle_drift) {
+        o.idle_step_percent = 5.0;
+        o.idle_step_after_s = 20.0;
+        o.idle_ramp_wps = 0.01;
+    }
     if (jt_fake_rapl_start(pl->rapl, &o, &pl->fake) != 0)
         pl_fail(pl, "fake_rapl did not start on %s", pl->rapl);
     pl_calibrate(pl);

@@ -42,6 +42,8 @@ typedef struct {
     jt_proc_t gw;
     int port;
     jt_proc_t w[PL_WORKERS];
+    bool idle_drift; /* set before pl_boot: the tree's idle power steps +5 % after 20 s, then
+                        ramps +0.01 W/s (a moving baseline, as on a warming server) */
 } pl_t;
 
 /* Fail the case after showing every process log. */
