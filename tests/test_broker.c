@@ -272,7 +272,7 @@ static void auth_roles_work(void **state)
     so.Stream = JT_STREAM_JOBS;
     so.Consumer = JT_CONSUMER_WORKERS;
     assert_int_equal(
-        js_PullSubscribe(&pull, wk.js, JT_SUBJECT_JOBS, JT_CONSUMER_WORKERS, NULL, &so, &jerr),
+        js_PullSubscribe(&pull, wk.js, JT_SUBJECT_JOBS_ALL, JT_CONSUMER_WORKERS, NULL, &so, &jerr),
         NATS_OK);
     natsMsgList list = {0};
     assert_int_equal(natsSubscription_Fetch(&list, pull, 2, 3000, &jerr), NATS_OK);

@@ -41,7 +41,7 @@ static void topology_idempotent(void **state)
 
     jsStreamNamesList *names = NULL;
     assert_int_equal(js_StreamNames(&names, f->bus.js, NULL, NULL), NATS_OK);
-    assert_int_equal(names->Count, 6); /* jobs + 5 KV buckets */
+    assert_int_equal(names->Count, 9); /* jobs, webhooks + 7 KV buckets */
     jsStreamNamesList_Destroy(names);
     jsConsumerNamesList *cons = NULL;
     assert_int_equal(js_ConsumerNames(&cons, f->bus.js, JT_STREAM_JOBS, NULL, NULL), NATS_OK);
@@ -63,8 +63,11 @@ static void topology_values(void **state)
     jsStreamConfig *sc = si->Config;
     assert_int_equal(sc->Retention, js_WorkQueuePolicy);
     assert_int_equal(sc->Storage, js_FileStorage);
-    assert_int_equal(sc->SubjectsLen, 1);
+    assert_int_equal(sc->SubjectsLen, 4); /* jobs, and the batches' three subjects */
     assert_string_equal(sc->Subjects[0], JT_SUBJECT_JOBS);
+    assert_string_equal(sc->Subjects[1], JT_SUBJECT_BATCHES);
+    assert_string_equal(sc->Subjects[2], JT_SUBJECT_BATCH_GATE);
+    assert_string_equal(sc->Subjects[3], JT_SUBJECT_BATCH_BLOCKS);
     assert_int_equal(sc->Duplicates, JT_JOBS_DUPLICATE_WINDOW_NS);
     assert_true(sc->Duplicates >= 120LL * 1000000000);
     assert_int_equal(sc->MaxMsgSize, JT_JOBS_MAX_MSG_BYTES);
@@ -84,7 +87,7 @@ static void topology_values(void **state)
     assert_true(cc->AckWait <= 30LL * 1000000000);
     assert_int_equal(cc->MaxDeliver, JT_JOBS_MAX_DELIVER);
     assert_int_equal(cc->MaxAckPending, 64);
-    assert_string_equal(cc->FilterSubject, JT_SUBJECT_JOBS);
+    assert_string_equal(cc->FilterSubject, JT_SUBJECT_JOBS_ALL);
     jsConsumerInfo_Destroy(ci);
 
     struct {
@@ -242,7 +245,7 @@ static void pending_jobs_counts(void **state)
     so.Stream = JT_STREAM_JOBS;
     so.Consumer = JT_CONSUMER_WORKERS;
     assert_int_equal(
-        js_PullSubscribe(&sub, f->bus.js, JT_SUBJECT_JOBS, JT_CONSUMER_WORKERS, NULL, &so, &jerr),
+        js_PullSubscribe(&sub, f->bus.js, JT_SUBJECT_JOBS_ALL, JT_CONSUMER_WORKERS, NULL, &so, &jerr),
         NATS_OK);
     natsMsgList list = {0};
     assert_int_equal(natsSubscription_Fetch(&list, sub, 1, 2000, &jerr), NATS_OK);

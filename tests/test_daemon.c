@@ -337,7 +337,7 @@ static void max_deliveries_stores_failed(void **state)
     so.Consumer = JT_CONSUMER_WORKERS;
     natsSubscription *sub = NULL;
     assert_int_equal(
-        js_PullSubscribe(&sub, f->bus.js, JT_SUBJECT_JOBS, JT_CONSUMER_WORKERS, NULL, &so, NULL),
+        js_PullSubscribe(&sub, f->bus.js, JT_SUBJECT_JOBS_ALL, JT_CONSUMER_WORKERS, NULL, &so, NULL),
         NATS_OK);
     for (int i = 0; i < JT_JOBS_MAX_DELIVER; i++) {
         natsMsgList list = {0};
