@@ -135,7 +135,8 @@ static json_t *batch_value(jt_webhook_t *w, const char *key)
 }
 
 /* The record to POST: the task's record, or the batch's with its ranking under "result" once
- * there is one (batch_state.h). NULL with why set when it is missing or not final yet. */
+ * there is one (batch_state.h). NULL with why set when it is missing, or not final yet for an
+ * event that names a final status. */
 static json_t *load_record(jt_webhook_t *w, const jt_webhook_msg_t *m, char *why, size_t len)
 {
     json_t *rec = NULL;
@@ -158,8 +159,11 @@ static json_t *load_record(jt_webhook_t *w, const jt_webhook_msg_t *m, char *why
         if (result != NULL)
             json_object_set_new(rec, "result", result);
     }
+    /* A final event ("completed", ...) waits for the record to say so; a milestone does not. */
+    int event = jt_task_status_parse(m->event);
     int st = jt_task_status_parse(json_string_value(json_object_get(rec, "status")));
-    if (st < 0 || !jt_task_status_final((jt_task_status_t)st)) {
+    if (event >= 0 && jt_task_status_final((jt_task_status_t)event) &&
+        (st < 0 || !jt_task_status_final((jt_task_status_t)st))) {
         snprintf(why, len, "the %s record is not final yet", m->kind);
         json_decref(rec);
         return NULL;

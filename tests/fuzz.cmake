@@ -66,3 +66,6 @@ jt_add_fuzz_target(ids
   SOURCES ${PROJECT_SOURCE_DIR}/gateway/ids.c ${PROJECT_SOURCE_DIR}/gateway/door.c
   INCLUDES ${PROJECT_SOURCE_DIR}/gateway
   LIBS jt-bus)
+# Callback URLs and the allowlist (shared/base callback_url.c), webhook messages from the bus
+# (shared/bus webhook_queue.c).
+jt_add_fuzz_target(callback_url LIBS jt-bus)
