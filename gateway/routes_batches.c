@@ -8,9 +8,10 @@
  *   message per candidate; never a half-queued batch) -> 202.
  * A failed store releases the claimed key, so a retry starts over with a new batch id.
  * Reads: the record (batch_state.h), with the ranking stored at "<id>.result" merged in once
- * the batch completed, and the gate records of at most FAILED_DETAILS_MAX failed
- * candidates; any one candidate's state, gate record and ranking entry at
- * /api/v1/batches/{id}/candidates/{candidate_id}.
+ * the batch completed, the gate records of at most FAILED_DETAILS_MAX failed candidates and,
+ * once final, the webhook delivery state as "callback"; any one candidate's state, gate
+ * record and ranking entry at /api/v1/batches/{id}/candidates/{candidate_id}. A cancel here
+ * queues the batch's "cancelled" webhook: no worker ends a cancelled batch.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #include "ids.h"
 #include "log.h"
 #include "retry.h"
+#include "webhook_queue.h"
 
 #define SUBMIT_RETRY_MS 3000       /* waiting for a connection that fails over */
 #define BATCH_GET_RETRY_MS 2000    /* a bucket electing a leader, then 503 */
@@ -425,6 +427,11 @@ void jt_route_batch_get(jt_gw_t *gw, jt_req_t *req, const char *batch_id)
     merge_result(bus, batch_id, rec);
     if (details)
         add_failed_details(bus, batch_id, rec);
+    /* A final batch may have a webhook delivery: its state as "callback" (docs/webhooks.md). */
+    json_t *hook =
+        record_final(rec) ? jt_webhook_state_get(bus, JT_WEBHOOK_KIND_BATCH, batch_id) : NULL;
+    if (hook != NULL)
+        json_object_set_new(rec, "callback", hook);
     /* The record's request_id is the submitting request's; this one's is in X-Request-Id. */
     jt_http_reply_json(req, 200, rec, NULL);
 }
@@ -517,6 +524,12 @@ void jt_route_batch_cancel(jt_gw_t *gw, jt_req_t *req, const char *batch_id)
         return;
     }
     jt_log(JT_LOG_INFO, batch_id, "batch cancelled by request");
+    /* No worker ends a cancelled batch: its webhook is queued here (once: the delivery id is
+     * "batch.<id>.cancelled"). */
+    const char *url = json_string_value(json_object_get(rec, "callback_url"));
+    if (url != NULL &&
+        jt_webhook_enqueue(bus, JT_WEBHOOK_KIND_BATCH, batch_id, "cancelled", url, &err) != JT_OK)
+        jt_log(JT_LOG_ERROR, batch_id, "webhook not queued: %s", err.message);
     jt_http_reply_json(req, 202, rec, NULL);
 }
 

@@ -27,6 +27,7 @@
 #include "task_state.h"
 #include "temp_dir.h"
 #include "text_builder.h"
+#include "webhook_queue.h"
 
 #define IDEMPOTENCY_KEY_MAX 256 /* gateway/ids.h JT_IDEMPOTENCY_KEY_MAX */
 #define BATCHES "/api/v1/batches"
@@ -440,10 +441,26 @@ static void callback_allowed(void **state)
             ",\"candidates\":[" CAND("x", "") "],"
                                               "\"callback_url\":\"http://127.0.0.1:9/hooks/jt\"}",
             NULL, &r);
-    json_t *g = get_json(fx, 200, BATCHES "/%s", jstr(r.json, "batch_id"));
-    assert_string_equal(jstr(g, "callback_url"), "http://127.0.0.1:9/hooks/jt");
-    json_decref(g);
+    char id[64], path[160];
+    snprintf(id, sizeof id, "%s", jstr(r.json, "batch_id"));
     jt_curl_resp_free(&r);
+    json_t *g = get_json(fx, 200, BATCHES "/%s", id);
+    assert_string_equal(jstr(g, "callback_url"), "http://127.0.0.1:9/hooks/jt");
+    assert_null(json_object_get(g, "callback")); /* no delivery before the end */
+    json_decref(g);
+    /* Cancelled by the gateway: no worker ends the batch, so its webhook is queued here. */
+    snprintf(path, sizeof path, BATCHES "/%s", id);
+    assert_int_equal(http(fx, "DELETE", path, NULL, 0, NULL, &r), 0);
+    assert_int_equal(r.status, 202);
+    jt_curl_resp_free(&r);
+    json_t *hook = jt_webhook_state_get(&fx->bus, JT_WEBHOOK_KIND_BATCH, id);
+    assert_non_null(hook);
+    assert_string_equal(jstr(hook, "event"), "cancelled");
+    assert_string_equal(jstr(hook, "url"), "http://127.0.0.1:9/hooks/jt");
+    json_decref(hook);
+    g = get_json(fx, 200, "%s", path);
+    assert_string_equal(jstr(json_object_get(g, "callback"), "event"), "cancelled");
+    json_decref(g);
     assert_int_equal(http(fx, "POST", BATCHES,
                           "{" PROBLEM ",\"candidates\":[" CAND(
                               "x", "") "],"
@@ -473,6 +490,7 @@ static void cancel(void **state)
     jt_curl_resp_free(&d);
     json_t *g = get_json(fx, 200, "%s", path);
     assert_string_equal(jstr(g, "status"), "cancelled");
+    assert_null(json_object_get(g, "callback")); /* none asked for */
     json_decref(g);
     kvEntry *e = NULL;
     snprintf(key, sizeof key, "batch.%s", id);
