@@ -51,10 +51,11 @@ function(jt_add_pipeline_test p)
 endfunction()
 
 # Batches (docs/ranking.md) on the drifting tree: twenty ranked candidates, a worker killed
-# mid-batch.
+# mid-batch, a comparison and a cancel over HTTP.
 set(JT_BATCH_RANKING_CASES
     ranks_twenty_candidates:900
-    kill9_mid_batch:720)
+    kill9_mid_batch:720
+    compare_and_cancel_over_http:720)
 
 jt_add_pipeline_test(test_pipeline ${JT_PIPELINE_CASES})
 jt_add_pipeline_test(test_batch_ranking ${JT_BATCH_RANKING_CASES})

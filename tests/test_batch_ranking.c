@@ -20,7 +20,9 @@
 #include "batch_codec.h"
 #include "batch_state.h"
 #include "bus_names.h"
+#include "curl_client.h"
 #include "pipeline_fixture.h"
+#include "pipeline_http.h"
 
 #define BATCH_WAIT_S 600.0
 #define BASE_WORK 60000 /* loop iterations of work level 0: a few ms of CPU per run */
@@ -331,10 +333,127 @@ static void kill9_mid_batch(void **state)
     json_decref(rec);
 }
 
+/* ---- 3. over HTTP: a comparison, then a batch cancelled while it is measured ---------- */
+
+/* POST body (consumed) to path; expects 202; the batch id into id. */
+static void post_batch(pl_t *pl, const char *path, json_t *body, char *id, size_t len)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    jt_curl_resp_t r;
+    int rc = jt_curl_request(pl->port, "POST", path, text, -1, NULL, 60, &r);
+    free(text);
+    if (rc != 0 || r.status != 202 || r.json == NULL)
+        pl_fail(pl, "POST %s answered %ld: %s", path, r.status, r.body ? r.body : "");
+    snprintf(id, len, "%s", str(r.json, "batch_id"));
+    jt_curl_resp_free(&r);
+    PL_CHECK(pl, id[0] != '\0');
+}
+
+/* GET /api/v1/batches/<id> (new reference); fails the case unless 200. */
+static json_t *get_batch(pl_t *pl, const char *id)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/api/v1/batches/%s", id);
+    jt_curl_resp_t r;
+    if (jt_curl_request(pl->port, "GET", path, NULL, 0, NULL, 30, &r) != 0 || r.status != 200 ||
+        r.json == NULL)
+        pl_fail(pl, "GET %s answered %ld", path, r.status);
+    json_t *rec = json_incref(r.json);
+    jt_curl_resp_free(&r);
+    return rec;
+}
+
+static void compare_and_cancel_over_http(void **state)
+{
+    pl_t *pl = *state;
+    pl_boot(pl);
+    /* b does 1.25^3 = 1.95x the work of a */
+    json_t *body = json_object();
+    set_problem(body, 120.0);
+    json_object_set_new(body, "a", candidate("a", burn_code(0)));
+    json_object_set_new(body, "b", candidate("b", burn_code(3)));
+    char id[160];
+    post_batch(pl, "/api/v1/compare", body, id, sizeof id);
+    json_t *rec = NULL;
+    for (double until = jt_nats_now() + BATCH_WAIT_S;; jt_nats_sleep_ms(500)) {
+        rec = get_batch(pl, id);
+        int st = jt_task_status_parse(str(rec, "status"));
+        if (st >= 0 && jt_task_status_final((jt_task_status_t)st))
+            break;
+        json_decref(rec);
+        if (jt_nats_now() > until)
+            pl_fail(pl, "comparison %s did not end", id);
+    }
+    if (strcmp(str(rec, "status"), "completed") != 0)
+        pl_fail(pl, "comparison ended %s: %s", str(rec, "status"), str(rec, "error"));
+    const json_t *cmp = json_object_get(rec, "comparison");
+    double ratio = json_number_value(json_object_get(cmp, "ratio"));
+    print_message("comparison: %s\n", json_dumps(cmp, JSON_COMPACT));
+    PL_CHECK(pl, json_is_true(json_object_get(cmp, "b_uses_more")));
+    PL_CHECK(pl, ratio > 1.4 && ratio < 2.8);
+    PL_CHECK(pl, json_number_value(json_object_get(cmp, "p_value")) < 0.05);
+    PL_CHECK(pl, strcmp(str(json_array_get(json_object_get(rec, "ranking"), 0), "candidate_id"),
+                        "a") == 0);
+    json_decref(rec);
+
+    /* a batch with a long budget, cancelled once it measures: no block after the answer */
+    body = json_object();
+    set_problem(body, 3600.0);
+    json_t *cands = json_array();
+    for (int i = 0; i < 4; i++) {
+        char cid[8];
+        snprintf(cid, sizeof cid, "x%d", i);
+        json_array_append_new(cands, candidate(cid, burn_code(0))); /* identical: never apart */
+    }
+    json_object_set_new(body, "candidates", cands);
+    post_batch(pl, "/api/v1/batches", body, id, sizeof id);
+    for (double until = jt_nats_now() + BATCH_WAIT_S;; jt_nats_sleep_ms(200)) {
+        rec = get_batch(pl, id);
+        json_int_t blocks = json_integer_value(json_object_get(rec, "blocks"));
+        json_decref(rec);
+        if (blocks >= 2)
+            break;
+        if (jt_nats_now() > until)
+            pl_fail(pl, "batch %s measured no block", id);
+    }
+    char path[256];
+    snprintf(path, sizeof path, "/api/v1/batches/%s", id);
+    jt_curl_resp_t r;
+    PL_CHECK(pl, jt_curl_request(pl->port, "DELETE", path, NULL, 0, NULL, 30, &r) == 0);
+    PL_CHECK(pl, r.status == 202);
+    PL_CHECK(pl, strcmp(str(r.json, "status"), "cancelled") == 0);
+    jt_curl_resp_free(&r);
+    jt_nats_sleep_ms(1500); /* a block in flight is stopped, not stored */
+    rec = get_batch(pl, id);
+    json_int_t blocks = json_integer_value(json_object_get(rec, "blocks"));
+    json_decref(rec);
+    jt_nats_sleep_ms(5000);
+    rec = get_batch(pl, id);
+    PL_CHECK(pl, strcmp(str(rec, "status"), "cancelled") == 0);
+    PL_CHECK(pl, json_integer_value(json_object_get(rec, "blocks")) == blocks);
+    json_decref(rec);
+    json_t *probe = NULL;
+    jt_error_t err;
+    PL_CHECK(pl, jt_batch_json_get(&pl->bus, id, "block", (size_t)blocks, &probe, &err) ==
+                     JT_ERR_MISSING);
+    /* the lease is free again: a single job completes */
+    char task[128];
+    pl_post(pl,
+            "{\"candidate_code\": \"def solve(n):\\n    return n * 2\\n\", \"test_cases\": "
+            "[{\"inputs\": [1], \"expected_output\": 2}], \"warmup_trials\": 0, "
+            "\"energy_measurement_trials\": 2, \"min_trial_seconds\": 0.05}",
+            task, sizeof task);
+    rec = pl_wait_final(pl, task, PL_WAIT_S);
+    PL_CHECK(pl, strcmp(str(rec, "status"), "completed") == 0);
+    json_decref(rec);
+}
+
 #define CASE(f) cmocka_unit_test_setup_teardown(f, pl_setup, pl_teardown)
 static const struct CMUnitTest tests[] = {
     CASE(ranks_twenty_candidates),
     CASE(kill9_mid_batch),
+    CASE(compare_and_cancel_over_http),
 };
 
 JT_UNIT_MAIN(tests)
