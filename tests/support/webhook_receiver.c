@@ -261,7 +261,8 @@ wr_t *wr_start(const char *secret, const wr_action_t *script, size_t n, const ch
     }
     rx->secret_len = strlen(secret);
     memcpy(rx->secret, secret, rx->secret_len);
-    memcpy(rx->script, script, n * sizeof *script);
+    if (n > 0)
+        memcpy(rx->script, script, n * sizeof *script);
     rx->n_script = n;
     snprintf(rx->redirect_to, sizeof rx->redirect_to, "%s", redirect_to ? redirect_to : "/");
     atomic_init(&rx->stop, false);
