@@ -211,9 +211,9 @@ static jt_bus_t *bus_or_reply(jt_gw_t *gw, jt_req_t *req, int patience_ms)
     return bus;
 }
 
-/* 503 without a calibrated live worker, 429 when the queue is over its bound; 0 when the
- * batch may go. */
-static int admitted_or_reply(jt_gw_t *gw, jt_req_t *req, jt_view_summary_t *view)
+/* 503 without a calibrated live worker, 429 when the queue with the batch's n gates would
+ * be over its bound (the stream would refuse gates half way); 0 when the batch may go. */
+static int admitted_or_reply(jt_gw_t *gw, jt_req_t *req, size_t n, jt_view_summary_t *view)
 {
     jt_view_summary(gw->view, view);
     if (view->calibrated_workers == 0) {
@@ -223,9 +223,10 @@ static int admitted_or_reply(jt_gw_t *gw, jt_req_t *req, jt_view_summary_t *view
         jt_http_reply_error(req, 503, "not_calibrated", NULL, d, "Socket 0 not calibrated");
         return -1;
     }
-    if (view->pending_jobs > gw->cfg.max_pending_jobs) {
-        json_t *d = json_pack("{s:I, s:I}", "pending_jobs", (json_int_t)view->pending_jobs,
-                              "max_pending_jobs", (json_int_t)gw->cfg.max_pending_jobs);
+    if (view->pending_jobs + (int64_t)n > gw->cfg.max_pending_jobs) {
+        json_t *d = json_pack("{s:I, s:I, s:I}", "pending_jobs", (json_int_t)view->pending_jobs,
+                              "batch_candidates", (json_int_t)n, "max_pending_jobs",
+                              (json_int_t)gw->cfg.max_pending_jobs);
         jt_http_reply_error(req, 429, "queue_full", NULL, d,
                             "too many jobs are waiting; retry later");
         return -1;
@@ -269,7 +270,7 @@ static void submit(jt_gw_t *gw, jt_req_t *req, const shape_t *shape)
         }
     }
     jt_view_summary_t view;
-    if (admitted_or_reply(gw, req, &view) != 0)
+    if (admitted_or_reply(gw, req, b.n_candidates, &view) != 0)
         goto out;
 
     jt_ids_task_id(batch_id);

@@ -389,8 +389,9 @@ static void queue_full(void **state)
     jt_curl_resp_t r;
     uint64_t gates;
     put_heartbeat(fx, "w1", true, "rapl-sysfs");
-    post_ok(fx, BATCHES, GOOD_BATCH, NULL, &r); /* pending 0 -> 4 */
+    post_ok(fx, BATCHES, GOOD_BATCH, NULL, &r); /* pending 0 -> 4 of 5: fits */
     jt_curl_resp_free(&r);
+    /* 4 waiting + 4 gates, and 4 + 2, are over 5: refused whole, not half queued */
     assert_int_equal(http(fx, "POST", BATCHES, GOOD_BATCH, -1, NULL, &r), 0);
     assert_int_equal(r.status, 429);
     check_envelope(&r, "queue_full", NULL);
@@ -686,7 +687,7 @@ static void capabilities(void **state)
 
 static int setup_small_queue(void **state)
 {
-    static const char *const extra[] = {"JOULETRACE_MAX_PENDING_JOBS=1", NULL};
+    static const char *const extra[] = {"JOULETRACE_MAX_PENDING_JOBS=5", NULL};
     return gateway_setup_with(state, extra);
 }
 

@@ -22,6 +22,7 @@
 /* Per batch (suffix: the batch id). Payloads are msgpack maps of the batch record. */
 #define JT_SUBJECT_BATCH_PROGRESS_PREFIX "jouletrace.batch.progress."
 #define JT_SUBJECT_BATCH_RESULT_PREFIX "jouletrace.batch.result." /* the final record */
+#define JT_SUBJECT_BATCH_EVENTS_PREFIX "jouletrace.batch.*." /* both of a batch, one subscription */
 
 /* Webhook deliveries: a work-queue stream read by the gateways (one durable consumer). */
 #define JT_STREAM_WEBHOOKS "JOULETRACE_WEBHOOKS"

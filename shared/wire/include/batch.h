@@ -17,7 +17,6 @@
 
 #define JT_MAX_BATCH_CANDIDATES 1000u             /* candidates, the reference included */
 #define JT_MAX_BATCH_BODY_BYTES (64u * 1024 * 1024) /* REST body or msgpack batch */
-#define JT_MAX_CALLBACK_URL_BYTES 2048u
 #define JT_DEFAULT_BATCH_MEASUREMENT_SECONDS 3600.0 /* budget of measurement socket time */
 #define JT_MAX_BATCH_MEASUREMENT_SECONDS 86400.0
 #define JT_DEFAULT_TARGET_PRECISION_PERCENT 3.0   /* interval half-width / median */
