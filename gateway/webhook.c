@@ -241,7 +241,7 @@ static void deliver(jt_webhook_t *w, natsMsg *msg, uint64_t *seed)
     if (jt_webhook_msg_decode(natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg), m, &err) !=
         JT_OK) {
         jt_log_warn("webhook message dropped: %s", err.message);
-        natsMsg_Term(msg, NULL);
+        natsMsg_AckSync(msg, NULL, NULL); /* out of the work queue: it can never be delivered */
         goto out;
     }
     if (atomic_load(&w->stop)) { /* fetched as the gateway stops: not attempted */

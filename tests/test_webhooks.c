@@ -378,6 +378,24 @@ static void outside_allowlist_refused(void **state)
     json_decref(rec);
     jt_nats_sleep_ms(500);
     HK_CHECK(hk, wr_count(hk->other) == 0 && wr_count(hk->rx) == 0);
+
+    /* a message that is no delivery at all is dropped from the queue, nothing requested */
+    fx_t *fx = fx_of(hk);
+    jsErrCode jerr = 0;
+    assert_int_equal(js_Publish(NULL, fx->bus.js, JT_SUBJECT_WEBHOOKS, "\xc1junk", 5, NULL, &jerr),
+                     NATS_OK);
+    double until = jt_nats_now() + WAIT_S;
+    uint64_t left = 1;
+    while (left > 0 && jt_nats_now() < until) {
+        jsStreamInfo *si = NULL;
+        assert_int_equal(js_GetStreamInfo(&si, fx->bus.js, JT_STREAM_WEBHOOKS, NULL, &jerr),
+                         NATS_OK);
+        left = si->State.Msgs;
+        jsStreamInfo_Destroy(si);
+        jt_nats_sleep_ms(50);
+    }
+    HK_CHECK(hk, left == 0);
+    HK_CHECK(hk, wr_count(hk->other) == 0 && wr_count(hk->rx) == 0);
 }
 
 /* A receiver that answers 302 is not followed, even to an allowed target: the delivery is
