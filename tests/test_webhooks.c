@@ -20,6 +20,7 @@
 #include "bus_names.h"
 #include "gateway_fixture.h"
 #include "gateway_http.h"
+#include "gateway_worker.h"
 #include "task_state.h"
 #include "temp_dir.h"
 #include "webhook_queue.h"
@@ -334,6 +335,35 @@ static void delivered_after_two_failures(void **state)
     wr_request_free(&q);
 }
 
+/* A queued task the gateway cancels never reaches a worker: the gateway queues its webhook. */
+static void cancelled_while_queued(void **state)
+{
+    hk_t *hk = *state;
+    char url[128], path[64 + JT_TASK_ID_MAX], id[JT_TASK_ID_MAX + 1];
+    jt_curl_resp_t r;
+    hk_boot(hk, NULL, 0, false);
+    put_heartbeat(fx_of(hk), "hk-fake", true, "estimate"); /* admits jobs; runs none */
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/hooks/cancel", wr_port(hk->rx));
+    char *body = job_body(true, url);
+    snprintf(id, sizeof id, "%s", submit(hk, body));
+    free(body);
+    snprintf(path, sizeof path, "/api/v1/tasks/%s", id);
+    assert_int_equal(http(fx_of(hk), "DELETE", path, NULL, 0, NULL, &r), 0);
+    HK_CHECK(hk, r.status == 202 && strcmp(jstr(r.json, "status"), "cancelled") == 0);
+    jt_curl_resp_free(&r);
+    json_t *rec = wait_callback(hk, id, "delivered", WAIT_S);
+    json_t *cb = json_object_get(rec, "callback");
+    HK_CHECK(hk, strcmp(jstr(cb, "event"), "cancelled") == 0 && json_int(cb, "attempts") == 1);
+    json_decref(rec);
+    wr_request_t q;
+    HK_CHECK(hk, wr_request(hk->rx, 0, &q));
+    HK_CHECK(hk, q.signature_ok && strcmp(q.event, "cancelled") == 0);
+    json_t *posted = json_loadb(q.body, q.body_len, 0, NULL);
+    HK_CHECK(hk, posted != NULL && strcmp(jstr(posted, "status"), "cancelled") == 0);
+    json_decref(posted);
+    wr_request_free(&q);
+}
+
 /* A callback outside the allowlist is refused at submit with 422 (field callback_url); one
  * queued straight on the bus is refused by the deliverer and never requested. */
 static void outside_allowlist_refused(void **state)
@@ -631,6 +661,7 @@ static void auth_users_deliver(void **state)
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(delivered_after_two_failures, hk_setup, hk_teardown),
+    cmocka_unit_test_setup_teardown(cancelled_while_queued, hk_setup, hk_teardown),
     cmocka_unit_test_setup_teardown(outside_allowlist_refused, hk_setup, hk_teardown),
     cmocka_unit_test_setup_teardown(redirect_not_followed, hk_setup, hk_teardown),
     cmocka_unit_test_setup_teardown(hanging_receiver_does_not_block, hk_setup, hk_teardown),

@@ -22,7 +22,7 @@ jt_add_cmocka_test(test_webhook_sign
 target_include_directories(test_webhook_sign PRIVATE ${PROJECT_SOURCE_DIR}/gateway)
 
 set(JT_WEBHOOK_CASES
-    delivered_after_two_failures outside_allowlist_refused redirect_not_followed
+    delivered_after_two_failures cancelled_while_queued outside_allowlist_refused redirect_not_followed
     hanging_receiver_does_not_block sigterm_during_delivery secret_required_at_start
     auth_users_deliver)
 jt_add_cmocka_test(test_webhooks
