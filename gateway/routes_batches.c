@@ -3,10 +3,10 @@
  * Runs on civetweb worker threads. Order of a submission, like a task's (submit.c):
  *   Idempotency-Key well formed (400) -> body (400/413/422; batch_id is the gateway's) ->
  *   callback_url allowed (422) -> NATS up (503) -> Idempotency-Key seen before (202 with the
- *   existing batch) -> a calibrated live worker (503) -> queue depth (429) -> claim the
- *   Idempotency-Key -> jt_batch_store_submit (batch_state.h: problem, code, record, one gate
- *   message per candidate; never a half-queued batch) -> 202.
- * A failed store releases the claimed key, so a retry starts over with a new batch id.
+ *   existing batch for the same body bytes, 422 for other bytes; idempotency.h) -> a calibrated
+ * live worker (503) -> queue depth (429) -> claim the Idempotency-Key -> jt_batch_store_submit
+ * (batch_state.h: problem, code, record, one gate message per candidate; never a half-queued batch)
+ * -> 202. A failed store releases the claimed key, so a retry starts over with a new batch id.
  * Reads: the record (batch_state.h), with the ranking stored at "<id>.result" merged in once
  * the batch completed, the gate records of at most FAILED_DETAILS_MAX failed candidates and,
  * once final, the webhook delivery state as "callback"; any one candidate's state, gate
@@ -22,6 +22,7 @@
 #include "bus_names.h"
 #include "callback_url.h"
 #include "gateway.h"
+#include "idempotency.h"
 #include "ids.h"
 #include "log.h"
 #include "retry.h"
@@ -74,8 +75,10 @@ static void reply_refused_body(jt_req_t *req, jt_status_t st, const jt_error_t *
     jt_http_reply_error(req, status, code, err->path, d, err->message);
 }
 
-/* Read and parse the body into *b (initialised). Returns 0, or -1 after replying. */
-static int read_batch_or_reply(jt_req_t *req, const shape_t *shape, jt_batch_t *b)
+/* Read and parse the body into *b (initialised); with ikey set, *idem is filled from the
+ * header and the body bytes. Returns 0, or -1 after replying. */
+static int read_batch_or_reply(jt_req_t *req, const shape_t *shape, jt_batch_t *b, const char *ikey,
+                               jt_idem_t *idem)
 {
     char *body = NULL;
     size_t len = 0;
@@ -83,6 +86,8 @@ static int read_batch_or_reply(jt_req_t *req, const shape_t *shape, jt_batch_t *
     if (jt_http_read_body_or_reply(req, shape->max_body, &body, &len) != 0)
         return -1;
     jt_status_t st = shape->parse(b, body, len, &err);
+    if (ikey != NULL)
+        jt_idem_init(idem, IDEMPOTENCY_SCOPE, ikey, body, len);
     free(body);
     if (st == JT_OK && b->batch_id != NULL) {
         jt_batch_cleanup(b);
@@ -147,25 +152,6 @@ static void reply_accepted(jt_req_t *req, const char *batch_id, const char *stat
     jt_http_reply_json(req, 202, body, headers);
 }
 
-/* The batch an Idempotency-Key already names: 1 found (id in out, len bytes), 0 none, -1
- * error. */
-static int idempotent_lookup(kvStore *kv, const char *hash, char *out, size_t len)
-{
-    kvEntry *e = NULL;
-    switch (kvStore_Get(&e, kv, hash)) {
-    case NATS_OK:
-        break;
-    case NATS_NOT_FOUND:
-        return 0;
-    default:
-        return -1;
-    }
-    int n = kvEntry_ValueLen(e);
-    snprintf(out, len, "%.*s", n, (const char *)kvEntry_Value(e));
-    kvEntry_Destroy(e);
-    return n > 0 && (size_t)n < len && jt_task_id_valid(out);
-}
-
 /* 202 for the batch an earlier request with the same Idempotency-Key created. */
 static void reply_replay(jt_gw_t *gw, jt_req_t *req, jt_bus_t *bus, const char *batch_id)
 {
@@ -180,19 +166,20 @@ static void reply_replay(jt_gw_t *gw, jt_req_t *req, jt_bus_t *bus, const char *
     json_decref(rec);
 }
 
-/* Claim the Idempotency-Key's hash for batch_id: 0, or -1 after replying (202 for the batch of
- * a concurrent request that claimed it first, 503 when the bucket failed). */
-static int claim_key_or_reply(jt_gw_t *gw, jt_req_t *req, jt_bus_t *bus, const char *hash,
+/* Claim the Idempotency-Key for batch_id: 0, or -1 after replying (202 for the batch of a
+ * concurrent request that claimed it first with the same body, 422 for another body, 503
+ * when the bucket failed). */
+static int claim_key_or_reply(jt_gw_t *gw, jt_req_t *req, jt_bus_t *bus, const jt_idem_t *idem,
                               const char *batch_id)
 {
-    uint64_t rev;
     char other[JT_TASK_ID_MAX + 1];
-    if (kvStore_Create(&rev, bus->idempotency, hash, batch_id, (int)strlen(batch_id)) == NATS_OK)
+    jt_idem_found_t found = jt_idem_claim(bus->idempotency, idem, batch_id, other, sizeof other);
+    if (found == JT_IDEM_NONE)
         return 0;
-    if (idempotent_lookup(bus->idempotency, hash, other, sizeof other) > 0)
+    if (found == JT_IDEM_SAME)
         reply_replay(gw, req, bus, other); /* lost the race */
     else
-        jt_gw_reply_nats_down(req);
+        jt_idem_reply_refused(req, found, other);
     return -1;
 }
 
@@ -239,7 +226,7 @@ static void submit(jt_gw_t *gw, jt_req_t *req, const shape_t *shape)
     jt_batch_t b;
     jt_bus_t *bus = NULL;
     char batch_id[JT_TASK_ID_MAX + 1];
-    char hash[JT_IDEMPOTENCY_HASH_LEN + 1] = "";
+    jt_idem_t idem;
     bool claimed = false;
     jt_error_t err;
 
@@ -251,23 +238,19 @@ static void submit(jt_gw_t *gw, jt_req_t *req, const shape_t *shape)
         return;
     }
     jt_batch_init(&b);
-    if (read_batch_or_reply(req, shape, &b) != 0)
+    if (read_batch_or_reply(req, shape, &b, ikey, &idem) != 0)
         return;
     if (callback_allowed_or_reply(gw, req, &b) != 0 ||
         (bus = bus_or_reply(gw, req, SUBMIT_RETRY_MS)) == NULL)
         goto out;
     if (ikey != NULL) {
-        char scoped[sizeof IDEMPOTENCY_SCOPE + JT_IDEMPOTENCY_KEY_MAX];
-        int n = snprintf(scoped, sizeof scoped, "%s%s", IDEMPOTENCY_SCOPE, ikey);
-        jt_ids_fnv1a128_hex(scoped, (size_t)n, hash);
-        int found = idempotent_lookup(bus->idempotency, hash, batch_id, sizeof batch_id);
-        if (found != 0) {
-            if (found > 0)
-                reply_replay(gw, req, bus, batch_id);
-            else
-                jt_gw_reply_nats_down(req);
+        jt_idem_found_t found = jt_idem_lookup(bus->idempotency, &idem, batch_id, sizeof batch_id);
+        if (found == JT_IDEM_SAME)
+            reply_replay(gw, req, bus, batch_id);
+        else if (found != JT_IDEM_NONE)
+            jt_idem_reply_refused(req, found, batch_id);
+        if (found != JT_IDEM_NONE)
             goto out;
-        }
     }
     jt_view_summary_t view;
     if (admitted_or_reply(gw, req, b.n_candidates, &view) != 0)
@@ -275,7 +258,7 @@ static void submit(jt_gw_t *gw, jt_req_t *req, const shape_t *shape)
 
     jt_ids_task_id(batch_id);
     if (ikey != NULL) {
-        if (claim_key_or_reply(gw, req, bus, hash, batch_id) != 0)
+        if (claim_key_or_reply(gw, req, bus, &idem, batch_id) != 0)
             goto out;
         claimed = true;
     }
@@ -303,7 +286,7 @@ static void submit(jt_gw_t *gw, jt_req_t *req, const shape_t *shape)
 
 out:
     if (claimed)
-        kvStore_Delete(bus->idempotency, hash);
+        jt_idem_release(bus->idempotency, &idem);
     jt_batch_cleanup(&b);
 }
 

@@ -2,8 +2,9 @@
  *
  * Runs on civetweb worker threads. Order of a submission (pipeline contract):
  *   body (400/413/422) -> callback_url allowed (422) -> NATS up (503) -> Idempotency-Key
- *   seen before (202 with the existing task) -> a calibrated live worker (503) -> queue depth
- *   (429) -> claim the Idempotency-Key (create-if-absent) -> KV record
+ *   seen before (202 with the existing task for the same body bytes, 422
+ *   "idempotency_key_reused" for other bytes; idempotency.h) -> a calibrated live worker
+ *   (503) -> queue depth (429) -> claim the Idempotency-Key (create-if-absent) -> KV record
  *   "queued", acknowledged -> JetStream publish with Nats-Msg-Id = task id,
  *   acknowledged -> 202 (both through the group-commit publisher, publisher.h).
  * A 202 therefore means the job is stored in the stream. On a failure after the claim, the key and
@@ -15,6 +16,7 @@
 
 #include "callback_url.h"
 #include "gateway.h"
+#include "idempotency.h"
 #include "ids.h"
 #include "job_json.h"
 #include "job_msgpack.h"
@@ -49,12 +51,13 @@ static bool json_syntax_ok(const char *body, size_t len)
     return ok;
 }
 
-int jt_gw_read_job_or_reply(jt_gw_t *gw, jt_req_t *req, jt_job_t *job)
+/* Read and parse the job; with ikey set, *idem is filled from the header and the body bytes.
+ * Returns 0, or -1 after replying. */
+static int read_job(jt_req_t *req, jt_job_t *job, const char *ikey, jt_idem_t *idem)
 {
     char *body = NULL;
     size_t len = 0;
     jt_error_t err;
-    (void)gw;
 
     if (jt_http_read_body_or_reply(req, JT_MAX_BODY_BYTES, &body, &len) != 0)
         return -1;
@@ -67,6 +70,8 @@ int jt_gw_read_job_or_reply(jt_gw_t *gw, jt_req_t *req, jt_job_t *job)
                           "Idempotency-Key header");
     }
     if (st == JT_OK) {
+        if (ikey != NULL)
+            jt_idem_init(idem, "", ikey, body, len);
         free(body);
         return 0;
     }
@@ -82,6 +87,12 @@ int jt_gw_read_job_or_reply(jt_gw_t *gw, jt_req_t *req, jt_job_t *job)
         jt_http_reply_error(req, 422, "validation_error", err.path, d, err.message);
     free(body);
     return -1;
+}
+
+int jt_gw_read_job_or_reply(jt_gw_t *gw, jt_req_t *req, jt_job_t *job)
+{
+    (void)gw;
+    return read_job(req, job, NULL, NULL);
 }
 
 /* A rough guess for clients: validation plus (warmup + trials) windows of
@@ -111,26 +122,6 @@ static void reply_accepted(jt_req_t *req, const char *task_id, const char *statu
                              req->request_id, "status", status, "poll_url", poll, "events_url",
                              events, "estimated_completion_seconds", eta);
     jt_http_reply_json(req, 202, body, headers);
-}
-
-/* The task an Idempotency-Key already names, if any: 1 found (id in out), 0 none, -1 error. */
-static int idempotent_lookup(kvStore *kv, const char *hash, char *out, size_t len)
-{
-    kvEntry *e = NULL;
-    natsStatus s = kvStore_Get(&e, kv, hash);
-    if (s == NATS_NOT_FOUND)
-        return 0;
-    if (s != NATS_OK)
-        return -1;
-    int n = kvEntry_ValueLen(e);
-    int rc = 0;
-    if (n > 0 && (size_t)n < len) {
-        memcpy(out, kvEntry_Value(e), (size_t)n);
-        out[n] = '\0';
-        rc = jt_task_id_valid(out) ? 1 : 0;
-    }
-    kvEntry_Destroy(e);
-    return rc;
 }
 
 /* 202 for the task an earlier request with the same Idempotency-Key created. */
@@ -190,7 +181,7 @@ void jt_route_measure(jt_gw_t *gw, jt_req_t *req)
     jt_job_t job;
     jt_bus_t *bus = NULL;
     char task_id[JT_TASK_ID_MAX + 1];
-    char hash[JT_IDEMPOTENCY_HASH_LEN + 1] = "";
+    jt_idem_t idem;
     uint8_t *wire = NULL;
     size_t wire_len = 0;
     json_t *rec = NULL;
@@ -205,7 +196,7 @@ void jt_route_measure(jt_gw_t *gw, jt_req_t *req)
                              JT_IDEMPOTENCY_KEY_MAX);
         return;
     }
-    if (jt_gw_read_job_or_reply(gw, req, &job) != 0)
+    if (read_job(req, &job, ikey, &idem) != 0)
         return;
     if (check_callback_or_reply(gw, req, &job) != 0) {
         jt_job_cleanup(&job);
@@ -224,16 +215,13 @@ void jt_route_measure(jt_gw_t *gw, jt_req_t *req)
         goto out;
     }
     if (ikey != NULL) {
-        jt_ids_fnv1a128_hex(ikey, strlen(ikey), hash);
-        int found = idempotent_lookup(bus->idempotency, hash, task_id, sizeof task_id);
-        if (found < 0) {
-            jt_gw_reply_nats_down(req);
-            goto out;
-        }
-        if (found > 0) {
+        jt_idem_found_t found = jt_idem_lookup(bus->idempotency, &idem, task_id, sizeof task_id);
+        if (found == JT_IDEM_SAME)
             reply_replay(gw, req, bus, task_id);
+        else if (found != JT_IDEM_NONE)
+            jt_idem_reply_refused(req, found, task_id);
+        if (found != JT_IDEM_NONE)
             goto out;
-        }
     }
 
     jt_view_summary_t view;
@@ -255,17 +243,16 @@ void jt_route_measure(jt_gw_t *gw, jt_req_t *req)
 
     jt_ids_task_id(task_id);
     if (ikey != NULL) {
-        uint64_t rev;
-        natsStatus s = kvStore_Create(&rev, bus->idempotency, hash, task_id, (int)strlen(task_id));
-        if (s != NATS_OK) {
-            /* Lost a race with a concurrent request carrying the same key? */
-            char other[JT_TASK_ID_MAX + 1];
-            if (idempotent_lookup(bus->idempotency, hash, other, sizeof other) > 0)
-                reply_replay(gw, req, bus, other);
-            else
-                jt_gw_reply_nats_down(req);
+        /* Lost a race with a concurrent request carrying the same key? */
+        char other[JT_TASK_ID_MAX + 1];
+        jt_idem_found_t found =
+            jt_idem_claim(bus->idempotency, &idem, task_id, other, sizeof other);
+        if (found == JT_IDEM_SAME)
+            reply_replay(gw, req, bus, other);
+        else if (found != JT_IDEM_NONE)
+            jt_idem_reply_refused(req, found, other);
+        if (found != JT_IDEM_NONE)
             goto out;
-        }
         claimed = true;
     }
 
@@ -322,7 +309,7 @@ out:
     if (stored)
         kvStore_Delete(bus->tasks, task_id);
     if (claimed)
-        kvStore_Delete(bus->idempotency, hash);
+        jt_idem_release(bus->idempotency, &idem);
     json_decref(rec);
     free(record_text);
     free(wire);

@@ -9,7 +9,8 @@ jt_add_cmocka_test(test_value
 
 jt_add_cmocka_test(test_job_json
   SOURCES test_job_json.c
-  CASES minimal_defaults all_fields null_means_default test_id_forms repetition_mode
+  CASES minimal_defaults all_fields null_means_default test_id_forms duplicate_test_ids
+        repetition_mode
         wrong_type_each_field missing_required unknown_field_top unknown_field_test_case
         unknown_field_comparison duplicate_keys invalid_utf8 invalid_json not_an_object
         nul_in_strings bad_task_id bad_function_name names_too_long
@@ -28,7 +29,7 @@ jt_add_cmocka_test(test_job_msgpack
   SOURCES test_job_msgpack.c
   CASES roundtrip_all_fields roundtrip_minimal json_to_msgpack_roundtrip truncated_every_prefix
         trailing_bytes reserved_byte huge_counts too_large duplicate_field root_not_map
-        unknown_fields missing_required blobs_canonical nul_in_code
+        unknown_fields missing_required blobs_canonical nul_in_code duplicate_test_ids
   TIMEOUT 60
   LIBS jt-wire jt-test-wire)
 

@@ -151,6 +151,12 @@ static void get_queued_record(void **state)
     jt_curl_resp_free(&r);
 }
 
+/* GOOD_JOB with another trial count: the same task for no Idempotency-Key. */
+#define OTHER_JOB                                                                                  \
+    "{\"candidate_code\":\"def solve(x):\\n  return x * x\\n\",\"function_name\":\"solve\","       \
+    "\"test_cases\":[{\"test_id\":\"t1\",\"inputs\":[2],\"expected_output\":4}],"                  \
+    "\"energy_measurement_trials\":4,\"timeout_seconds\":20}"
+
 static void idempotency(void **state)
 {
     fx_t *fx = *state;
@@ -168,9 +174,20 @@ static void idempotency(void **state)
     assert_int_equal(c.status, 202);
     assert_string_not_equal(jstr(a.json, "task_id"), jstr(c.json, "task_id"));
     assert_int_equal(stream_msgs(fx), 2);
+    /* The first key with another body: 422 naming the first task, nothing published. */
+    jt_curl_resp_t d;
+    assert_int_equal(http(fx, "POST", MEASURE, OTHER_JOB, -1, hdrs, &d), 0);
+    check_key_reused(&d, jstr(a.json, "task_id"));
+    assert_int_equal(stream_msgs(fx), 2);
+    /* ...and the same bytes again are still the first task's retry. */
+    jt_curl_resp_free(&b);
+    assert_int_equal(http(fx, "POST", MEASURE, GOOD_JOB, -1, hdrs, &b), 0);
+    assert_int_equal(b.status, 202);
+    assert_string_equal(jstr(a.json, "task_id"), jstr(b.json, "task_id"));
     jt_curl_resp_free(&a);
     jt_curl_resp_free(&b);
     jt_curl_resp_free(&c);
+    jt_curl_resp_free(&d);
 }
 
 static void cancel_queued(void **state)

@@ -231,6 +231,12 @@ static void idempotency(void **state)
     assert_null(strcasestr(t.headers, "Idempotent-Replayed"));
     assert_string_not_equal(jstr(t.json, "task_id"), jstr(a.json, "batch_id"));
     assert_int_equal(stream_msgs(fx, &gates), 5);
+    /* The batch's key with another body (here a comparison): 422, no gate published. */
+    jt_curl_resp_t c;
+    assert_int_equal(http(fx, "POST", COMPARE, GOOD_COMPARE, -1, hdrs, &c), 0);
+    check_key_reused(&c, jstr(a.json, "batch_id"));
+    assert_int_equal(stream_msgs(fx, &gates), 5);
+    jt_curl_resp_free(&c);
     jt_curl_resp_free(&a);
     jt_curl_resp_free(&b);
     jt_curl_resp_free(&t);
@@ -269,6 +275,11 @@ static void refusals(void **state)
          422, "validation_error", "batch_id"},
         {BATCHES, "{\"test_cases\":[{\"inputs\":[1]}],\"candidates\":[" CAND("x", "") "]}", NULL,
          422, "validation_error", "test_cases[0].expected_output"},
+        {BATCHES,
+         "{\"test_cases\":[{\"test_id\":\"t2\",\"inputs\":[1],\"expected_output\":1},{\"inputs\":["
+         "2],"
+         "\"expected_output\":4}],\"candidates\":[" CAND("x", "") "]}",
+         NULL, 422, "validation_error", "test_cases[1].test_id"},
         {BATCHES, "{" PROBLEM ",\"candidates\":[" CAND("x", "") "],\"colour\":1}", NULL, 422,
          "validation_error", "colour"},
         {BATCHES, "{" PROBLEM ",\"candidates\":[" CAND("x", "") "],\"max_measurement_seconds\":0}",

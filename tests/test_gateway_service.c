@@ -76,6 +76,10 @@ static void bad_requests(void **state)
          "{\"candidate_code\":\"x\",\"test_cases\":[{\"inputs\":1,\"expected_output\":1}],"
          "\"task_id\":\"mine\"}",
          NULL, 422, "validation_error", "task_id"},
+        {"POST", MEASURE,
+         "{\"candidate_code\":\"x\",\"test_cases\":[{\"test_id\":\"a\",\"inputs\":1,"
+         "\"expected_output\":1},{\"test_id\":\"a\",\"inputs\":2,\"expected_output\":2}]}",
+         NULL, 422, "validation_error", "test_cases[1].test_id"},
         {"POST", MEASURE, deep, NULL, 422, "validation_error", NULL},
         {"POST", MEASURE, GOOD_JOB, long_key, 400, "invalid_idempotency_key", "Idempotency-Key"},
         {"POST", MEASURE, GOOD_JOB, "Idempotency-Key: caf\xc3\xa9", 400, "invalid_idempotency_key",

@@ -120,6 +120,36 @@ static void test_id_forms(void **state)
     free(b);
 }
 
+/* Two test cases of one id, given or defaulted: refused at the second one's test_id. */
+#define TCX "\"inputs\":1,\"expected_output\":1"
+
+static void duplicate_test_ids(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *cases, *path;
+    } dup[] = {
+        {"{\"test_id\":\"a\"," TCX "},{\"test_id\":\"a\"," TCX "}", "test_cases[1].test_id"},
+        {"{\"test_id\":7," TCX "},{\"test_id\":\"7\"," TCX "}", "test_cases[1].test_id"},
+        {"{\"test_id\":\"t2\"," TCX "},{" TCX "}", "test_cases[1].test_id"},
+        {"{" TCX "},{\"test_id\":\"t1\"," TCX "}", "test_cases[1].test_id"},
+        {"{\"test_id\":\"a\"," TCX "},{\"test_id\":\"b\"," TCX "},{\"test_id\":\"b\"," TCX
+         "},{\"test_id\":\"a\"," TCX "}",
+         "test_cases[2].test_id"},
+    };
+    for (size_t i = 0; i < sizeof dup / sizeof dup[0]; i++)
+        expect_error_free(fmt("{\"candidate_code\":" CODE ",\"test_cases\":[%s]}", dup[i].cases),
+                          JT_ERR_INVALID, dup[i].path);
+    /* Alike but for case: distinct ids. */
+    jt_job_t job;
+    char *b = fmt("{\"candidate_code\":" CODE ",\"test_cases\":[{\"test_id\":\"A\"," TCX
+                  "},{\"test_id\":\"a\"," TCX "}]}");
+    parse_ok(b, &job);
+    assert_int_equal(job.n_test_cases, 2);
+    jt_job_cleanup(&job);
+    free(b);
+}
+
 static void repetition_mode(void **state)
 {
     (void)state;
@@ -406,6 +436,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(all_fields),
     cmocka_unit_test(null_means_default),
     cmocka_unit_test(test_id_forms),
+    cmocka_unit_test(duplicate_test_ids),
     cmocka_unit_test(repetition_mode),
     cmocka_unit_test(wrong_type_each_field),
     cmocka_unit_test(missing_required),

@@ -362,6 +362,26 @@ static void nul_in_code(void **state)
     msgpack_sbuffer_destroy(&m.sb);
 }
 
+/* A msgpack job (as published straight to NATS) with two test cases named alike: refused at
+ * the second one's test_id, as the REST body is. */
+static void duplicate_test_ids(void **state)
+{
+    (void)state;
+    jt_job_t job, back;
+    uint8_t *wire = NULL;
+    size_t len = 0;
+    jt_error_t err;
+    full_job(&job);
+    free(job.test_cases[1].test_id);
+    job.test_cases[1].test_id = strdup("first");
+    assert_int_equal(jt_job_to_msgpack(&job, &wire, &len), JT_OK);
+    jt_job_init(&back);
+    assert_int_equal(jt_job_from_msgpack(&back, wire, len, &err), JT_ERR_INVALID);
+    assert_string_equal(err.path, "test_cases[1].test_id");
+    free(wire);
+    jt_job_cleanup(&job);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(roundtrip_all_fields),
     cmocka_unit_test(roundtrip_minimal),
@@ -377,6 +397,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(missing_required),
     cmocka_unit_test(blobs_canonical),
     cmocka_unit_test(nul_in_code),
+    cmocka_unit_test(duplicate_test_ids),
 };
 
 JT_UNIT_MAIN(tests)

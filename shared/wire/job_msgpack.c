@@ -313,6 +313,21 @@ static jt_status_t parse_test_cases(const msgpack_object *v, jt_job_t *job, msgp
         if (st != JT_OK)
             return st;
     }
+    /* Results are named by test_id: two alike (given, or given and defaulted "t<n>") would
+     * make two results nobody can tell apart. The second of the first pair is refused;
+     * n <= JT_MAX_TEST_CASES keeps the pairwise walk small. */
+    for (size_t i = 1; i < n; i++) {
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(job->test_cases[i].test_id, job->test_cases[j].test_id) == 0) {
+                char path[64];
+                snprintf(path, sizeof path, "test_cases[%zu].test_id", i);
+                return jt_error_set(err, JT_ERR_INVALID, path,
+                                    "test_id \"%s\" is already the id of test_cases[%zu]; test "
+                                    "ids must be unique (absent ones default to \"t<position>\")",
+                                    job->test_cases[i].test_id, j);
+            }
+        }
+    }
     return JT_OK;
 }
 

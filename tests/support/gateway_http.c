@@ -70,6 +70,15 @@ void check_envelope(const jt_curl_resp_t *r, const char *error, const char *fiel
         assert_string_equal(jstr(json_object_get(r->json, "details"), "field"), field);
 }
 
+void check_key_reused(const jt_curl_resp_t *r, const char *existing_id)
+{
+    assert_int_equal(r->status, 422);
+    check_envelope(r, "idempotency_key_reused", "Idempotency-Key");
+    assert_non_null(existing_id);
+    assert_string_equal(jstr(json_object_get(r->json, "details"), "existing_id"), existing_id);
+    assert_null(strcasestr(r->headers, "Idempotent-Replayed"));
+}
+
 void post_accepted(fx_t *fx, const char *const *hdrs, jt_curl_resp_t *r)
 {
     double deadline = jt_nats_now() + 5.0;

@@ -32,6 +32,10 @@ const char *jstr(const json_t *o, const char *key);
  * and its request_id is the X-Request-Id header. */
 void check_envelope(const jt_curl_resp_t *r, const char *error, const char *field);
 
+/* The reply is 422 "idempotency_key_reused" at field Idempotency-Key naming existing_id
+ * (details.existing_id), without Idempotent-Replayed. */
+void check_key_reused(const jt_curl_resp_t *r, const char *existing_id);
+
 /* POST GOOD_JOB until the view has seen the heartbeat: 202 (or fail after 5 s). */
 void post_accepted(fx_t *fx, const char *const *hdrs, jt_curl_resp_t *r);
 
