@@ -135,7 +135,7 @@ static void msgpack_unknown_field_message(void **state)
         "unknown field (known fields: task_id, candidate_code, function_name, test_cases, "
         "timeout_seconds, memory_limit_mb, energy_measurement_trials, warmup_trials, "
         "min_trial_seconds, target_cv_percent, thermal_wait_seconds, candidate_id, "
-        "problem_name, comparison, stop_on_first_failure, repetition_mode)");
+        "problem_name, comparison, stop_on_first_failure, repetition_mode, callback_url)");
     jt_job_cleanup(&job);
 }
 
