@@ -110,7 +110,8 @@ static double trial_seconds(const json_t *record)
     return sum;
 }
 
-/* nats.c thread: one final record on jouletrace.result.<id>. Bad payloads are ignored. */
+/* nats.c thread: one final record on jouletrace.result.<id>. Bad payloads and replays
+ * (JT_HEADER_REPLAY) are ignored. */
 static void on_result(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
 {
     jt_metrics_t *m = closure;
@@ -120,6 +121,11 @@ static void on_result(natsConnection *nc, natsSubscription *sub, natsMsg *msg, v
     (void)nc;
     (void)sub;
 
+    const char *replay = NULL; /* a finished task's record sent again: counted once already */
+    if (natsMsgHeader_Get(msg, JT_HEADER_REPLAY, &replay) == NATS_OK) {
+        natsMsg_Destroy(msg);
+        return;
+    }
     msgpack_zone_init(&zone, 4096);
     if (jt_unpack_value((const uint8_t *)natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg),
                         &zone, &obj, &err) == JT_OK) {

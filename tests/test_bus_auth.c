@@ -475,6 +475,16 @@ static void client_user_permissions(void **state)
     assert_int_equal(natsSubscription_NextMsg(&m, result, 3000), NATS_OK);
     natsMsg_Destroy(m);
 
+    /* allowed: hear the rejections (a job without a usable id), which the service sends */
+    natsSubscription *rejected = NULL;
+    assert_int_equal(natsConnection_SubscribeSync(&rejected, cl, JT_SUBJECT_REJECTED_ALL), NATS_OK);
+    assert_int_equal(natsConnection_Flush(cl), NATS_OK);
+    assert_int_equal(natsConnection_PublishString(svc.nc, JT_SUBJECT_REJECTED_PREFIX "7", "x"),
+                     NATS_OK);
+    assert_int_equal(natsSubscription_NextMsg(&m, rejected, 3000), NATS_OK);
+    natsMsg_Destroy(m);
+    natsSubscription_Destroy(rejected);
+
     /* allowed: read the task's record from KV */
     json_t *rec = jt_task_record_new("c-1", JT_TASK_MEASURING);
     assert_int_equal(jt_task_put(svc.tasks, "c-1", rec, 0, NULL, &err), JT_OK);

@@ -24,7 +24,9 @@
 #include "retry.h"
 #include "subscription.h"
 #include "runner_slot.h"
+#include "task_state.h"
 #include "topology.h"
+#include "value.h"
 
 #define FETCH_TIMEOUT_MS 1000
 #define FETCH_ERROR_PAUSE_MAX_MS 5000 /* fetch errors: back-off from 250 ms up to this */
@@ -36,6 +38,7 @@
 #define SETTLE_ATTEMPTS 3  /* an ack lost in an election is sent again */
 #define SWEEP_EVERY_S 30.0 /* an idle worker looks for acknowledged jobs back in the queue */
 #define SWEEP_MAX_SEQS 1000
+#define REJECTED_ID_MAX 1024 /* bytes of an unusable Nats-Msg-Id echoed in a rejection */
 
 struct jt_job_consumer {
     jt_config_t cfg;
@@ -109,16 +112,116 @@ static void settle(jt_job_consumer_t *j, natsMsg *msg, jt_settle_t how, int dela
     }
 }
 
-/* Task id: the job's own, else Nats-Msg-Id, else "seq-<stream sequence>". */
-static void pick_task_id(const jt_job_t *job, natsMsg *msg, uint64_t seq, char *buf, size_t len)
+/* Publish a map (msgpack) on subject, with the replay header when replay; best effort. */
+static void publish_map(jt_job_consumer_t *j, const char *subject, const json_t *map, bool replay,
+                        const char *log_id)
+{
+    jt_blob_t blob = {0};
+    jt_error_t err;
+    natsMsg *m = NULL;
+    natsStatus s = NATS_NO_MEMORY;
+    if (jt_value_from_json(map, "record", &blob, &err) != JT_OK) {
+        jt_log(JT_LOG_WARN, log_id, "cannot encode a record for %s: %s", subject, err.message);
+        return;
+    }
+    if (natsMsg_Create(&m, subject, NULL, (const char *)blob.data, (int)blob.len) == NATS_OK &&
+        (!replay || natsMsgHeader_Set(m, JT_HEADER_REPLAY, "true") == NATS_OK))
+        s = natsConnection_PublishMsg(j->ctx.bus->nc, m);
+    if (s != NATS_OK) {
+        char why[256];
+        jt_log(JT_LOG_WARN, log_id, "cannot publish on %s: %s", subject,
+               jt_nats_describe(s, why, sizeof why));
+    }
+    natsMsg_Destroy(m);
+    jt_blob_free(&blob);
+}
+
+/* The one answer to a job or batch without a usable id: a map on
+ * JT_SUBJECT_REJECTED_PREFIX<stream sequence>, then the message is terminated. */
+static void reject(jt_job_consumer_t *j, natsMsg *msg, uint64_t seq, const char *error_type,
+                   const char *message)
+{
+    char subject[64];
+    const char *hdr = NULL;
+    snprintf(subject, sizeof subject, "%s%llu", JT_SUBJECT_REJECTED_PREFIX,
+             (unsigned long long)seq);
+    jt_log_error("message at stream sequence %llu on %s: %s; terminated, answered on %s",
+                 (unsigned long long)seq, natsMsg_GetSubject(msg), message, subject);
+    json_t *map = json_pack("{s:s, s:s, s:s, s:I, s:s}", "status", "rejected", "error_type",
+                            error_type, "error", message, "stream_sequence", (json_int_t)seq,
+                            "subject", natsMsg_GetSubject(msg));
+    if (map != NULL) {
+        if (natsMsgHeader_Get(msg, "Nats-Msg-Id", &hdr) == NATS_OK && hdr != NULL)
+            json_object_set_new(map, "nats_msg_id",
+                                json_stringn_nocheck(hdr, strnlen(hdr, REJECTED_ID_MAX)));
+        else
+            json_object_set_new(map, "nats_msg_id", json_null());
+        publish_map(j, subject, map, false, NULL);
+        json_decref(map);
+    }
+    settle(j, msg, JT_SETTLE_TERM, 0, NULL);
+}
+
+/* Task id: the job's own task_id, else the Nats-Msg-Id header. false, with why (error_type)
+ * and text set, when neither gives one that keeps the id rule (jt_task_id_valid): the job is
+ * then rejected, never given an id the submitter could not know. */
+static bool pick_task_id(const jt_job_t *job, const jt_error_t *derr, natsMsg *msg, char *buf,
+                         size_t len, const char **why, char *text, size_t text_len)
 {
     const char *hdr = NULL;
-    if (job != NULL && job->task_id != NULL)
+    buf[0] = '\0';
+    if (job != NULL && job->task_id != NULL) {
         snprintf(buf, len, "%s", job->task_id);
-    else if (natsMsgHeader_Get(msg, "Nats-Msg-Id", &hdr) == NATS_OK && hdr != NULL && hdr[0])
-        snprintf(buf, len, "%s", hdr);
-    else
-        snprintf(buf, len, "seq-%llu", (unsigned long long)seq);
+        return true;
+    }
+    if (natsMsgHeader_Get(msg, "Nats-Msg-Id", &hdr) == NATS_OK && hdr != NULL && hdr[0]) {
+        if (jt_task_id_valid(hdr)) {
+            snprintf(buf, len, "%s", hdr);
+            return true;
+        }
+        *why = "invalid_task_id";
+        snprintf(text, text_len,
+                 "the Nats-Msg-Id header is no usable task id: 1..%d characters of "
+                 "[A-Za-z0-9_-]",
+                 JT_TASK_ID_MAX);
+        return false;
+    }
+    if (derr != NULL && strcmp(derr->path, "task_id") == 0) {
+        *why = "invalid_task_id";
+        snprintf(text, text_len, "task_id: %s", derr->message);
+        return false;
+    }
+    *why = "missing_task_id";
+    snprintf(text, text_len,
+             "the job has neither a task_id field nor a Nats-Msg-Id header; one of them names "
+             "the task (its progress and result subjects)%s%s",
+             derr != NULL ? "; besides, " : "", derr != NULL ? derr->message : "");
+    return false;
+}
+
+/* A job's first delivery found its task final already: a publish for a finished task id
+ * (a new Nats-Msg-Id, or after the duplicate window). Its stored final record is sent again,
+ * marked with JT_HEADER_REPLAY, on its progress and result subjects, so a subscriber
+ * gets its answer. A task the gateway cancelled while queued is skipped: the gateway sent
+ * that record itself and this message is that task's own job. */
+static void replay_final(jt_job_consumer_t *j, const char *task_id)
+{
+    json_t *rec = NULL;
+    jt_error_t err;
+    char subject[JT_MAX_NAME_BYTES + 64];
+    if (jt_task_get(j->ctx.bus->tasks, task_id, &rec, NULL, &err) != JT_OK)
+        return;
+    const char *status = json_string_value(json_object_get(rec, "status"));
+    bool cancelled_queued = status != NULL && strcmp(status, "cancelled") == 0 &&
+                            !json_is_string(json_object_get(rec, "worker"));
+    if (!cancelled_queued) {
+        jt_log(JT_LOG_INFO, task_id, "task already final: its record is sent again");
+        if (jt_bus_task_subject(subject, sizeof subject, JT_SUBJECT_PROGRESS_PREFIX, task_id))
+            publish_map(j, subject, rec, true, task_id);
+        if (jt_bus_task_subject(subject, sizeof subject, JT_SUBJECT_RESULT_PREFIX, task_id))
+            publish_map(j, subject, rec, true, task_id);
+    }
+    json_decref(rec);
 }
 
 /* A message of the batch subjects (batch_work.h). */
@@ -131,10 +234,14 @@ static void process_batch(jt_job_consumer_t *j, natsMsg *msg, const char *subjec
         jsMsgMetaData_Destroy(meta);
     }
     if (!jt_batch_delivery_id(&d)) {
-        jt_log_error("message on %s without a usable batch id (batch_id or Nats-Msg-Id); "
-                     "terminated",
-                     subject);
-        settle(j, msg, JT_SETTLE_TERM, 0, NULL);
+        uint64_t seq = 0;
+        if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
+            seq = meta->Sequence.Stream;
+            jsMsgMetaData_Destroy(meta);
+        }
+        reject(j, msg, seq, "invalid_batch_id",
+               "no usable batch id (batch_id, else Nats-Msg-Id: 1..128 characters of "
+               "[A-Za-z0-9_-])");
         return;
     }
     jt_runner_slot_begin(&j->slot, d.batch_id, msg);
@@ -190,11 +297,11 @@ static void process(jt_job_consumer_t *j, natsMsg *msg)
     else
         ds = jt_job_from_msgpack(&run.job, (const uint8_t *)natsMsg_GetData(msg), (size_t)len,
                                  &derr);
-    pick_task_id(ds == JT_OK ? &run.job : NULL, msg, seq, run.task_id, sizeof run.task_id);
-    if (!jt_task_id_valid(run.task_id)) {
-        jt_log_error("job at stream sequence %llu has an unusable task id; terminated",
-                     (unsigned long long)seq);
-        settle(j, msg, JT_SETTLE_TERM, 0, NULL);
+    const char *why = NULL;
+    char why_text[1024];
+    if (!pick_task_id(ds == JT_OK ? &run.job : NULL, ds == JT_OK ? NULL : &derr, msg, run.task_id,
+                      sizeof run.task_id, &why, why_text, sizeof why_text)) {
+        reject(j, msg, seq, why, why_text);
         jt_job_cleanup(&run.job);
         return;
     }
@@ -217,7 +324,10 @@ static void process(jt_job_consumer_t *j, natsMsg *msg)
                err.message, run.requeue_delay_ms);
         how = JT_SETTLE_NAK;
     } else if (final) {
-        jt_log(JT_LOG_INFO, run.task_id, "task already final; acking the redelivery");
+        if (run.delivered <= 1)
+            replay_final(j, run.task_id);
+        else
+            jt_log(JT_LOG_INFO, run.task_id, "task already final; acking the redelivery");
         how = JT_SETTLE_ACK;
     } else if (ds != JT_OK) {
         char message[900];

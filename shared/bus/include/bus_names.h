@@ -18,6 +18,13 @@
 #define JT_SUBJECT_PROGRESS_PREFIX "jouletrace.progress." /* progress records */
 #define JT_SUBJECT_RESULT_PREFIX "jouletrace.result."     /* the final record */
 #define JT_SUBJECT_CANCEL_PREFIX "jouletrace.cancel."     /* empty body: cancel the task */
+/* A job or batch without a usable id (none, or one that breaks the id rule) gets no task: its
+ * one answer is a msgpack map on this prefix + its stream sequence (the seq of the publish
+ * ack); subscribe to JT_SUBJECT_REJECTED_ALL before publishing (docs/bus.md). */
+#define JT_SUBJECT_REJECTED_PREFIX "jouletrace.rejected."
+#define JT_SUBJECT_REJECTED_ALL "jouletrace.rejected.*"
+/* Header of a final record sent again (a publish for a finished task id): "true". */
+#define JT_HEADER_REPLAY "JouleTrace-Replay"
 
 /* Per batch (suffix: the batch id). Payloads are msgpack maps of the batch record. */
 #define JT_SUBJECT_BATCH_PROGRESS_PREFIX "jouletrace.batch.progress."
