@@ -83,6 +83,10 @@ void jt_route_capabilities(jt_gw_t *gw, jt_req_t *req);
 void jt_route_ping(jt_gw_t *gw, jt_req_t *req);
 void jt_route_metrics(jt_gw_t *gw, jt_req_t *req);
 
+/* GET /openapi.json (routes_openapi.c): docs/openapi.json as built in, application/json; open
+ * without a token like /ping. */
+void jt_route_openapi(jt_gw_t *gw, jt_req_t *req);
+
 /* The civetweb request handler for every URI (router.c): checks the bearer
  * token (401), matches the route, answers 404/405 itself, refuses bodies that
  * are not application/json (415) and task ids outside the id alphabet, as the

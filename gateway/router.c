@@ -32,6 +32,7 @@ static const struct {
     {"/api/v1/capabilities", "GET", JT_ROUTE_CAPABILITIES, jt_route_capabilities},
     {"/ping", "GET", JT_ROUTE_PING, jt_route_ping},
     {"/metrics", "GET", JT_ROUTE_METRICS, jt_route_metrics},
+    {"/openapi.json", "GET", JT_ROUTE_CAPABILITIES, jt_route_openapi}, /* counted as capabilities */
 };
 
 /* The Allow list of a route with one method: GET routes also answer HEAD. */
@@ -196,13 +197,14 @@ static void reply_unauthorized(jt_req_t *req)
 }
 
 /* Whether this request may pass without a token: GET/HEAD /ping (liveness
- * probes) and OPTIONS (CORS preflights carry no credentials; they reveal
- * nothing but the Allow list). */
+ * probes), GET/HEAD /openapi.json (the public API description) and OPTIONS
+ * (CORS preflights carry no credentials; they reveal nothing but the Allow list). */
 static bool open_without_token(const jt_req_t *req)
 {
     if (strcmp(req->method, "OPTIONS") == 0)
         return true;
-    return strcmp(req->path, "/ping") == 0 && strcmp(req->raw_path, "/ping") == 0 &&
+    bool open_path = strcmp(req->path, "/ping") == 0 || strcmp(req->path, "/openapi.json") == 0;
+    return open_path && strcmp(req->raw_path, req->path) == 0 &&
            (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0);
 }
 

@@ -398,6 +398,7 @@ void jt_route_capabilities(jt_gw_t *gw, jt_req_t *req)
         "path", "/api/v1/capabilities", "method", "GET", "path", "/ping", "method", "GET", "path",
         "/metrics", "method", "OPTIONS", "path", "(any route)");
     jt_gw_batch_routes(routes);
+    json_array_append_new(routes, json_pack("{s:s, s:s}", "method", "GET", "path", "/openapi.json"));
     json_t *bus =
         json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "jobs_subject", JT_SUBJECT_JOBS, "jobs_stream",
                   JT_STREAM_JOBS, "progress_subject", JT_SUBJECT_PROGRESS_PREFIX "<task_id>",

@@ -21,6 +21,7 @@ add_dependencies(test_gateway_batches jouletrace-gateway)
 list(TRANSFORM JT_GATEWAY_BATCH_CASES PREPEND test_gateway_batches.
      OUTPUT_VARIABLE JT_GATEWAY_BATCH_TESTS)
 set_tests_properties(${JT_GATEWAY_BATCH_TESTS} PROPERTIES LABELS "gateway;batches")
+jt_log_responses(${JT_GATEWAY_BATCH_TESTS}) # checked against docs/openapi.json (openapi.cmake)
 
 # The batch decoders (batch_codec.c) on any bytes: tests/fuzz/fuzz_batch.c, seeds in
 # tests/fuzz/corpus/batch (first byte: 0 msgpack, 1 JSON, 2 comparison JSON).

@@ -47,6 +47,7 @@ function(jt_add_pipeline_test p)
     list(GET parts 1 secs)
     set_tests_properties(${p}.${c} PROPERTIES
         TIMEOUT ${secs} RUN_SERIAL TRUE RESOURCE_LOCK measurement_core LABELS pipeline)
+    jt_log_responses(${p}.${c}) # checked against docs/openapi.json (openapi.cmake)
   endforeach()
 endfunction()
 

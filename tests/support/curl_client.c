@@ -2,9 +2,11 @@
 #include "curl_client.h"
 
 #include <curl/curl.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* CURLOPT_WRITEFUNCTION into a jt_curl_resp_t: appends, keeps body NUL-terminated;
  * 0 (curl then fails the transfer) past JT_CURL_RESP_MAX or out of memory. */
@@ -35,6 +37,37 @@ static size_t jt_curl_on_header(char *p, size_t size, size_t n, void *arg)
         r->headers[r->hlen] = '\0';
     }
     return k;
+}
+
+/* When JT_RESPONSE_LOG names a file, append the answer r to method and path (query included)
+ * as one JSON line {method, path, status, content_type, body} (body: the text, null when
+ * empty or not UTF-8), for tests/openapi/validate_responses.mjs. One write() with O_APPEND per
+ * line, so lines of several threads or processes never interleave. No answer, no line. */
+static void jt_curl_log_response(CURL *c, const char *method, const char *path,
+                                 const jt_curl_resp_t *r)
+{
+    const char *file = getenv("JT_RESPONSE_LOG");
+    char *ct = NULL;
+    if (file == NULL || file[0] == '\0' || r->status == 0)
+        return;
+    curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
+    /* NULL (written as null) when empty or not UTF-8 */
+    json_t *body = r->body != NULL ? json_stringn(r->body, r->len) : NULL;
+    json_t *line = json_pack("{s:s, s:s, s:i, s:s?, s:o?}", "method", method, "path", path,
+                             "status", (int)r->status, "content_type", ct, "body", body);
+    char *text = line != NULL ? json_dumps(line, JSON_COMPACT) : NULL;
+    int fd = text != NULL ? open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644) : -1;
+    if (fd >= 0) {
+        size_t n = strlen(text);
+        text[n] = '\n'; /* replaces the NUL: written by length */
+        if (write(fd, text, n + 1) != (ssize_t)(n + 1))
+            fprintf(stderr, "curl_client: cannot append to %s\n", file);
+        close(fd);
+    } else if (text != NULL) {
+        fprintf(stderr, "curl_client: cannot open JT_RESPONSE_LOG %s\n", file);
+    }
+    free(text);
+    json_decref(line);
 }
 
 void jt_curl_resp_free(jt_curl_resp_t *r)
@@ -74,6 +107,7 @@ int jt_curl_request(int port, const char *method, const char *path, const char *
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
     CURLcode rc = curl_easy_perform(c);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    jt_curl_log_response(c, method, path, r);
     curl_easy_cleanup(c);
     curl_slist_free_all(list);
     if (r->body != NULL)
@@ -117,6 +151,7 @@ int jt_curl_post_all(int port, const char *path, int n, const char *const *bodie
     }
     for (int i = 0; i < n; i++) {
         curl_easy_getinfo(e[i], CURLINFO_RESPONSE_CODE, &r[i].status);
+        jt_curl_log_response(e[i], "POST", path, &r[i]);
         if (r[i].body != NULL)
             r[i].json = json_loadb(r[i].body, r[i].len, 0, NULL);
     }

@@ -9,6 +9,9 @@
  * Requests go to http://127.0.0.1:<port> only. An answer's body is kept up to
  * JT_CURL_RESP_MAX bytes (a longer one fails the transfer), its headers up to sizeof headers - 1
  * (the rest is dropped). Call these from one thread.
+ * With JT_RESPONSE_LOG=<file> in the environment every answer is also appended to that file as
+ * one JSON line {method, path, status, content_type, body} (tests/openapi checks them against
+ * docs/openapi.json).
  */
 #ifndef JT_TESTS_CURL_CLIENT_H
 #define JT_TESTS_CURL_CLIENT_H
