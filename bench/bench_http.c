@@ -80,7 +80,7 @@ int jt_bench_wait_health(int port, const jt_proc_t *gw, int calibrated)
             json_t *checks = json_object_get(j, "checks");
             bool up = json_is_true(json_object_get(json_object_get(checks, "nats"), "connected"));
             json_int_t n = json_integer_value(
-                json_object_get(json_object_get(checks, "workers"), "calibrated"));
+                json_object_get(json_object_get(checks, "workers"), "measuring"));
             json_decref(j);
             if (up && n >= calibrated) {
                 rc = 0;

@@ -189,6 +189,23 @@ static json_t *read_leases(jt_bus_t *bus)
     return arr;
 }
 
+/* Of the heartbeats in workers: how many report a fresh calibration (*calibrated) and how
+ * many, not calibrated, run the estimate meter (*estimate), which the gateway admits jobs for. */
+static void count_calibration(const json_t *workers, int *calibrated, int *estimate)
+{
+    size_t i;
+    const json_t *hb;
+    *calibrated = *estimate = 0;
+    json_array_foreach(workers, i, hb)
+    {
+        const char *m = json_string_value(json_object_get(hb, "meter_type"));
+        if (json_is_true(json_object_get(hb, "calibrated")))
+            (*calibrated)++;
+        else if (m != NULL && strcmp(m, "estimate") == 0)
+            (*estimate)++;
+    }
+}
+
 void jt_route_socket0_status(jt_gw_t *gw, jt_req_t *req)
 {
     jt_view_summary_t v;
@@ -239,17 +256,27 @@ void jt_route_socket0_status(jt_gw_t *gw, jt_req_t *req)
     if (lease != NULL && leases == NULL)
         json_object_set_new(lease, "error", json_string("lease bucket not readable"));
 
-    bool calibrated = v.calibrated_workers > 0;
+    /* The counts say what the listed heartbeats say: "calibrated" only for a fresh calibration;
+     * a worker on the estimate meter measures (it is "measuring") without being calibrated. */
+    int calibrated_n = 0, estimate_n = 0;
+    count_calibration(reported, &calibrated_n, &estimate_n);
+    bool calibrated = calibrated_n > 0;
     json_t *body = json_pack(
-        "{s:b, s:b, s:i, s:i, s:{s:i, s:i, s:o}, s:o, s:{s:s, s:b}, s:{s:b, s:b}, s:I}", "ready",
-        calibrated && v.nats_connected, "calibrated", calibrated, "socket", gw->cfg.socket,
+        "{s:b, s:b, s:b, s:i, s:i, s:{s:i, s:i, s:i, s:i, s:o}, s:o, s:{s:s, s:b}, s:{s:b, s:b}, "
+        "s:I}",
+        "ready", v.calibrated_workers > 0 && v.nats_connected, "calibrated", calibrated,
+        "energy_is_estimated", !calibrated && estimate_n > 0, "socket", gw->cfg.socket,
         "measurement_core", core, "calibration", "live_workers", v.live_workers,
-        "calibrated_workers", v.calibrated_workers, "workers", reported, "lease",
-        lease != NULL ? lease : json_null(), "isolation", "isolated_cpus", isolated,
-        "measurement_core_isolated", cpulist_has(isolated, core), "nats", "connected",
-        v.nats_connected, "jetstream", v.jetstream_ok, "pending_jobs", (json_int_t)v.pending_jobs);
+        "calibrated_workers", calibrated_n, "estimate_workers", estimate_n, "measuring_workers",
+        v.calibrated_workers, "workers", reported, "lease", lease != NULL ? lease : json_null(),
+        "isolation", "isolated_cpus", isolated, "measurement_core_isolated",
+        cpulist_has(isolated, core), "nats", "connected", v.nats_connected, "jetstream",
+        v.jetstream_ok, "pending_jobs", (json_int_t)v.pending_jobs);
     if (body != NULL && !calibrated)
-        json_object_set_new(body, "message", json_string("Socket 0 not calibrated"));
+        json_object_set_new(body, "message",
+                            json_string(estimate_n > 0 ? "Socket 0 not calibrated: the estimate "
+                                                         "meter measures (modelled energy)"
+                                                       : "Socket 0 not calibrated"));
     jt_http_reply_json(req, 200, body, NULL);
 }
 
@@ -306,8 +333,9 @@ void jt_route_health(jt_gw_t *gw, jt_req_t *req)
         add_unique(meters, m);
         estimated = estimated || strcmp(m, "estimate") == 0;
     }
-    int lacking = 0;
+    int lacking = 0, calibrated_n = 0, estimate_n = 0;
     json_t *missing = sandbox_missing(workers, &lacking);
+    count_calibration(workers, &calibrated_n, &estimate_n);
     json_decref(workers);
 
     const char *status = "healthy";
@@ -344,12 +372,14 @@ void jt_route_health(jt_gw_t *gw, jt_req_t *req)
                                                    "energy numbers are modelled, not measured"));
 
     json_t *body = json_pack(
-        "{s:s, s:o, s:s, s:I, s:{s:{s:b}, s:{s:b}, s:{s:i, s:i}, s:o, s:{s:I, s:I}, s:{s:o}}}",
+        "{s:s, s:o, s:s, s:I, s:{s:{s:b}, s:{s:b}, s:{s:i, s:i, s:i, s:i}, s:o, s:{s:I, s:I}, "
+        "s:{s:o}}}",
         "status", status, "reasons", reasons, "version", JT_GW_VERSION, "uptime_seconds",
         (json_int_t)(time(NULL) - gw->started_at), "checks", "nats", "connected", v.nats_connected,
         "jetstream", "reachable", v.jetstream_ok, "workers", "live", v.live_workers, "calibrated",
-        v.calibrated_workers, "meters", meters, "queue", "pending_jobs", (json_int_t)v.pending_jobs,
-        "max_pending_jobs", (json_int_t)gw->cfg.max_pending_jobs, "sandbox", "missing", missing);
+        calibrated_n, "estimate", estimate_n, "measuring", v.calibrated_workers, "meters", meters,
+        "queue", "pending_jobs", (json_int_t)v.pending_jobs, "max_pending_jobs",
+        (json_int_t)gw->cfg.max_pending_jobs, "sandbox", "missing", missing);
     jt_http_reply_json(req, strcmp(status, "unhealthy") == 0 ? 503 : 200, body, NULL);
 }
 

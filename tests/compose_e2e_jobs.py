@@ -118,7 +118,7 @@ while time.monotonic() < deadline:
     try:
         health = get_json("/api/v1/health")
         w = health.get("checks", {}).get("workers", {})
-        if w.get("live") == 3 and w.get("calibrated") == 3:
+        if w.get("live") == 3 and w.get("measuring") == 3:
             break
     except (OSError, RuntimeError, ValueError):
         pass

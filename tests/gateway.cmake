@@ -10,7 +10,7 @@ set(JT_GATEWAY_CASES
     queue_full concurrent_posts cancel_running)
 set(JT_GATEWAY_SERVICE_CASES
     bad_requests metrics_counts ping health_degraded health_names_sandbox_gaps nats_down validate_no_workers
-    validate_relay socket0_status capabilities sigterm_exit_0)
+    validate_relay socket0_status socket0_status_estimate_only capabilities sigterm_exit_0)
 set(JT_GATEWAY_DOOR_CASES
     content_type cors_listed cors_off task_ids tokens tokens_file refusals)
 

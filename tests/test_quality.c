@@ -129,6 +129,26 @@ static void nothing_is_never_negative(void **state)
     finish(&m, j);
 }
 
+/* Net time and power per run below zero in every trial (the harness's share over-subtracted,
+ * as the estimate meter's model can): the headline time and power are never negative. */
+static void negative_time_and_power_clamped(void **state)
+{
+    (void)state;
+    jt_measurement_t m;
+    const double nets[] = {-0.010, -0.004, -0.012, -0.006, -0.008};
+    make(&m, nets, 5, 1.0, 0.2);
+    for (size_t k = 0; k < 5; k++) {
+        m.trials[k].net_seconds_per_run = -0.001 * (double)(k + 1);
+        m.trials[k].net_power_watts = -2.0 * (double)(k + 1);
+    }
+    json_t *j = result(&m);
+    assert_true(num(j, "energy_metrics.median_execution_time_seconds") >= 0);
+    assert_true(num(j, "energy_metrics.power_consumption_watts") >= 0);
+    assert_true(num(j, "energy_metrics.median_total_energy_joules") >= 0);
+    assert_true(json_is_true(jt_json_at(j, "energy_metrics.is_upper_bound")));
+    finish(&m, j);
+}
+
 /* An interval entirely below zero is a wrong baseline, not a resolved energy. */
 static void negative_interval_is_unresolved(void **state)
 {
@@ -352,6 +372,7 @@ static void proxies_present_net_of_null(void **state)
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(nothing_is_never_negative),
+    cmocka_unit_test(negative_time_and_power_clamped),
     cmocka_unit_test(negative_interval_is_unresolved),
     cmocka_unit_test(resolved_is_the_median),
     cmocka_unit_test(below_resolution_is_unresolved),

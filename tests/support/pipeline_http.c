@@ -36,7 +36,7 @@ void pl_wait_ready(pl_t *pl, int workers, double seconds)
         json_t *wk = jt_json_at(h, "checks.workers");
         if (json_is_true(jt_json_at(h, "checks.nats.connected")) &&
             json_integer_value(json_object_get(wk, "live")) >= workers &&
-            json_integer_value(json_object_get(wk, "calibrated")) >= workers) {
+            json_integer_value(json_object_get(wk, "measuring")) >= workers) {
             json_decref(h);
             return;
         }
@@ -45,7 +45,7 @@ void pl_wait_ready(pl_t *pl, int workers, double seconds)
     }
     pl_show("last health", h);
     json_decref(h);
-    pl_fail(pl, "the system was not ready (%d calibrated workers) within %.0f s", workers, seconds);
+    pl_fail(pl, "the system was not ready (%d measuring workers) within %.0f s", workers, seconds);
 }
 
 void pl_post_to(pl_t *pl, const char *path, const char *body, const char *hdr, char *id,
