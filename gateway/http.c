@@ -95,10 +95,24 @@ const char *jt_req_header(const jt_req_t *req, const char *name)
     return mg_get_header(req->conn, name);
 }
 
-/* The client will not get to send the rest of a refused body: close after the
- * reply instead of reading (and discarding) up to 4 GiB on a keep-alive connection. */
+/* An announced body up to this size is read and discarded before a 413: a client still
+ * sending it would otherwise meet a reset connection and may never see the answer. */
+#define DRAIN_MAX_BYTES (16u * 1024 * 1024)
+
+/* The client will not get to send the rest of a refused body: close after the reply instead
+ * of reading (and discarding) up to 4 GiB on a keep-alive connection; a body announced at up
+ * to DRAIN_MAX_BYTES is read first, so that the client reads the answer. */
 static int refuse_too_large(jt_req_t *req, size_t max, long long announced)
 {
+    if (announced > 0 && announced <= (long long)DRAIN_MAX_BYTES) {
+        char sink[16384];
+        long long left = announced;
+        int r;
+        while (left > 0 && (r = mg_read(req->conn, sink,
+                                        left < (long long)sizeof sink ? (size_t)left
+                                                                      : sizeof sink)) > 0)
+            left -= r;
+    }
     jt_req_close_after_reply(req);
     json_t *d = json_pack("{s:I}", "limit_bytes", (json_int_t)max);
     if (announced >= 0 && d != NULL)

@@ -15,6 +15,7 @@
 #include "gateway_http.h"
 #include "gateway_worker.h"
 #include "task_state.h"
+#include "value.h"
 
 /* Every case (argv[1]) is one ctest entry (tests/gateway.cmake) with the
  * fixture of support/gateway_fixture.h. Tasks (submit, read, cancel, stream) are in
@@ -287,13 +288,25 @@ static void validate_no_workers(void **state)
     jt_curl_resp_free(&r);
 }
 
+/* A fake worker: the reply as msgpack (what workers send), or as the JSON text of older
+ * workers when *closure is true. */
 static void on_validate(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
 {
     static const char reply[] = "{\"validation\":{\"is_correct\":true,\"passed_tests\":1,"
                                 "\"total_tests\":1},\"processing_time_seconds\":0.01}";
+    const bool *json_text = closure;
     (void)sub;
-    (void)closure;
-    natsConnection_Publish(nc, natsMsg_GetReply(msg), reply, (int)strlen(reply));
+    if (*json_text) {
+        natsConnection_Publish(nc, natsMsg_GetReply(msg), reply, (int)strlen(reply));
+    } else {
+        json_t *j = json_loads(reply, 0, NULL);
+        jt_blob_t mp = {0};
+        jt_error_t err;
+        if (jt_value_from_json(j, "reply", &mp, &err) == JT_OK)
+            natsConnection_Publish(nc, natsMsg_GetReply(msg), mp.data, (int)mp.len);
+        jt_blob_free(&mp);
+        json_decref(j);
+    }
     natsMsg_Destroy(msg);
 }
 
@@ -302,15 +315,22 @@ static void validate_relay(void **state)
     fx_t *fx = *state;
     natsSubscription *sub = NULL;
     jt_curl_resp_t r;
+    static bool json_text = false;
     assert_int_equal(natsConnection_QueueSubscribe(&sub, fx->bus.nc, JT_SUBJECT_VALIDATE,
-                                                   JT_QUEUE_WORKERS, on_validate, NULL),
+                                                   JT_QUEUE_WORKERS, on_validate, &json_text),
                      NATS_OK);
     natsConnection_Flush(fx->bus.nc);
-    assert_int_equal(http(fx, "POST", "/api/v1/validate", GOOD_JOB, -1, NULL, &r), 0);
-    assert_int_equal(r.status, 200);
-    assert_true(json_is_true(json_object_get(json_object_get(r.json, "validation"), "is_correct")));
-    assert_non_null(jstr(r.json, "request_id"));
-    jt_curl_resp_free(&r);
+    /* The worker's msgpack reply, then an older worker's JSON text: the same JSON answer. */
+    for (int i = 0; i < 2; i++) {
+        json_text = i == 1;
+        assert_int_equal(http(fx, "POST", "/api/v1/validate", GOOD_JOB, -1, NULL, &r), 0);
+        assert_int_equal(r.status, 200);
+        json_t *v = json_object_get(r.json, "validation");
+        assert_true(json_is_true(json_object_get(v, "is_correct")));
+        assert_int_equal(json_integer_value(json_object_get(v, "total_tests")), 1);
+        assert_non_null(jstr(r.json, "request_id"));
+        jt_curl_resp_free(&r);
+    }
     natsSubscription_Unsubscribe(sub);
     natsSubscription_Destroy(sub);
 }
