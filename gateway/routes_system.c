@@ -15,6 +15,7 @@
 #include "gateway.h"
 #include "job_msgpack.h"
 #include "log.h"
+#include "unpack.h"
 
 #define VALIDATE_EXTRA_MS 10000
 #define VALIDATE_MAX_MS 120000
@@ -78,12 +79,17 @@ void jt_route_validate(jt_gw_t *gw, jt_req_t *req)
         jt_gw_reply_nats_down(req);
         goto out;
     }
-    json_t *body =
-        json_loadb(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply), 0, NULL);
+    /* A msgpack map (docs/bus.md); a worker from before that answered in JSON text. */
+    jt_error_t uerr;
+    const char *data = natsMsg_GetData(reply);
+    size_t len = (size_t)natsMsg_GetDataLength(reply);
+    json_t *body = jt_unpack_json(data, len, &uerr);
+    if (body == NULL && len > 0 && data[0] == '{')
+        body = json_loadb(data, len, 0, NULL);
     if (!json_is_object(body)) {
         json_decref(body);
         jt_http_reply_error(req, 502, "bad_worker_reply", NULL, NULL,
-                            "the worker's answer is not a JSON object");
+                            "the worker's answer is not a msgpack map");
         goto out;
     }
     const char *werr = json_string_value(json_object_get(body, "error"));

@@ -16,6 +16,7 @@
 #include "proc_scan.h"
 #include "record_keys.h"
 #include "task_state.h"
+#include "unpack.h"
 
 static const char *const RESULT_KEYS[] = {"validation",
                                           "energy_metrics",
@@ -365,9 +366,10 @@ static json_t *validate(fixture_t *f, const void *data, size_t len)
     natsStatus s =
         natsConnection_Request(&reply, f->bus.nc, JT_SUBJECT_VALIDATE, data, (int)len, 60000);
     CHECK(f, s == NATS_OK);
-    json_t *j = json_loadb(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply), 0, NULL);
+    jt_error_t err;
+    json_t *j = jt_unpack_json(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply), &err);
     natsMsg_Destroy(reply);
-    CHECK(f, j != NULL);
+    CHECK(f, json_is_object(j)); /* a msgpack map, like every payload on the bus */
     return j;
 }
 

@@ -13,7 +13,6 @@
 #include "json_path.h"
 #include "task_state.h"
 #include "unpack.h"
-#include "value.h"
 
 #define ANSWER_WAIT_S 30.0
 
@@ -27,15 +26,8 @@ static json_t *next_answer(natsSubscription *sub, double seconds, bool *replay)
     const char *hdr = NULL;
     *replay = natsMsgHeader_Get(m, JT_HEADER_REPLAY, &hdr) == NATS_OK && hdr != NULL &&
               strcmp(hdr, "true") == 0;
-    msgpack_zone zone;
-    msgpack_object obj;
     jt_error_t err;
-    json_t *out = NULL;
-    msgpack_zone_init(&zone, 4096);
-    if (jt_unpack_value((const uint8_t *)natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m),
-                        &zone, &obj, &err) == JT_OK)
-        out = jt_value_to_json(&obj, &err);
-    msgpack_zone_destroy(&zone);
+    json_t *out = jt_unpack_json(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &err);
     natsMsg_Destroy(m);
     return out;
 }

@@ -304,3 +304,15 @@ jt_status_t jt_unpack_value(const uint8_t *data, size_t len, msgpack_zone *zone,
                           JT_MAX_DEPTH);
     return st;
 }
+
+json_t *jt_unpack_json(const void *data, size_t len, jt_error_t *err)
+{
+    msgpack_zone zone;
+    msgpack_object obj;
+    json_t *out = NULL;
+    msgpack_zone_init(&zone, 4096);
+    if (jt_unpack_value(data, len, &zone, &obj, err) == JT_OK)
+        out = jt_value_to_json(&obj, err);
+    msgpack_zone_destroy(&zone);
+    return out;
+}

@@ -6,7 +6,6 @@
  */
 #include "validate_service.h"
 #include "clock.h"
-#include "json_text.h"
 #include "nats_status.h"
 
 #include <errno.h>
@@ -24,6 +23,7 @@
 #include "log.h"
 #include "subscription.h"
 #include "validation.h"
+#include "value.h"
 
 #define STOP_WAIT_S 30
 
@@ -41,19 +41,29 @@ struct jt_validate_service {
     bool done; /* the subscription delivers nothing more */
 };
 
-static void reply_json(natsConnection *nc, natsMsg *req, json_t *body)
-{
-    const char *to = natsMsg_GetReply(req);
-    char *text = body ? jt_json_dumps(body, JSON_COMPACT) : NULL;
-    if (to != NULL && to[0] != '\0' && text != NULL)
-        natsConnection_PublishString(nc, to, text);
-    free(text);
-    json_decref(body);
-}
-
 static json_t *error_body(const char *error, const char *message)
 {
     return json_pack("{s:s, s:s}", "error", error, "message", message);
+}
+
+/* Answer req with body (stolen) as a msgpack map: one encoding on every subject (docs/bus.md). */
+static void reply_msgpack(natsConnection *nc, natsMsg *req, json_t *body)
+{
+    const char *to = natsMsg_GetReply(req);
+    jt_blob_t blob = {0};
+    jt_error_t err;
+    if (body != NULL && jt_value_from_json(body, "reply", &blob, &err) != JT_OK) {
+        jt_log_warn("validate: cannot encode the reply: %s", err.message);
+        json_decref(body);
+        jt_blob_free(&blob);
+        body = error_body("sandbox_failed", "the validation reply could not be encoded");
+        if (body == NULL || jt_value_from_json(body, "reply", &blob, &err) != JT_OK)
+            blob.len = 0;
+    }
+    if (to != NULL && to[0] != '\0' && blob.len > 0)
+        natsConnection_Publish(nc, to, blob.data, (int)blob.len);
+    jt_blob_free(&blob);
+    json_decref(body);
 }
 
 /* Replace a broken runner; the swap is visible to jt_validate_service_stop. */
@@ -127,7 +137,7 @@ static void on_request(natsConnection *nc, natsSubscription *sub, natsMsg *msg, 
         body = serve(vs, &job, started);
         pthread_mutex_unlock(&vs->serve_lock);
     }
-    reply_json(nc, msg, body);
+    reply_msgpack(nc, msg, body);
     jt_job_cleanup(&job);
     natsMsg_Destroy(msg);
 }

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
 #include <msgpack.h>
 
 #include "status.h"
@@ -23,5 +24,10 @@
  * and the zone may hold partial allocations (freed with the zone). */
 jt_status_t jt_unpack_value(const uint8_t *data, size_t len, msgpack_zone *zone,
                             msgpack_object *out, jt_error_t *err);
+
+/* One msgpack value of len bytes (a record, a validate reply) as JSON, a new reference, decoded
+ * as jt_unpack_value does and converted by jt_value_to_json; NULL with *err filled when it is
+ * not one well-formed value. */
+json_t *jt_unpack_json(const void *data, size_t len, jt_error_t *err);
 
 #endif
