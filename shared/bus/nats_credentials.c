@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "private_file.h"
 
 #define ENV JT_NATS_CREDENTIALS_ENV
 
@@ -96,39 +97,6 @@ static jt_status_t parse_text(const char *path, const char *text, size_t len,
     return JT_OK;
 }
 
-/* Opens path for reading and checks what it is: a regular file of its owner only. */
-static int open_private(const char *path, jt_error_t *err)
-{
-    struct stat st;
-    /* O_NONBLOCK: a FIFO planted at the path must not block the start. */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0) {
-        jt_error_set(err, JT_ERR_CONFIG, ENV, "%s=%s: cannot open: %s", ENV, path,
-                     strerror(errno));
-        return -1;
-    }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        jt_error_set(err, JT_ERR_CONFIG, ENV, "%s=%s: not a regular file", ENV, path);
-        return -1;
-    }
-    if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-        close(fd);
-        jt_error_set(err, JT_ERR_CONFIG, ENV,
-                     "%s=%s is accessible to group or others (mode %04o): the NATS password "
-                     "must be readable by its owner only; chmod 600 it and start again",
-                     ENV, path, (unsigned)(st.st_mode & 07777));
-        return -1;
-    }
-    if (st.st_size > JT_NATS_CREDENTIALS_MAX_BYTES) {
-        close(fd);
-        jt_error_set(err, JT_ERR_CONFIG, ENV, "%s=%s: larger than %d bytes", ENV, path,
-                     JT_NATS_CREDENTIALS_MAX_BYTES);
-        return -1;
-    }
-    return fd;
-}
-
 jt_status_t jt_nats_credentials_load(const char *path, jt_nats_credentials_t *c,
                                      jt_error_t *err)
 {
@@ -139,30 +107,13 @@ jt_status_t jt_nats_credentials_load(const char *path, jt_nats_credentials_t *c,
     jt_nats_credentials_wipe(c);
     if (path == NULL || path[0] == '\0')
         return jt_error_set(err, JT_ERR_CONFIG, ENV, "%s is empty", ENV);
-    int fd = open_private(path, err);
-    if (fd < 0)
-        return JT_ERR_CONFIG;
-    for (;;) { /* the size may change under us: read at most one byte past the bound */
-        ssize_t r = read(fd, text + len, sizeof text - len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            int e = errno;
-            close(fd);
-            explicit_bzero(text, sizeof text);
-            return jt_error_set(err, JT_ERR_CONFIG, ENV, "%s=%s: cannot read: %s", ENV, path,
-                                strerror(e));
-        }
-        len += (size_t)r;
-        if (r == 0 || len == sizeof text)
-            break;
+    jt_status_t st = jt_private_file_read(path, ENV, "the NATS password", text,
+                                          JT_NATS_CREDENTIALS_MAX_BYTES, &len, err);
+    if (st != JT_OK) {
+        explicit_bzero(text, sizeof text);
+        return st;
     }
-    close(fd);
-    jt_status_t st;
-    if (len > JT_NATS_CREDENTIALS_MAX_BYTES)
-        st = jt_error_set(err, JT_ERR_CONFIG, ENV, "%s=%s: larger than %d bytes", ENV, path,
-                          JT_NATS_CREDENTIALS_MAX_BYTES);
-    else if (memchr(text, '\0', len) != NULL)
+    if (memchr(text, '\0', len) != NULL)
         st = jt_error_set(err, JT_ERR_CONFIG, ENV, "%s=%s: holds a NUL byte", ENV, path);
     else
         st = parse_text(path, text, len, c, err);
