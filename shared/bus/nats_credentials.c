@@ -1,12 +1,8 @@
 /* nats_credentials.c -- NATS user and password from a private file; URLs checked and redacted. */
 #include "nats_credentials.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "log.h"
 #include "private_file.h"
