@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # npm_ci.sh -- install tests/openapi's pinned node packages into DIR (a build directory) with `npm ci`.
-# Usage: npm_ci.sh DIR. Skipped (offline-safe) when DIR already holds an install of the same
+# Usage: npm_ci.sh DIR [SRC] (SRC: the folder of package.json and its lock, default
+# tests/openapi; tests/direct_js uses it too). Skipped (offline-safe) when DIR already holds an install of the same
 # package-lock.json; a failed install leaves no stamp, so the next run tries again.
 set -euo pipefail
-src="$(cd "$(dirname "$0")" && pwd)"
+src="${2:-$(cd "$(dirname "$0")" && pwd)}"
 dir="${1:?usage: npm_ci.sh DIR}"
 mkdir -p "$dir"
 want="$(sha256sum "$src/package-lock.json" | cut -d' ' -f1)"
