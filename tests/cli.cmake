@@ -2,7 +2,8 @@
 # binary run as a subprocess against a real nats-server and gateway (tests/test_cli.c). The
 # measuring case runs one real worker on the estimate meter on core 1, alone (RUN_SERIAL).
 set(JT_CLI_CASES
-    usage_errors unreachable_and_timeout submit_and_result cancel refusals batch_result_cancel tokens)
+    usage_errors unreachable_and_timeout server_talks_nonsense submit_and_result cancel watch_on_a_terminal refusals
+    batch_result_cancel tokens)
 
 jt_add_cmocka_test(test_cli
   SOURCES test_cli.c

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -16,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "unit_main.h"
@@ -75,6 +78,23 @@ static char *slurp(const char *path)
     return buf;
 }
 
+/* What the pseudo-terminal master fd holds now, at most CLI_OUT_MAX bytes (caller frees). */
+static char *drain(int fd)
+{
+    char *buf = calloc(1, CLI_OUT_MAX + 1);
+    assert_non_null(buf);
+    size_t n = 0;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    while (n < CLI_OUT_MAX && poll(&p, 1, 200) == 1 && (p.revents & POLLIN)) {
+        ssize_t k = read(fd, buf + n, CLI_OUT_MAX - n);
+        if (k <= 0)
+            break;
+        n += (size_t)k;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
 static void cli_free(cli_run_t *r)
 {
     free(r->out);
@@ -84,9 +104,9 @@ static void cli_free(cli_run_t *r)
 
 /* Run `jouletrace args...` (args NULL-terminated) with the test's environment minus
  * JOULETRACE_* plus env (may be NULL), within seconds; fails the case when it does not end in
- * time. */
+ * time. With tty its stdout is a pseudo-terminal, whose output becomes r->out. */
 static void run_cli_argv(cli_run_t *r, const char *const *env, double seconds,
-                         const char *const *args)
+                         const char *const *args, bool tty)
 {
     char *argv[CLI_ARGS_MAX + 2];
     int n = 0;
@@ -101,11 +121,24 @@ static void run_cli_argv(cli_run_t *r, const char *const *env, double seconds,
     snprintf(err, sizeof err, "%s/cli.err", case_dir);
     char **envp = jt_proc_envp("JOULETRACE_", env);
     assert_non_null(envp);
+    int master = -1, slave = -1;
+    if (tty) {
+        master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+        assert_true(master >= 0);
+        assert_int_equal(grantpt(master), 0);
+        assert_int_equal(unlockpt(master), 0);
+        slave = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+        assert_true(slave >= 0);
+        struct termios t;
+        assert_int_equal(tcgetattr(slave, &t), 0);
+        t.c_oflag &= ~(tcflag_t)OPOST; /* the bytes as written: no "\n" -> "\r\n" */
+        assert_int_equal(tcsetattr(slave, TCSANOW, &t), 0);
+    }
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) { /* async-signal-safe calls only: the test has NATS threads */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int o = tty ? slave : open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         int i = open("/dev/null", O_RDONLY);
         if (o < 0 || e < 0 || i < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0 || dup2(i, 0) < 0)
@@ -124,8 +157,12 @@ static void run_cli_argv(cli_run_t *r, const char *const *env, double seconds,
                  argv[1] ? argv[1] : "", seconds, r->out, r->err);
     }
     r->code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r->out = slurp(out);
+    r->out = tty ? drain(master) : slurp(out);
     r->err = slurp(err);
+    if (tty) {
+        close(slave);
+        close(master);
+    }
 }
 
 /* run_cli_argv with the arguments listed, NULL last. */
@@ -141,7 +178,7 @@ static void run_cli(cli_run_t *r, const char *const *env, double seconds, ...)
     }
     va_end(ap);
     args[n] = NULL;
-    run_cli_argv(r, env, seconds, args);
+    run_cli_argv(r, env, seconds, args, false);
 }
 
 /* Fail unless the run exited with code, showing its output. */
@@ -246,6 +283,20 @@ static int teardown_dir_only(void **state)
 
 /* ---- cases without a gateway ------------------------------------------------------------- */
 
+/* A socket listening on a free 127.0.0.1 port that accepts nothing by itself; its URL into url. */
+static int listen_loopback(char *url, size_t cap)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof a;
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(fd, 8), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+    snprintf(url, cap, "http://127.0.0.1:%d", ntohs(a.sin_port));
+    return fd;
+}
+
 /* Bad command lines, unreadable files and bad tokens: exit 2, before any request. */
 static void usage_errors(void **state)
 {
@@ -269,7 +320,7 @@ static void usage_errors(void **state)
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         const char *const *a = rows[i];
         cli_run_t r;
-        run_cli_argv(&r, NULL, CLI_RUN_S, a);
+        run_cli_argv(&r, NULL, CLI_RUN_S, a, false);
         if (r.code != 2 || !strstr(r.err, "jouletrace:"))
             fail_msg("row %zu (%s %s): exit %d, stderr:\n%s", i, a[0] ? a[0] : "",
                      a[0] && a[1] ? a[1] : "", r.code, r.err);
@@ -318,14 +369,7 @@ static void unreachable_and_timeout(void **state)
     want_text(r.err, url);
     cli_free(&r);
 
-    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(s >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t alen = sizeof a;
-    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(listen(s, 8), 0);
-    assert_int_equal(getsockname(s, (struct sockaddr *)&a, &alen), 0);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", ntohs(a.sin_port));
+    int s = listen_loopback(url, sizeof url);
     double t0 = jt_proc_now();
     run_cli(&r, NULL, CLI_RUN_S, "--url", url, "--timeout", "1", "result", "abc", NULL);
     double took = jt_proc_now() - t0;
@@ -334,6 +378,71 @@ static void unreachable_and_timeout(void **state)
     want_text(r.err, "timed out");
     assert_true(took < 10.0);
     cli_free(&r);
+}
+
+/* A loopback server answering each connection with the next canned answer, then closing. */
+typedef struct {
+    int fd;
+    const char *const *answers; /* NULL-terminated */
+} nonsense_t;
+
+static void *nonsense_serve(void *arg)
+{
+    nonsense_t *ns = arg;
+    for (size_t i = 0; ns->answers[i] != NULL; i++) {
+        int c = accept(ns->fd, NULL, NULL);
+        if (c < 0)
+            break;
+        char req[8192];
+        struct pollfd p = {.fd = c, .events = POLLIN};
+        while (poll(&p, 1, 300) == 1 && read(c, req, sizeof req) > 0) /* the request, ignored */
+            ;
+        const char *a = ns->answers[i];
+        if (write(c, a, strlen(a)) < 0)
+            fprintf(stderr, "nonsense server: write: %s\n", strerror(errno));
+        close(c);
+    }
+    return NULL;
+}
+
+/* A server that is not the API's (bad JSON, no envelope, broken events): exit 3 or 4 with a
+ * reason, never a crash. */
+static void server_talks_nonsense(void **state)
+{
+    (void)state;
+    static const char *const answers[] = {
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 4\r\n\r\n[1,2",
+        "HTTP/1.1 202 Accepted\r\nContent-Length: 14\r\n\r\n{\"task_id\": 5}",
+        "HTTP/1.1 422 Unprocessable\r\nContent-Length: 13\r\n\r\noops\nmore text",
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n: hi\r\nevent: progress\r\n"
+        "data: {not json\r\n\r\nevent: progress\ndata: [1]\n\nevent: result\ndata: 7\n\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 22\r\n\r\n{\"status\":\"completed\"}",
+        NULL};
+    char url[64], job[256];
+    int fd = listen_loopback(url, sizeof url);
+    nonsense_t ns = {fd, answers};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, nonsense_serve, &ns), 0);
+    put_file(job, sizeof job, "job.json", README_JOB, 0);
+    cli_run_t r[4];
+    run_cli(&r[0], NULL, CLI_RUN_S, "--url", url, "result", "abc", NULL);
+    run_cli(&r[1], NULL, CLI_RUN_S, "--url", url, "submit", job, NULL);
+    run_cli(&r[2], NULL, CLI_RUN_S, "--url", url, "result", "abc", NULL);
+    run_cli(&r[3], NULL, CLI_RUN_S, "--url", url, "--timeout", "20", "watch", "abc", NULL);
+    shutdown(fd, SHUT_RDWR);
+    pthread_join(t, NULL);
+    close(fd);
+    want_code(&r[0], 3);
+    want_text(r[0].err, "without a JSON record");
+    want_code(&r[1], 3);
+    want_text(r[1].err, "without a valid task_id");
+    want_code(&r[2], 4);
+    want_text(r[2].err, "HTTP 422 oops\n");
+    want_code(&r[3], 0); /* the GET after the stream says completed */
+    assert_string_equal(r[3].out,
+                        "completed 100%\n"); /* the final line only: no event was a record */
+    for (size_t i = 0; i < 4; i++)
+        cli_free(&r[i]);
 }
 
 /* ---- cases against the gateway (no worker: a faked heartbeat) ---------------------------- */
@@ -426,6 +535,33 @@ static void cancel(void **state)
     run_cli(&r, NULL, CLI_RUN_S, "--url", url, "--timeout", "20", "watch", id, NULL);
     want_code(&r, 1);
     assert_string_equal(r.out, "cancelled\n");
+    cli_free(&r);
+}
+
+/* watch on a terminal: one bar redrawn in place ("\r", erase line), ended by a newline, both
+ * while it runs (--timeout: exit 5) and at the end (cancelled: exit 1). */
+static void watch_on_a_terminal(void **state)
+{
+    fx_t *fx = *state;
+    char id[33], url[64];
+    queued_task(fx, url, id);
+    const char *const running[] = {"--url", url, "--timeout", "2", "watch", id, NULL};
+    cli_run_t r;
+    run_cli_argv(&r, NULL, CLI_RUN_S, running, true);
+    want_code(&r, 5);
+    if (strncmp(r.out, "\r\033[K[", 5) != 0 || !strstr(r.out, "] queued") ||
+        r.out[strlen(r.out) - 1] != '\n')
+        fail_msg("want a bar of the queued task, then a newline; got \"%s\"", r.out);
+    cli_free(&r);
+
+    run_cli(&r, NULL, CLI_RUN_S, "--url", url, "cancel", id, NULL);
+    want_code(&r, 0);
+    cli_free(&r);
+    const char *const ended[] = {"--url", url, "--timeout", "20", "watch", id, NULL};
+    run_cli_argv(&r, NULL, CLI_RUN_S, ended, true);
+    want_code(&r, 1);
+    if (strncmp(r.out, "\r\033[K[", 5) != 0 || !strstr(r.out, "] cancelled\n"))
+        fail_msg("want the bar of the cancelled task and a newline; got \"%s\"", r.out);
     cli_free(&r);
 }
 
@@ -620,6 +756,8 @@ static void end_to_end_estimate(void **state)
     want_text(r.out, "meter estimate");
     want_text(r.out, "quality     ");
     want_text(r.out, "statistics  ");
+    want_text(r.out, "proxies     ");
+    fprintf(stderr, "submit --wait printed:\n%s", r.out); /* the summary, kept in the test log */
     cli_free(&r);
 
     /* watch the first task (queued behind nothing, or done by now) and a fresh one. */
@@ -639,6 +777,24 @@ static void end_to_end_estimate(void **state)
     want_text(r.out, "100%");
     cli_free(&r);
 
+    /* validate: correct (exit 0), then a wrong function (exit 1, the failed test named). */
+    run_cli(&r, NULL, CLI_RUN_S, "--url", url, "validate", job, NULL);
+    want_code(&r, 0);
+    want_text(r.out, "validation  correct: 2/2 tests passed");
+    cli_free(&r);
+    char wrong[256];
+    put_file(wrong, sizeof wrong, "wrong.json",
+             "{\"candidate_code\": \"def solve(x):\\n  return x + x\\n\", \"function_name\": "
+             "\"solve\", \"test_cases\": [{\"test_id\": \"t1\", \"inputs\": [2], "
+             "\"expected_output\": 4}, {\"test_id\": \"t2\", \"inputs\": [7], "
+             "\"expected_output\": 49}]}",
+             0);
+    run_cli(&r, NULL, CLI_RUN_S, "--url", url, "validate", wrong, NULL);
+    want_code(&r, 1);
+    want_text(r.out, "validation  incorrect: 1/2 tests passed");
+    want_text(r.out, "t2 ");
+    cli_free(&r);
+
     /* compare: 1x against 2x the work (enough of it to stand above a run's fixed cost). */
     put_file(
         a, sizeof a, "a.py",
@@ -656,6 +812,7 @@ static void end_to_end_estimate(void **state)
     want_text(r.out, "status      completed");
     want_text(r.out, "rank  interval");
     want_text(r.out, "comparison  B/A");
+    fprintf(stderr, "compare --wait printed:\n%s", r.out);
     cli_free(&r);
 }
 
@@ -664,8 +821,10 @@ static void end_to_end_estimate(void **state)
 static const struct CMUnitTest tests[] = {
     CASE(usage_errors, setup_dir_only, teardown_dir_only),
     CASE(unreachable_and_timeout, setup_dir_only, teardown_dir_only),
+    CASE(server_talks_nonsense, setup_dir_only, teardown_dir_only),
     CASE(submit_and_result, setup, teardown),
     CASE(cancel, setup, teardown),
+    CASE(watch_on_a_terminal, setup, teardown),
     CASE(refusals, setup, teardown),
     CASE(batch_result_cancel, setup, teardown),
     CASE(tokens, setup_tokens, teardown),

@@ -45,8 +45,11 @@ static int wait_for(const jt_cli_t *cli, const char *id, jt_cli_kind_t kind,
     jt_cli_progress_init(&p, stderr, tty);
     jt_cli_resp_t final;
     int rc = jt_cli_follow(cli, id, &kind, tty ? &p : NULL, &final);
-    if (rc != JT_CLI_OK)
+    if (rc != JT_CLI_OK) {
+        if (p.drawn)
+            fputc('\n', stderr);
         return rc;
+    }
     if (fl->json)
         print_body(&final);
     else
@@ -211,8 +214,11 @@ int jt_cli_watch(const jt_cli_t *cli, const char *id, const jt_cli_flags_t *fl)
     jt_cli_kind_t kind = fl->kind;
     jt_cli_resp_t final;
     int rc = jt_cli_follow(cli, id, &kind, &p, &final);
-    if (rc != JT_CLI_OK)
+    if (rc != JT_CLI_OK) {
+        if (p.drawn) /* leave the bar's line before the reason on stderr */
+            fputc('\n', stdout);
         return rc;
+    }
     rc = jt_cli_status_exit(final.json);
     jt_cli_resp_free(&final);
     return rc;

@@ -44,7 +44,8 @@ int jt_cli_request_record(const jt_cli_t *cli, const char *method, const char *i
 /* The stream's reader state. */
 typedef struct {
     jt_cli_progress_t *p;
-    bool ended; /* the event `result` came */
+    bool ended;       /* the event `result` came */
+    bool ended_shown; /* and its record was shown as the final line */
 } follow_t;
 
 static bool on_event(void *ctx, const char *event, const char *data)
@@ -55,10 +56,12 @@ static bool on_event(void *ctx, const char *event, const char *data)
         return true;
     json_t *rec = json_loads(data, JSON_DECODE_ANY, NULL);
     if (f->p && json_is_object(rec)) {
-        if (result)
+        if (result) {
             jt_cli_progress_end(f->p, rec);
-        else
+            f->ended_shown = true;
+        } else {
             jt_cli_progress_show(f->p, rec);
+        }
     }
     json_decref(rec);
     f->ended = result;
@@ -105,7 +108,7 @@ int jt_cli_follow(const jt_cli_t *cli, const char *id, jt_cli_kind_t *kind, jt_c
             return rc;
         }
         if (jt_cli_status_final(final->json)) {
-            if (!f.ended && p)
+            if (!f.ended_shown && p) /* no usable `result` event: the record read instead */
                 jt_cli_progress_end(p, final->json);
             *kind = k;
             return JT_CLI_OK;
