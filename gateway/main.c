@@ -91,6 +91,13 @@ static int load_settings(jt_gw_t *gw)
     return 0;
 }
 
+/* civetweb's begin_request callback: the router answers every request (its status, non-zero,
+ * tells civetweb the request is handled). */
+static int route_request(struct mg_connection *conn)
+{
+    return jt_router_handle(conn, mg_get_user_data(mg_get_context(conn)));
+}
+
 static struct mg_context *start_http(jt_gw_t *gw)
 {
     char threads[16];
@@ -132,11 +139,10 @@ static struct mg_context *start_http(jt_gw_t *gw)
     memset(&cb, 0, sizeof cb);
     cb.log_message = on_civetweb_log;
     cb.http_error = jt_router_http_error;
-    struct mg_context *ctx = mg_start(&cb, gw, options);
-    if (ctx == NULL)
-        return NULL;
-    mg_set_request_handler(ctx, "**", jt_router_handle, gw);
-    return ctx;
+    /* Every request goes to the router from the first one on: a handler set after mg_start
+     * would leave a moment in which civetweb answers 404 itself. */
+    cb.begin_request = route_request;
+    return mg_start(&cb, gw, options);
 }
 
 int main(void)
