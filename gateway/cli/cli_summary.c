@@ -31,11 +31,13 @@ static long long count(const json_t *o, const char *key)
     return json_is_integer(v) ? (long long)json_integer_value(v) : -1;
 }
 
-/* The first line of s, at most 160 characters. */
+#define LINE_MAX_CHARS 1024 /* characters of one message line shown */
+
+/* The first line of s, at most LINE_MAX_CHARS characters. */
 static void line_of(FILE *out, const char *s)
 {
     int n = (int)strcspn(s, "\r\n");
-    fprintf(out, "%.*s", n > 160 ? 160 : n, s);
+    fprintf(out, "%.*s", n > LINE_MAX_CHARS ? LINE_MAX_CHARS : n, s);
 }
 
 int jt_cli_status_final(const json_t *rec)
