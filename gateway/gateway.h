@@ -87,6 +87,12 @@ void jt_route_metrics(jt_gw_t *gw, jt_req_t *req);
  * without a token like /ping. */
 void jt_route_openapi(jt_gw_t *gw, jt_req_t *req);
 
+/* The dashboard (routes_dashboard.c): whether path is one of its paths ("/", "/index.html",
+ * "/dashboard/..."; none when built without it), and GET/HEAD of its embedded files (404 for an
+ * unknown file, 405 for other methods). Open without a token: static files, no data. */
+bool jt_dashboard_path(const char *path);
+void jt_route_dashboard(jt_gw_t *gw, jt_req_t *req);
+
 /* The civetweb request handler for every URI (router.c): checks the bearer
  * token (401), matches the route, answers 404/405 itself, refuses bodies that
  * are not application/json (415) and task ids outside the id alphabet, as the

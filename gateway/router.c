@@ -197,12 +197,15 @@ static void reply_unauthorized(jt_req_t *req)
 }
 
 /* Whether this request may pass without a token: GET/HEAD /ping (liveness
- * probes), GET/HEAD /openapi.json (the public API description) and OPTIONS
- * (CORS preflights carry no credentials; they reveal nothing but the Allow list). */
+ * probes), GET/HEAD /openapi.json (the public API description), GET/HEAD of the
+ * dashboard's static files, and OPTIONS (CORS preflights carry no credentials;
+ * they reveal nothing but the Allow list). */
 static bool open_without_token(const jt_req_t *req)
 {
     if (strcmp(req->method, "OPTIONS") == 0)
         return true;
+    if (jt_dashboard_path(req->path)) /* static files; the page sends the user's token */
+        return strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
     bool open_path = strcmp(req->path, "/ping") == 0 || strcmp(req->path, "/openapi.json") == 0;
     return open_path && strcmp(req->raw_path, req->path) == 0 &&
            (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0);
@@ -272,6 +275,8 @@ int jt_router_handle(struct mg_connection *conn, void *cbdata)
             route_batch(gw, &req, req.raw_path + strlen(BATCHES_PREFIX));
         else if (strncmp(req.path, BATCHES_PREFIX, strlen(BATCHES_PREFIX)) == 0)
             route_batch(gw, &req, req.path + strlen(BATCHES_PREFIX));
+        else if (jt_dashboard_path(req.path))
+            jt_route_dashboard(gw, &req);
         else
             not_found(&req);
     }
