@@ -95,6 +95,9 @@ const char *jt_req_header(const jt_req_t *req, const char *name)
     return mg_get_header(req->conn, name);
 }
 
+#define RETRY_AFTER_429_S 1 /* queue full, too many streams: a moment */
+#define RETRY_AFTER_503_S 2 /* the bus or the workers are not there: a little longer */
+
 /* An announced body up to this size is read and discarded before a 413: a client still
  * sending it would otherwise meet a reset connection and may never see the answer. */
 #define DRAIN_MAX_BYTES (16u * 1024 * 1024)
@@ -280,9 +283,17 @@ int jt_http_reply_error(jt_req_t *req, int status, const char *error, const char
     /* Messages may quote client bytes: keep the envelope valid UTF-8. */
     json_t *msg = json_string(message);
     json_object_set_new(env, "message", msg != NULL ? msg : json_string("(message not UTF-8)"));
+    /* "Come back later" answers say when: the header and details.retry_after_seconds. */
+    int retry_s = status == 429 ? RETRY_AFTER_429_S : status == 503 ? RETRY_AFTER_503_S : 0;
+    char headers[48] = "";
+    if (retry_s > 0) {
+        snprintf(headers, sizeof headers, "Retry-After: %d\r\n", retry_s);
+        if (json_object_get(d, "retry_after_seconds") == NULL)
+            json_object_set_new(d, "retry_after_seconds", json_integer(retry_s));
+    }
     json_object_set_new(env, "details", d);
     json_object_set_new(env, "request_id", json_string(req->request_id));
-    return jt_http_reply_json(req, status, env, NULL);
+    return jt_http_reply_json(req, status, env, retry_s > 0 ? headers : NULL);
 }
 
 int jt_http_reply_errorf(jt_req_t *req, int status, const char *error, const char *field,

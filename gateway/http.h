@@ -68,7 +68,8 @@ int jt_http_reply_raw(jt_req_t *req, int status, const char *content_type, const
 int jt_http_reply_json(jt_req_t *req, int status, json_t *body, const char *extra_headers);
 
 /* Reply with the error envelope. field may be NULL (no "field" in details);
- * details (stolen, may be NULL) adds members to the details object. */
+ * details (stolen, may be NULL) adds members to the details object. A 429 or 503 also
+ * carries Retry-After (1 s, 2 s) and details.retry_after_seconds. */
 int jt_http_reply_error(jt_req_t *req, int status, const char *error, const char *field,
                         json_t *details, const char *message);
 

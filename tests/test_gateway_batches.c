@@ -406,6 +406,11 @@ static void queue_full(void **state)
     assert_int_equal(http(fx, "POST", BATCHES, GOOD_BATCH, -1, NULL, &r), 0);
     assert_int_equal(r.status, 429);
     check_envelope(&r, "queue_full", NULL);
+    /* when to come back: the header and the envelope */
+    assert_non_null(strcasestr(r.headers, "Retry-After: 1\r\n"));
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(r.json, "details"), "retry_after_seconds")),
+        1);
     jt_curl_resp_free(&r);
     assert_int_equal(http(fx, "POST", COMPARE, GOOD_COMPARE, -1, NULL, &r), 0);
     assert_int_equal(r.status, 429);
