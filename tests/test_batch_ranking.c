@@ -151,7 +151,7 @@ static void ranks_twenty_candidates(void **state)
     pl_boot(pl);
     json_t *b = json_object();
     json_object_set_new(b, "batch_id", json_string("rank20"));
-    set_problem(b, 240.0);
+    set_problem(b, 180.0);
     json_t *cands = json_array();
     for (int i = 0; i < 20; i++) {
         char id[16];
