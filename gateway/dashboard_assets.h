@@ -1,4 +1,5 @@
-/* dashboard_assets.h -- the dashboard's files embedded at build time (generated dashboard_assets.c). */
+/* dashboard_assets.h -- the dashboard's files embedded at build time (generated
+ * dashboard_assets.c). */
 #ifndef JT_GW_DASHBOARD_ASSETS_H
 #define JT_GW_DASHBOARD_ASSETS_H
 

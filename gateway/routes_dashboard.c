@@ -1,4 +1,9 @@
-/* routes_dashboard.c -- GET / and /dashboard/...: the dashboard's static files, embedded at build time (dashboard_assets.h). */
+/* routes_dashboard.c -- GET / and /dashboard/...: the dashboard's static files, embedded at
+ * build time (dashboard_assets.h).
+ *
+ * Runs on civetweb worker threads; reads only the constant table of the generated
+ * dashboard_assets.c.
+ */
 #include <string.h>
 
 #include "dashboard_assets.h"
@@ -8,11 +13,11 @@
 
 /* The page's own policy: scripts, styles and connections to this origin only (uPlot sets
  * element styles, hence 'unsafe-inline' for styles alone), no framing, no referrer. */
-#define DASHBOARD_HEADERS                                                                      \
-    "Content-Security-Policy: default-src 'none'; script-src 'self'; style-src 'self' "        \
-    "'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; "             \
-    "form-action 'none'; frame-ancestors 'none'\r\n"                                           \
-    "Referrer-Policy: no-referrer\r\n"                                                         \
+#define DASHBOARD_HEADERS                                                                          \
+    "Content-Security-Policy: default-src 'none'; script-src 'self'; style-src 'self' "            \
+    "'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; "                 \
+    "form-action 'none'; frame-ancestors 'none'\r\n"                                               \
+    "Referrer-Policy: no-referrer\r\n"                                                             \
     "X-Frame-Options: DENY\r\n"
 
 bool jt_dashboard_path(const char *path)
@@ -43,6 +48,7 @@ void jt_route_dashboard(jt_gw_t *gw, jt_req_t *req)
                             "no such file of the dashboard");
         return;
     }
+    req->route = JT_ROUTE_CAPABILITIES; /* counted as capabilities: a description of the service */
     if (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0)
         jt_http_reply_raw(req, 200, asset->content_type, (const char *)asset->data, asset->len,
                           DASHBOARD_HEADERS);

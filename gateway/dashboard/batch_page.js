@@ -1,7 +1,7 @@
 // batch_page.js -- one batch: its candidates' states, the ranking as an interval plot with tiers, failed candidates with their test results.
 
 import { el, badge, facts, num, quantity, refusal, section, table } from './html.js';
-import { followEvents } from './event_stream.js';
+import { followUntilFinal } from './event_stream.js';
 import { FINAL, remember } from './known_ids.js';
 import { getBatch } from './api.js';
 import { rankingPlot, tierMarkerName } from './plots.js';
@@ -69,7 +69,7 @@ export async function renderBatch(view, id, signal) {
   view.append(el('h1', {}, 'Batch ', el('span', { class: 'id' }, id)), body);
   try {
     let last = null;
-    await followEvents(`/api/v1/batches/${id}/events`, (_name, rec) => {
+    await followUntilFinal(`/api/v1/batches/${id}/events`, (_name, rec) => {
       remember('batch', id, { status: rec.status, counts: rec.counts, n: rec.n_candidates, label: rec.problem_name });
       render(body, rec);
       last = rec;

@@ -2,7 +2,10 @@
 
 import { el, badge } from './html.js';
 import { FINAL, forget, knownIds, remember } from './known_ids.js';
-import { followEvents } from './event_stream.js';
+import { followUntilFinal } from './event_stream.js';
+
+// A browser opens at most 6 HTTP/1.1 connections to one host: keep some for the page itself.
+const MAX_STREAMS = 4;
 
 function progressText(entry) {
   if (entry.kind === 'task' && entry.progress !== undefined && !FINAL.has(entry.status))
@@ -17,8 +20,7 @@ function row(entry) {
   const drop = el('button', { type: 'button', class: 'link', 'aria-label': `forget ${entry.id}` }, 'forget');
   drop.addEventListener('click', () => {
     forget(entry.kind, entry.id);
-    location.hash = '#/';
-    window.dispatchEvent(new HashChangeEvent('hashchange'));
+    drop.closest('tr').remove();
   });
   return el('tr', { 'data-kind': entry.kind, 'data-id': entry.id },
     el('td', {}, entry.kind), el('td', { class: 'id' }, link), el('td', {}, badge(entry.status || 'unknown')),
@@ -29,7 +31,7 @@ function row(entry) {
 async function follow(entry, tr, signal) {
   const path = `/api/v1/${entry.kind === 'task' ? 'tasks' : 'batches'}/${entry.id}/events`;
   try {
-    await followEvents(path, (_name, record) => {
+    await followUntilFinal(path, (_name, record) => {
       const fields = { status: record.status, progress: record.progress, counts: record.counts,
         n: record.n_candidates };
       if (record.candidate_id || record.problem_name) fields.label = record.problem_name || record.candidate_id;
@@ -65,9 +67,14 @@ export function renderList(view, signal) {
   view.append(el('div', { class: 'table-wrap' }, el('table', { id: 'known' },
     el('thead', {}, el('tr', {}, ['kind', 'id', 'status', 'progress', 'first seen', ''].map((h) => el('th', { scope: 'col' }, h)))),
     body)));
+  let streams = 0;
   for (const entry of entries) {
     const tr = row(entry);
     body.append(tr);
-    if (!FINAL.has(entry.status) && entry.status !== 'expired') follow(entry, tr, signal);
+    if (FINAL.has(entry.status) || entry.status === 'expired') continue;
+    if (streams++ < MAX_STREAMS) follow(entry, tr, signal);
+  }
+  if (streams > MAX_STREAMS) {
+    view.append(el('p', {}, `${MAX_STREAMS} of ${streams} unfinished entries are followed live; open the others to follow them.`));
   }
 }

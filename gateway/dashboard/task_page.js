@@ -1,7 +1,7 @@
 // task_page.js -- one task: progress, validation table, energy and statistics, quality verdict, plots, proxies, provenance.
 
 import { el, badge, facts, num, quantity, refusal, section, table } from './html.js';
-import { followEvents } from './event_stream.js';
+import { followUntilFinal } from './event_stream.js';
 import { FINAL, remember } from './known_ids.js';
 import { energyPlot, timelinePlot } from './plots.js';
 
@@ -150,7 +150,7 @@ export async function renderTask(view, id, signal) {
   let pageSignal = new AbortController();
   signal.addEventListener('abort', () => pageSignal.abort(), { once: true });
   try {
-    await followEvents(`/api/v1/tasks/${id}/events`, (_name, rec) => {
+    await followUntilFinal(`/api/v1/tasks/${id}/events`, (_name, rec) => {
       remember('task', id, { status: rec.status, progress: rec.progress, label: rec.problem_name || rec.candidate_id });
       pageSignal.abort(); // the plots of the previous record
       pageSignal = new AbortController();

@@ -2,7 +2,8 @@
 //
 // Cases: task_page (submit the README example from the form, watch it finish, the timeline plot
 // holds the trial's points), batch_ranking (a batch POSTed by the test: one ranking row per
-// ranked candidate, the failed one with its test results). No console errors in either.
+// ranked candidate, the failed one with its test results; the list follows it live), files (the files as served, the page
+// without and with a token; no worker). No console errors in any.
 // Screenshots go to JT_BROWSER_ARTEFACTS; with JT_DOCS_IMAGES set, the README's images too.
 
 import assert from 'node:assert/strict';
@@ -93,7 +94,14 @@ async function batchRanking(browser, system) {
   await page.fill('#open-id', id);
   await page.selectOption('select[name=kind]', 'batch');
   await page.click('.open-id button');
-  await page.waitForSelector('#batch[data-status=completed]', { timeout: 240000 });
+  await page.waitForSelector('#batch:not([data-status=loading])');
+  // The list follows the batch live: shown while it is measured, completed without a reload.
+  await page.click('nav a[href="#/"]');
+  const listed = page.locator(`#known tr[data-id="${id}"]`);
+  assert.doesNotMatch(await listed.textContent(), /completed/);
+  await page.waitForSelector(`#known tr[data-id="${id}"] .badge-completed`, { timeout: 240000 });
+  await listed.locator('a').click();
+  await page.waitForSelector('#batch[data-status=completed] #ranking');
   const record = (await system.api('GET', `/api/v1/batches/${id}`)).body;
   assert.equal(record.ranking.length, 3);
   // One row per ranked candidate in the plot and in the table, in rank order, tier in words.
@@ -108,7 +116,39 @@ async function batchRanking(browser, system) {
   await screenshot(page, 'batch');
 }
 
-const cases = { task_page: taskPage, batch_ranking: batchRanking };
+// The files as served: content types, open without the token the API wants, 404, 405; then the
+// page in chromium without a token: it loads (no console error) and says the API wants one.
+async function files(browser, system) {
+  const expect = { '/': 'text/html', '/index.html': 'text/html', '/dashboard/app.js': 'text/javascript',
+    '/dashboard/style.css': 'text/css', '/dashboard/vendor/uPlot.esm.js': 'text/javascript',
+    '/dashboard/vendor/uPlot.min.css': 'text/css', '/dashboard/favicon.svg': 'image/svg+xml' };
+  for (const [route, type] of Object.entries(expect)) {
+    const response = await fetch(`${system.base}${route}`);
+    assert.equal(response.status, 200, route);
+    assert.equal(response.headers.get('content-type').split(';')[0], type, route);
+    assert.match(response.headers.get('content-security-policy'), /script-src 'self'/, route);
+    assert.ok((await response.arrayBuffer()).byteLength > 0, route);
+  }
+  assert.equal((await fetch(`${system.base}/dashboard/missing.js`)).status, 404);
+  assert.equal((await fetch(`${system.base}/api/v1/health`)).status, 401, 'the API still wants the token');
+  assert.equal((await fetch(`${system.base}/`, { method: 'DELETE' })).status, 401, 'only GET and HEAD are open');
+  const refused = await fetch(`${system.base}/`, { method: 'DELETE', headers: { Authorization: `Bearer ${TOKEN}` } });
+  assert.equal(refused.status, 405);
+  assert.equal(refused.headers.get('allow'), 'GET, HEAD');
+  const page = await browser.page();
+  await page.goto(`${system.base}/#/task/no-such-task`);
+  await page.waitForSelector('#task [role=alert]');
+  assert.match(await page.textContent('#task [role=alert]'), /wants an API token/);
+  browser.consoleErrors = browser.consoleErrors.filter((e) => !/status of 401.*no-such-task\/events/.test(e)); // the refusal itself
+  await page.fill('#token', TOKEN);
+  await page.click('#token-form button');
+  await page.waitForSelector('#task [role=alert]');
+  assert.match(await page.textContent('#task [role=alert]'), /No such task/);
+  browser.consoleErrors = browser.consoleErrors.filter((e) => !/status of 404.*no-such-task\/events/.test(e));
+}
+
+const cases = { task_page: taskPage, batch_ranking: batchRanking, files };
+const NEEDS_WORKER = { task_page: true, batch_ranking: true, files: false };
 
 async function main() {
   const name = process.argv[2];
@@ -119,7 +159,7 @@ async function main() {
   const browser = new Browser(TMP);
   let failure = null;
   try {
-    await system.start();
+    await system.start({ worker: NEEDS_WORKER[name] });
     await browser.start();
     await cases[name](browser, system);
     assert.deepEqual(browser.consoleErrors, [], 'the pages wrote no console errors');

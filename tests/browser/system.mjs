@@ -1,4 +1,4 @@
-// system.mjs -- the system a browser test needs, on free 127.0.0.1 ports: nats-server, jouletrace-worker (estimate meter) and jouletrace-gateway with a token.
+// system.mjs -- the system a browser test needs, on free 127.0.0.1 ports: nats-server, jouletrace-gateway with a token and (optionally) jouletrace-worker on the estimate meter.
 //
 // Every process runs under `setpriv --pdeathsig KILL`, so it dies with the test even when the
 // test is killed; stop() ends them and removes the temporary directory (also on SIGINT/SIGTERM).
@@ -32,11 +32,12 @@ function pidAlive(pid) {
   }
 }
 
-// Remove run directories of earlier runs whose test process is gone (a killed test).
+// Remove the run and chromium profile directories of earlier runs whose test process is gone
+// (a killed test).
 function sweepStale(root) {
   if (!existsSync(root)) return;
   for (const name of readdirSync(root)) {
-    const pid = Number(/^run-(\d+)-/.exec(name)?.[1]);
+    const pid = Number(/^(?:run|chromium)-(\d+)-/.exec(name)?.[1]);
     if (pid && !pidAlive(pid)) rmSync(path.join(root, name), { recursive: true, force: true });
   }
 }
@@ -72,7 +73,9 @@ export class System {
     return proc;
   }
 
-  async start() {
+  // Start nats-server and the gateway, and with worker (the default) a worker, waiting until it
+  // can measure.
+  async start({ worker: withWorker = true } = {}) {
     mkdirSync(this.tmpRoot, { recursive: true });
     sweepStale(this.tmpRoot);
     this.dir = mkdtempSync(path.join(this.tmpRoot, `run-${process.pid}-`));
@@ -93,13 +96,14 @@ export class System {
     const bin = path.join(this.buildDir, 'bin');
     const common = { JOULETRACE_NATS_URL: natsUrl, JOULETRACE_LOG_LEVEL: 'info',
       JOULETRACE_CALIBRATION: path.join(this.dir, 'missing-calibration.json') };
-    const worker = this.spawnLogged('worker', [path.join(bin, 'jouletrace-worker'), 'run'], {
+    const worker = !withWorker ? null : this.spawnLogged('worker', [path.join(bin, 'jouletrace-worker'), 'run'], {
       ...common, JOULETRACE_METER: 'estimate', JOULETRACE_WORKER_ID: 'browser-w1', JOULETRACE_MEASURE_CORE: '1',
       JOULETRACE_VALIDATE_CORE: '0', JOULETRACE_SANDBOX_DIR: path.join(this.dir, 'sandbox') });
     const gateway = this.spawnLogged('gateway', [path.join(bin, 'jouletrace-gateway')], {
       ...common, JOULETRACE_HTTP_ADDR: `127.0.0.1:${httpPort}`, JOULETRACE_API_TOKENS: TOKEN });
     this.base = `http://127.0.0.1:${httpPort}`;
     await until('gateway /ping', 30, async () => (await fetch(`${this.base}/ping`)).ok, gateway);
+    if (!withWorker) return this;
     let seen = null;
     try {
       await until('a worker that measures (/api/v1/socket0/status "ready")', 120, async () => {
