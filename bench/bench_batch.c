@@ -1,0 +1,857 @@
+/* bench_batch.c -- candidates measured per hour of measurement socket: a batch against single jobs.
+ *
+ * Starts the whole system on a drifting fake powercap tree (batch_stand.h: fake_rapl with
+ * package idle 40 W, +10 W while the measurement core is busy, dram 3 W, +1 W; calibrated
+ * before the drift, then --step-after seconds after the tree's start every idle power steps
+ * by --idle-step-percent (5) and the package's grows by --idle-ramp-wps (0.01 W/s); real
+ * nats-server, gateway and two `jouletrace-worker run` with rapl-sysfs on core 1), then
+ * measures the same --candidates (8) Python functions twice, each a loop of W iterations
+ * with W = --work x 1.3^i a module constant (a few ms to tens of ms per run), all returning
+ * the same value:
+ *   (a) as one batch, POST /api/v1/batches with target_precision_percent --precision (3)
+ *       and a generous max_measurement_seconds (--budget); the precision of each candidate
+ *       is its ranking entry's half_width_percent (GET /api/v1/batches/{id});
+ *   (b) as separate jobs, POST /api/v1/measure all at once (they take turns on the lease),
+ *       each with energy_measurement_trials --job-trials (50) and target_cv_percent
+ *       --job-cv (1.2), a job's stopping rule, set so that a job that stops has reached the
+ *       precision: at 3 trials the interval is the t interval of the mean, 2.48 x the CV
+ *       (ranking.md), so a CV of 1.2 % is a half-width of 3 %, where 2 % would stop jobs at
+ *       5 %; the precision of each is the same interval as the batch's (jt_rank_compute of
+ *       ranking.h on the job's trials[].net_total_joules_per_run), so both modes are judged
+ *       by one method.
+ * Both use the same min_trial_seconds (0.1) and warmup_trials (1). A candidate counts when
+ * its half-width is at most --precision % of its median. The batch runs first, then the jobs
+ * (--jobs-first: the other way round).
+ *
+ * Measurement-socket time is the time the measurement lease is held, from a KV watcher on
+ * the lease bucket (the server's timestamps of the put that takes the key and of its
+ * delete): it is exactly the time the socket is unavailable to anyone else, whatever the
+ * holder does with it (session start, autorange, warm-up, idle windows, null trials, the
+ * trials). The records' own timestamps would leave out part of it, and not the same part in
+ * both modes: a job's trial windows omit its autorange, warm-up and null trials, a block's
+ * `seconds` the lease round trips around it. A batch's lease is held once per block, with
+ * the batch id as its task_id; a job's once, with its task id.
+ *
+ * Prints per candidate the trials, median and half-width of both modes; what one trial
+ * cost in each (runs per trial, wall and CPU ms per run, the trial's robust CV and its
+ * spread in mJ, the batch's cost by position in a block), then both rates, their ratio
+ * (target: the batch at least --target (2.5) times the jobs), the socket seconds and where
+ * they went (the batch's blocks in KV `<id>.block.<n>`: trial, null and idle windows; the
+ * jobs' trial and idle windows), how much neighbouring idle windows disagree, the platform
+ * floor and the load.
+ *
+ * Everything runs under bench_guard.h: when the bench ends or gets SIGINT, SIGTERM or
+ * SIGHUP, its process group (fake_rapl, nats-server, gateway, workers; the sandboxes die
+ * with their worker) is killed and its temporary directory removed, nats-server's store
+ * included (it lives inside). The bench's own thread and the lease clock's watcher thread
+ * are the only threads.
+ *
+ * Exit 0 when the batch reaches the target ratio, 1 otherwise (also when a mode failed or
+ * the jobs reached no candidate at the precision, which leaves nothing to compare), 2 on
+ * bad usage.
+ * Usage: bench_batch [--candidates N] [--work W] [--precision P] [--budget S] [--job-cv P]
+ *                    [--job-trials N] [--min-trial-seconds S] [--warmup N] [--target X]
+ *                    [--idle-step-percent P] [--idle-ramp-wps W] [--step-after S]
+ *                    [--jobs-first]
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "batch_stand.h"
+#include "batch_state.h"
+#include "bench_guard.h"
+#include "bench_percentile.h"
+#include "floor_table.h"
+#include "json_path.h"
+#include "platform_floor.h"
+#include "process_harness.h"
+#include "ranking.h"
+#include "temp_dir.h"
+
+#define MAX_CANDIDATES 20
+#define MAX_TRIALS 64 /* per candidate and mode, kept for the cost table (JT_MAX_TRIALS is 50) */
+#define MAX_SLOTS 16  /* block positions shown (a block holds 8) */
+#define WORK_STEP 1.3
+#define POLL_MS 500
+#define JOBS_WAIT_S 1800.0
+#define PRINT_EVERY_S 15.0
+#define MAX_BLOCKS 100000
+#define TEST_INPUT 7 /* solve(7) == 49 for every candidate */
+
+typedef struct {
+    int candidates;
+    long work;
+    double precision;
+    double budget_s;
+    double job_cv;
+    int job_trials;
+    double min_trial_s;
+    int warmup;
+    double target;
+    bool jobs_first; /* the separate jobs before the batch (the drift and the machine move) */
+} options_t;
+
+/* One candidate and what each mode measured of it (NAN: not measured). */
+typedef struct {
+    char id[16];
+    long work;
+    char *code;
+    int b_trials;
+    double b_median, b_hw;
+    char task[64];
+    int j_trials;
+    double j_median, j_hw;
+    char j_stop[64];
+    /* per trial, both modes: runs, wall and CPU seconds per run; the batch's block position */
+    int b_n, j_n;
+    double b_runs[MAX_TRIALS], b_wall[MAX_TRIALS], b_cpu[MAX_TRIALS];
+    int b_pos[MAX_TRIALS];
+    double j_runs[MAX_TRIALS], j_wall[MAX_TRIALS], j_cpu[MAX_TRIALS];
+    double b_cv, j_cv; /* robust CV of the net energy per run of one trial, % */
+} candidate_t;
+
+/* One mode's totals. */
+typedef struct {
+    bool ok;         /* it ran to the end */
+    double socket_s; /* lease held */
+    int holds;       /* lease holds */
+    double wall_s;   /* first POST to the last final record */
+    int precise;     /* candidates at the precision */
+    double trial_s;  /* candidate trial windows */
+    double null_s;   /* null trial windows (batch only: NAN for jobs) */
+    double idle_s;   /* idle windows */
+    double block_s;  /* batch: the blocks' own seconds */
+    int blocks;      /* batch: stored blocks */
+    double gap_s;    /* batch: time between blocks, lease not held */
+    char stop[96];   /* batch: stop_reason */
+    /* |difference| of package + dram watts between neighbouring idle windows (a block's
+     * two; a job's consecutive ones) */
+    double idle_dw[MAX_CANDIDATES * MAX_TRIALS];
+    int n_idle_dw;
+} totals_t;
+
+static double number_at(const json_t *r, const char *path)
+{
+    json_t *v = jt_json_at(r, path);
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+static bool is_final(const char *status)
+{
+    return status != NULL && (strcmp(status, "completed") == 0 || strcmp(status, "failed") == 0 ||
+                              strcmp(status, "cancelled") == 0);
+}
+
+/* 100 x 1.4826 MAD / |median| of x[0..n) (sorted in place): the spread of one trial that
+ * spikes do not inflate; NAN for fewer than 3 values. */
+static double robust_cv(double *x, size_t n)
+{
+    if (n < 3)
+        return NAN;
+    double med = jt_bench_percentile(x, n, 0.5);
+    double *dev = malloc(n * sizeof *dev);
+    if (dev == NULL)
+        return NAN;
+    for (size_t k = 0; k < n; k++)
+        dev[k] = fabs(x[k] - med);
+    double mad = jt_bench_percentile(dev, n, 0.5);
+    free(dev);
+    return 100.0 * 1.4826 * mad / fabs(med);
+}
+
+/* The robust CV of the numbers of array a (NAN when too few). */
+static double array_cv(const json_t *a)
+{
+    size_t n = json_array_size(a), m = 0;
+    double *x = malloc((n ? n : 1) * sizeof *x);
+    for (size_t k = 0; x != NULL && k < n; k++)
+        if (json_is_number(json_array_get(a, k)))
+            x[m++] = json_number_value(json_array_get(a, k));
+    double cv = x != NULL ? robust_cv(x, m) : NAN;
+    free(x);
+    return cv;
+}
+
+/* ---- the candidates ---------------------------------------------------------------------- */
+
+static int make_candidates(candidate_t *c, const options_t *o)
+{
+    for (int i = 0; i < o->candidates; i++) {
+        memset(&c[i], 0, sizeof c[i]);
+        snprintf(c[i].id, sizeof c[i].id, "w%d", i);
+        c[i].work = lround((double)o->work * pow(WORK_STEP, i));
+        c[i].b_median = c[i].b_hw = c[i].j_median = c[i].j_hw = NAN;
+        c[i].b_cv = c[i].j_cv = NAN;
+        /* s never goes below 0: every candidate returns x * x, after W iterations */
+        if (asprintf(&c[i].code,
+                     "W = %ld\n"
+                     "def solve(x):\n"
+                     "    s = 0\n"
+                     "    for i in range(W):\n"
+                     "        s = (s * 31 + i) & 0xFFFFFFFF\n"
+                     "    return x * x if s >= 0 else -x\n",
+                     c[i].work) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The problem's fields shared by the batch and every job into o. */
+static void set_problem(json_t *o, const options_t *opt)
+{
+    json_object_set_new(o, "function_name", json_string("solve"));
+    json_object_set_new(o, "problem_name", json_string("bench-batch"));
+    json_object_set_new(o, "test_cases",
+                        json_pack("[{s:s, s:[i], s:i}]", "test_id", "t1", "inputs", TEST_INPUT,
+                                  "expected_output", TEST_INPUT * TEST_INPUT));
+    json_object_set_new(o, "timeout_seconds", json_real(20));
+    json_object_set_new(o, "min_trial_seconds", json_real(opt->min_trial_s));
+    json_object_set_new(o, "warmup_trials", json_integer(opt->warmup));
+}
+
+/* ---- (a) one batch ----------------------------------------------------------------------- */
+
+/* Package + dram watts of a block's idle window w (watts by the block's domain index). */
+static double block_idle_watts(const json_t *block, const json_t *w)
+{
+    double sum = 0;
+    size_t d;
+    json_t *name;
+    json_array_foreach(json_object_get(block, "domains"), d, name)
+    {
+        const char *n = json_string_value(name);
+        if (n != NULL && (strcmp(n, "package") == 0 || strcmp(n, "dram") == 0))
+            sum += json_number_value(json_array_get(json_object_get(w, "watts"), d));
+    }
+    return sum;
+}
+
+static void keep_idle_diff(totals_t *m, double a, double b)
+{
+    if (isfinite(a) && isfinite(b) && m->n_idle_dw < MAX_CANDIDATES * MAX_TRIALS)
+        m->idle_dw[m->n_idle_dw++] = fabs(a - b);
+}
+
+/* Keep one block trial t, at position pos of its block, in its candidate's lists. */
+static void keep_block_trial(const json_t *t, int pos, candidate_t *c, int n)
+{
+    json_int_t i = json_integer_value(json_object_get(t, "candidate"));
+    double runs = number_at(t, "runs");
+    if (i < 0 || i >= n || !(runs > 0) || c[i].b_n >= MAX_TRIALS)
+        return;
+    candidate_t *k = &c[i];
+    k->b_runs[k->b_n] = runs;
+    k->b_wall[k->b_n] = number_at(t, "seconds") / runs;
+    k->b_cpu[k->b_n] = number_at(t, "cpu_seconds") / runs;
+    k->b_pos[k->b_n] = pos;
+    k->b_n++;
+}
+
+/* Sum what the stored blocks of batch id spent, into m; each trial's costs into c. */
+static void read_blocks(jt_batch_stand_t *s, const char *id, totals_t *m, candidate_t *c, int n)
+{
+    double prev_end = NAN;
+    m->trial_s = m->null_s = m->idle_s = m->block_s = m->gap_s = 0;
+    for (size_t k = 0; k < MAX_BLOCKS; k++) {
+        json_t *b = NULL;
+        jt_error_t err;
+        if (jt_batch_json_get(&s->bus, id, "block", k, &b, &err) != JT_OK)
+            break;
+        double started = number_at(b, "started_at"), secs = number_at(b, "seconds");
+        m->blocks++;
+        m->block_s += secs;
+        m->idle_s += number_at(b, "idle_before.seconds") + number_at(b, "idle_after.seconds");
+        m->null_s += number_at(b, "null.seconds");
+        keep_idle_diff(m, block_idle_watts(b, json_object_get(b, "idle_before")),
+                       block_idle_watts(b, json_object_get(b, "idle_after")));
+        size_t i;
+        json_t *t;
+        json_array_foreach(json_object_get(b, "trials"), i, t)
+        {
+            m->trial_s += json_number_value(json_object_get(t, "seconds"));
+            keep_block_trial(t, (int)i, c, n);
+        }
+        if (!isnan(prev_end) && started - prev_end > 0)
+            m->gap_s += started - prev_end;
+        prev_end = started + secs;
+        json_decref(b);
+    }
+}
+
+/* Submit the batch, wait for its end, read its ranking into c and its totals into m. */
+static int run_batch(jt_batch_stand_t *s, const options_t *o, candidate_t *c, totals_t *m,
+                     char *batch_id, size_t id_len)
+{
+    json_t *body = json_object();
+    set_problem(body, o);
+    json_object_set_new(body, "target_precision_percent", json_real(o->precision));
+    json_object_set_new(body, "max_measurement_seconds", json_real(o->budget_s));
+    json_t *cands = json_array();
+    for (int i = 0; i < o->candidates; i++)
+        json_array_append_new(
+            cands, json_pack("{s:s, s:s}", "candidate_id", c[i].id, "candidate_code", c[i].code));
+    json_object_set_new(body, "candidates", cands);
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    json_t *a = NULL;
+    double t0 = jt_proc_now();
+    long st = text ? jt_batch_stand_http(s, "POST", "/api/v1/batches", text, &a) : -1;
+    free(text);
+    const char *id = json_string_value(json_object_get(a, "batch_id"));
+    if (st != 202 || id == NULL) {
+        char *dump = a ? json_dumps(a, JSON_COMPACT) : NULL;
+        fprintf(stderr, "bench_batch: POST /api/v1/batches -> %ld %s\n", st, dump ? dump : "");
+        free(dump);
+        json_decref(a);
+        return -1;
+    }
+    snprintf(batch_id, id_len, "%s", id);
+    json_decref(a);
+    char path[256];
+    snprintf(path, sizeof path, "/api/v1/batches/%s?details=failed", batch_id);
+    double deadline = t0 + o->budget_s + 600.0, next_print = t0 + PRINT_EVERY_S;
+    json_t *rec = NULL;
+    for (;;) {
+        json_decref(rec);
+        rec = NULL;
+        if (jt_batch_stand_http(s, "GET", path, NULL, &rec) == 200 &&
+            is_final(jt_json_str(rec, "status")))
+            break;
+        double now = jt_proc_now();
+        if (now > deadline) {
+            fprintf(stderr, "bench_batch: batch %s did not end in %.0f s\n", batch_id, now - t0);
+            json_decref(rec);
+            return -1;
+        }
+        if (now >= next_print) {
+            fprintf(stderr, "[batch] %s: %.0f blocks, %.0f trials, %.1f s measured\n",
+                    jt_json_str(rec, "status"), number_at(rec, "blocks"), number_at(rec, "trials"),
+                    number_at(rec, "measurement_seconds"));
+            next_print = now + PRINT_EVERY_S;
+        }
+        jt_proc_sleep_ms(POLL_MS);
+    }
+    m->wall_s = jt_proc_now() - t0;
+    int rc = strcmp(jt_json_str(rec, "status"), "completed") == 0 ? 0 : -1;
+    if (rc != 0) {
+        char *dump = json_dumps(rec, JSON_COMPACT);
+        fprintf(stderr, "bench_batch: batch %s ended %s: %.3000s\n", batch_id,
+                jt_json_str(rec, "status"), dump ? dump : "");
+        free(dump);
+    }
+    size_t k;
+    json_t *e;
+    json_array_foreach(json_object_get(rec, "ranking"), k, e)
+    {
+        for (int i = 0; i < o->candidates; i++) {
+            if (strcmp(jt_json_str(e, "candidate_id"), c[i].id) != 0)
+                continue;
+            c[i].b_trials = (int)json_integer_value(json_object_get(e, "trials"));
+            c[i].b_median = number_at(e, "median_energy_joules");
+            /* null for an unbounded interval */
+            c[i].b_hw = json_is_number(json_object_get(e, "half_width_percent"))
+                            ? number_at(e, "half_width_percent")
+                            : INFINITY;
+            c[i].b_cv = array_cv(json_object_get(e, "energy_per_trial_joules"));
+        }
+    }
+    snprintf(m->stop, sizeof m->stop, "%s",
+             jt_json_str(json_object_get(rec, "method"), "stop_reason"));
+    json_decref(rec);
+    fprintf(stderr, "[batch] %s %s in %.1f s\n", batch_id, rc == 0 ? "completed" : "ended",
+            m->wall_s);
+    read_blocks(s, batch_id, m, c, o->candidates);
+    m->ok = rc == 0;
+    return rc;
+}
+
+/* ---- (b) separate jobs ------------------------------------------------------------------- */
+
+static json_t *job_body(const options_t *o, const candidate_t *c)
+{
+    json_t *j = json_object();
+    set_problem(j, o);
+    json_object_set_new(j, "candidate_id", json_string(c->id));
+    json_object_set_new(j, "candidate_code", json_string(c->code));
+    json_object_set_new(j, "energy_measurement_trials", json_integer(o->job_trials));
+    json_object_set_new(j, "target_cv_percent", json_real(o->job_cv));
+    return j;
+}
+
+/* The batch's interval on one job's trials: c's trials, median and half-width. */
+static void job_precision(const json_t *result, candidate_t *c)
+{
+    const json_t *trials = json_object_get(result, "trials");
+    size_t n = json_array_size(trials);
+    double *x = calloc(n ? n : 1, sizeof *x);
+    size_t m = 0;
+    for (size_t k = 0; x != NULL && k < n; k++) {
+        double v = number_at(json_array_get(trials, k), "net_total_joules_per_run");
+        if (isfinite(v))
+            x[m++] = v;
+    }
+    c->j_trials = (int)m;
+    jt_rank_sample_t sample = {x, m};
+    jt_rank_entry_t e;
+    jt_error_t err;
+    if (m > 0 && jt_rank_compute(&sample, 1, -1, 1, &e, &err) == JT_OK) {
+        c->j_median = e.median;
+        c->j_hw = e.half_width_percent;
+    }
+    if (x != NULL)
+        c->j_cv = robust_cv(x, m);
+    free(x);
+}
+
+/* Sum the windows of one job's result into m; each trial's costs into c. */
+static void add_job_windows(const json_t *result, totals_t *m, candidate_t *c)
+{
+    size_t k;
+    json_t *t;
+    json_array_foreach(json_object_get(result, "trials"), k, t)
+    {
+        double runs = number_at(t, "repeats"), secs = number_at(t, "seconds");
+        m->trial_s += secs;
+        if (!(runs > 0) || c->j_n >= MAX_TRIALS)
+            continue;
+        c->j_runs[c->j_n] = runs;
+        c->j_wall[c->j_n] = secs / runs;
+        c->j_cpu[c->j_n] =
+            (number_at(t, "proxies.usage.user_us") + number_at(t, "proxies.usage.system_us")) /
+            1e6 / runs;
+        c->j_n++;
+    }
+    double prev = NAN;
+    json_array_foreach(jt_json_at(result, "quality.idle_windows"), k, t)
+    {
+        double w = number_at(t, "watts.package") + number_at(t, "watts.dram");
+        m->idle_s += json_number_value(json_object_get(t, "seconds"));
+        keep_idle_diff(m, prev, w);
+        prev = w;
+    }
+}
+
+/* Post every candidate as a job at once, wait for all of them, read their precision. */
+static int run_jobs(jt_batch_stand_t *s, const options_t *o, candidate_t *c, totals_t *m)
+{
+    double t0 = jt_proc_now();
+    m->trial_s = m->idle_s = 0;
+    m->null_s = NAN;
+    for (int i = 0; i < o->candidates; i++) {
+        json_t *body = job_body(o, &c[i]);
+        char *text = json_dumps(body, JSON_COMPACT);
+        json_decref(body);
+        json_t *a = NULL;
+        long st = text ? jt_batch_stand_http(s, "POST", "/api/v1/measure", text, &a) : -1;
+        free(text);
+        const char *id = json_string_value(json_object_get(a, "task_id"));
+        if (st != 202 || id == NULL) {
+            fprintf(stderr, "bench_batch: POST /api/v1/measure (%s) -> %ld\n", c[i].id, st);
+            json_decref(a);
+            return -1;
+        }
+        snprintf(c[i].task, sizeof c[i].task, "%s", id);
+        json_decref(a);
+    }
+    int done = 0, completed = 0;
+    bool *final = calloc((size_t)o->candidates, sizeof *final);
+    double next_print = t0 + PRINT_EVERY_S;
+    while (final != NULL && done < o->candidates) {
+        if (jt_proc_now() - t0 > JOBS_WAIT_S) {
+            fprintf(stderr, "bench_batch: %d of %d jobs ended in %.0f s\n", done, o->candidates,
+                    JOBS_WAIT_S);
+            break;
+        }
+        for (int i = 0; i < o->candidates; i++) {
+            if (final[i])
+                continue;
+            char path[128];
+            snprintf(path, sizeof path, "/api/v1/tasks/%s", c[i].task);
+            json_t *r = NULL;
+            if (jt_batch_stand_http(s, "GET", path, NULL, &r) == 200 &&
+                is_final(jt_json_str(r, "status"))) {
+                final[i] = true;
+                done++;
+                m->wall_s = jt_proc_now() - t0;
+                if (strcmp(jt_json_str(r, "status"), "completed") == 0) {
+                    completed++;
+                    job_precision(r, &c[i]);
+                    add_job_windows(r, m, &c[i]);
+                    snprintf(c[i].j_stop, sizeof c[i].j_stop, "%s",
+                             jt_json_str(json_object_get(r, "statistics"), "early_stop_reason"));
+                } else {
+                    fprintf(stderr, "bench_batch: job %s (%s) ended %s: %s: %s\n", c[i].task,
+                            c[i].id, jt_json_str(r, "status"), jt_json_str(r, "error_type"),
+                            jt_json_str(r, "error"));
+                }
+                fprintf(stderr, "[jobs] %s %s: %d trials, half-width %.2f %%\n", c[i].id,
+                        jt_json_str(r, "status"), c[i].j_trials, c[i].j_hw);
+            }
+            json_decref(r);
+        }
+        if (jt_proc_now() >= next_print) {
+            fprintf(stderr, "[jobs] %d of %d ended\n", done, o->candidates);
+            next_print = jt_proc_now() + PRINT_EVERY_S;
+        }
+        jt_proc_sleep_ms(POLL_MS);
+    }
+    free(final);
+    m->ok = completed == o->candidates;
+    return m->ok ? 0 : -1;
+}
+
+/* ---- the table --------------------------------------------------------------------------- */
+
+static const char *cell(char *buf, size_t len, const char *fmt, double x)
+{
+    if (isnan(x))
+        return "n/a";
+    if (isinf(x))
+        return "inf";
+    snprintf(buf, len, fmt, x);
+    return buf;
+}
+
+static double per_hour(const totals_t *m)
+{
+    return m->socket_s > 0 ? 3600.0 * m->precise / m->socket_s : NAN;
+}
+
+static void print_candidates(const options_t *o, const candidate_t *c)
+{
+    printf("%-9s %8s | %-34s | %-34s %s\n", "candidate", "W", "batch: trials  median J   half-w",
+           "jobs:  trials  median J   half-w", "job stop");
+    for (int i = 0; i < o->candidates; i++) {
+        char a[24], b[24], d[24], e[24];
+        const candidate_t *k = &c[i];
+        bool bok = k->b_hw <= o->precision, jok = k->j_hw <= o->precision;
+        printf("%-9s %8ld |        %6d %9s %7s%% %s |        %6d %9s %7s%% %s %s\n", k->id, k->work,
+               k->b_trials, cell(a, sizeof a, "%.5f", k->b_median),
+               cell(b, sizeof b, "%.2f", k->b_hw), bok ? "ok" : "--", k->j_trials,
+               cell(d, sizeof d, "%.5f", k->j_median), cell(e, sizeof e, "%.2f", k->j_hw),
+               jok ? "ok" : "--", k->j_stop);
+    }
+}
+
+/* Median of v[0..n) (copied: v is kept), NAN when n is 0. */
+static double median_of(const double *v, int n)
+{
+    double tmp[MAX_TRIALS];
+    if (n <= 0)
+        return NAN;
+    memcpy(tmp, v, (size_t)n * sizeof *tmp);
+    return jt_bench_percentile(tmp, (size_t)n, 0.5);
+}
+
+/* What one trial cost in each mode: runs per trial, wall and CPU milliseconds per run
+ * (medians), then the batch's wall per run by position in the block, relative to its
+ * candidate's median: where a block's order, or a session's first trial, costs more. */
+static void print_costs(const options_t *o, const candidate_t *c)
+{
+    printf("\n%-9s %17s %23s %23s %17s %19s\n", "candidate", "runs/trial b j",
+           "wall ms/run batch jobs", "cpu ms/run batch jobs", "trial cv% b j", "trial sd mJ b j");
+    static double pos[MAX_SLOTS][MAX_CANDIDATES * MAX_TRIALS];
+    int npos[MAX_SLOTS] = {0};
+    for (int i = 0; i < o->candidates; i++) {
+        const candidate_t *k = &c[i];
+        double bw = median_of(k->b_wall, k->b_n);
+        double br = median_of(k->b_runs, k->b_n), jr = median_of(k->j_runs, k->j_n);
+        /* one trial's spread in joules: the per-run spread times the runs of a trial */
+        printf("%-9s %8.0f %8.0f %11.2f %11.2f %11.2f %11.2f %8.1f %8.1f %9.1f %9.1f\n", k->id, br,
+               jr, 1e3 * bw, 1e3 * median_of(k->j_wall, k->j_n), 1e3 * median_of(k->b_cpu, k->b_n),
+               1e3 * median_of(k->j_cpu, k->j_n), k->b_cv, k->j_cv,
+               10 * k->b_cv * fabs(k->b_median) * br, 10 * k->j_cv * fabs(k->j_median) * jr);
+        for (int t = 0; t < k->b_n; t++) {
+            int p = k->b_pos[t];
+            if (p < MAX_SLOTS && npos[p] < (int)(sizeof pos[p] / sizeof pos[p][0]))
+                pos[p][npos[p]++] = k->b_wall[t] / bw;
+        }
+    }
+    printf("# batch wall per run by position in the block / the candidate's median:");
+    for (int p = 0; p < MAX_SLOTS; p++)
+        if (npos[p] > 0)
+            printf(" %d:%.3f", p, jt_bench_percentile(pos[p], (size_t)npos[p], 0.5));
+    printf("\n");
+}
+
+/* Median and 90th percentile of v[0..n) into buf (sorts v), "n/a" when empty. */
+static const char *spread(char *buf, size_t len, double *v, int n)
+{
+    if (n <= 0)
+        return "n/a";
+    snprintf(buf, len, "median %.3f W, p90 %.3f W", jt_bench_percentile(v, (size_t)n, 0.5),
+             jt_bench_percentile(v, (size_t)n, 0.9));
+    return buf;
+}
+
+/* How much neighbouring idle windows disagree in each mode: the noise of the local idle
+ * power, which every trial's net energy carries. */
+static void print_idle_noise(const options_t *o, totals_t *b, totals_t *j)
+{
+    char x[64], y[64];
+    double w = fmax(o->min_trial_s, 0.05);
+    printf("# idle windows (package + dram), |difference| between neighbours: batch %s; jobs "
+           "%s\n#   (one 10 ms busy tick of the core in a %.2f s window reads %+.2f W)\n",
+           spread(x, sizeof x, b->idle_dw, b->n_idle_dw),
+           spread(y, sizeof y, j->idle_dw, j->n_idle_dw), w,
+           (JT_STAND_ACTIVE_W + JT_STAND_DRAM_ACTIVE_W) * 0.01 / w);
+}
+
+static void print_mode(const char *name, int n, const totals_t *m)
+{
+    char a[24];
+    printf("%-15s %10d %12d %10.1f %7d %8.1f %12s\n", name, n, m->precise, m->socket_s, m->holds,
+           m->wall_s, cell(a, sizeof a, "%.0f", per_hour(m)));
+}
+
+static bool print_table(const jt_batch_stand_t *s, const options_t *o, const candidate_t *c,
+                        totals_t *b, totals_t *j, const char *batch_id)
+{
+    const jt_integrity_options_t *t = &s->tree.opt;
+    printf("bench_batch: candidates measured per hour of measurement socket at an interval "
+           "half-width <= %g %% of the median\n",
+           o->precision);
+    printf("# tree: fake_rapl, package %.0f W idle, +%.0f W busy; dram %.0f W, +%.0f W; %.1f s "
+           "after its start (after the calibration) idle %+.1f %%, then package %+.3f W/s; "
+           "measurement core %d\n",
+           JT_STAND_IDLE_W, JT_STAND_ACTIVE_W, JT_STAND_DRAM_IDLE_W, JT_STAND_DRAM_ACTIVE_W,
+           s->tree.step_at, t->step_percent, t->ramp_wps, s->tree.core);
+    printf("# candidates: %d loops of W = %ld x %.1f^i iterations; min_trial_seconds %g, "
+           "warmup_trials %d\n",
+           o->candidates, o->work, WORK_STEP, o->min_trial_s, o->warmup);
+    printf("# batch %s: target_precision_percent %g, max_measurement_seconds %g (stop: %s); "
+           "jobs: energy_measurement_trials %d, target_cv_percent %g\n",
+           batch_id, o->precision, o->budget_s, b->stop, o->job_trials, o->job_cv);
+    printf("# half-w: the 95 %% interval of the median (ranking.h), in %% of the median; "
+           "jobs: on trials[].net_total_joules_per_run\n");
+    print_candidates(o, c);
+    print_costs(o, c);
+    printf("\n%-15s %10s %12s %10s %7s %8s %12s\n", "mode", "candidates", "at_precision",
+           "socket_s", "holds", "wall_s", "per_hour");
+    print_mode("batch", o->candidates, b);
+    print_mode("separate jobs", o->candidates, j);
+    double rb = per_hour(b), rj = per_hour(j);
+    bool comparable = b->ok && j->ok && j->precise > 0;
+    double ratio = comparable ? rb / rj : NAN;
+    bool pass = comparable && ratio >= o->target;
+    char a[24];
+    printf("\n%-44s %8s %10s %s\n", "ratio", "got", "target", "verdict");
+    printf("%-44s %8s %9s%.1fx %s\n", "batch / separate jobs, candidates per hour",
+           cell(a, sizeof a, "%.2fx", ratio), ">= ", o->target, pass ? "PASS" : "FAIL");
+    if (!comparable)
+        printf("# no ratio: %s\n", !b->ok || !j->ok ? "a mode did not complete"
+                                                    : "the jobs reached no candidate at the "
+                                                      "precision (raise --job-trials or lower "
+                                                      "--job-cv)");
+    printf("# socket time = the measurement lease held (KV watcher on the lease bucket, server "
+           "timestamps of take and delete)\n");
+    printf("# batch: %d lease holds, %d blocks of %.1f s in all: candidate trial windows %.1f s, "
+           "null trials %.1f s, idle windows %.1f s,\n#   the rest %.1f s (a sandbox session per "
+           "candidate and block, autorange on first trials, warm-up);\n#   lease held beyond the "
+           "blocks %.1f s; between blocks, lease free, %.1f s\n",
+           b->holds, b->blocks, b->block_s, b->trial_s, b->null_s, b->idle_s,
+           b->block_s - b->trial_s - b->null_s - b->idle_s, b->socket_s - b->block_s, b->gap_s);
+    printf("# jobs: %d lease holds: candidate trial windows %.1f s, idle windows %.1f s, the rest "
+           "%.1f s\n#   (null trials, autorange of candidate and null, warm-up, sandbox session)\n",
+           j->holds, j->trial_s, j->idle_s, j->socket_s - j->trial_s - j->idle_s);
+    print_idle_noise(o, b, j);
+    int bt = 0, jt = 0;
+    for (int i = 0; i < o->candidates; i++) {
+        bt += c[i].b_trials;
+        jt += c[i].j_trials;
+    }
+    char x[24], y[24], z[24], w[24];
+    printf("# socket seconds per measured trial: batch %s (%d trials), jobs %s (%d trials); "
+           "mean candidate window: batch %s s, jobs %s s\n",
+           cell(x, sizeof x, "%.3f", bt > 0 ? b->socket_s / bt : NAN), bt,
+           cell(y, sizeof y, "%.3f", jt > 0 ? j->socket_s / jt : NAN), jt,
+           cell(z, sizeof z, "%.3f", bt > 0 ? b->trial_s / bt : NAN),
+           cell(w, sizeof w, "%.3f", jt > 0 ? j->trial_s / jt : NAN));
+    return pass;
+}
+
+/* ---- the bench --------------------------------------------------------------------------- */
+
+/* Everything but the cleanup of what the guard kills: the stand, both modes, the table. */
+static int bench_main(jt_batch_stand_t *s, const options_t *o)
+{
+    double load = jt_floor_table_load();
+    static candidate_t c[MAX_CANDIDATES];
+    static totals_t b, j;
+    memset(&b, 0, sizeof b);
+    memset(&j, 0, sizeof j);
+    char batch_id[160] = "";
+    jt_lease_clock_t clock;
+    memset(&clock, 0, sizeof clock);
+    int rc = 1;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || make_candidates(c, o) != 0)
+        return 1;
+    if (jt_batch_stand_start(s) != 0 || jt_lease_clock_start(&clock, &s->bus) != 0)
+        goto out;
+    fprintf(stderr, "bench_batch: the system runs (gateway on 127.0.0.1:%d)\n", s->port);
+    bool ran =
+        o->jobs_first
+            ? run_jobs(s, o, c, &j) == 0 && run_batch(s, o, c, &b, batch_id, sizeof batch_id) == 0
+            : run_batch(s, o, c, &b, batch_id, sizeof batch_id) == 0 && run_jobs(s, o, c, &j) == 0;
+    if (!ran)
+        jt_batch_stand_dump_logs(s);
+    jt_proc_sleep_ms(200); /* the watcher has the last delete */
+    b.socket_s = jt_lease_clock_held(&clock, batch_id, &b.holds);
+    for (int i = 0; i < o->candidates; i++) {
+        int holds = 0;
+        j.socket_s += jt_lease_clock_held(&clock, c[i].task, &holds);
+        j.holds += holds;
+        b.precise += c[i].b_hw <= o->precision;
+        j.precise += c[i].j_hw <= o->precision;
+    }
+    jt_lease_clock_stop(&clock);
+    jt_batch_stand_stop(s);
+    bool pass = print_table(s, o, c, &b, &j, batch_id);
+    jt_floor_print(8);
+    jt_floor_table_print_load(load);
+    rc = pass ? 0 : 1;
+out:
+    jt_lease_clock_stop(&clock);
+    jt_batch_stand_stop(s);
+    for (int i = 0; i < o->candidates; i++)
+        free(c[i].code);
+    curl_global_cleanup();
+    return rc;
+}
+
+/* ---- options and main ------------------------------------------------------------------ */
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: bench_batch [--candidates N] [--work W] [--precision P] [--budget S]\n"
+            "       [--job-cv P] [--job-trials N] [--min-trial-seconds S] [--warmup N]\n"
+            "       [--target X] [--idle-step-percent P] [--idle-ramp-wps W] [--step-after S]\n"
+            "       [--jobs-first]\n");
+    exit(2);
+}
+
+static double parse_num(const char *s, double lo, double hi)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end != '\0' || !(v >= lo && v <= hi)) {
+        fprintf(stderr, "bench_batch: bad number \"%s\"\n", s);
+        usage();
+    }
+    return v;
+}
+
+static void parse_options(int argc, char **argv, options_t *o, jt_integrity_options_t *t)
+{
+    *o = (options_t){.candidates = 8,
+                     .work = 40000,
+                     .precision = 3,
+                     .budget_s = 1800,
+                     .job_cv = 1.2,
+                     .job_trials = 50,
+                     .min_trial_s = 0.1,
+                     .warmup = 1,
+                     .target = 2.5};
+    *t = (jt_integrity_options_t){.step_percent = 5, .ramp_wps = 0.01, .step_after_s = 20};
+    static const struct option opts[] = {
+        {"candidates", required_argument, NULL, 'n'},
+        {"work", required_argument, NULL, 'w'},
+        {"precision", required_argument, NULL, 'p'},
+        {"budget", required_argument, NULL, 'b'},
+        {"job-cv", required_argument, NULL, 'c'},
+        {"job-trials", required_argument, NULL, 't'},
+        {"min-trial-seconds", required_argument, NULL, 'm'},
+        {"warmup", required_argument, NULL, 'u'},
+        {"target", required_argument, NULL, 'x'},
+        {"idle-step-percent", required_argument, NULL, 'P'},
+        {"idle-ramp-wps", required_argument, NULL, 'W'},
+        {"step-after", required_argument, NULL, 'S'},
+        {"jobs-first", no_argument, NULL, 'J'},
+        {NULL, 0, NULL, 0},
+    };
+    int ch;
+    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'n':
+            o->candidates = (int)parse_num(optarg, 2, MAX_CANDIDATES);
+            break;
+        case 'w':
+            o->work = (long)parse_num(optarg, 1000, 1e8);
+            break;
+        case 'p':
+            o->precision = parse_num(optarg, 0.1, 100);
+            break;
+        case 'b':
+            o->budget_s = parse_num(optarg, 10, 86400);
+            break;
+        case 'c':
+            o->job_cv = parse_num(optarg, 0, 100);
+            break;
+        case 't':
+            o->job_trials = (int)parse_num(optarg, 3, 50);
+            break;
+        case 'm':
+            o->min_trial_s = parse_num(optarg, 0, 10);
+            break;
+        case 'u':
+            o->warmup = (int)parse_num(optarg, 0, 10);
+            break;
+        case 'x':
+            o->target = parse_num(optarg, 0, 1000);
+            break;
+        case 'P':
+            t->step_percent = parse_num(optarg, -100, 1000);
+            break;
+        case 'W':
+            t->ramp_wps = parse_num(optarg, 0, 100);
+            break;
+        case 'S':
+            t->step_after_s = parse_num(optarg, 1, 600);
+            break;
+        case 'J':
+            o->jobs_first = true;
+            break;
+        default:
+            usage();
+        }
+    }
+    if (optind != argc)
+        usage();
+}
+
+/* What the guarded child runs. */
+typedef struct {
+    jt_batch_stand_t *stand;
+    options_t opt;
+} bench_args_t;
+
+static int bench_body(void *arg)
+{
+    bench_args_t *a = arg;
+    return bench_main(a->stand, &a->opt);
+}
+
+int main(int argc, char **argv)
+{
+    static jt_batch_stand_t stand;
+    bench_args_t args = {&stand, {0}};
+    parse_options(argc, argv, &args.opt, &stand.tree.opt);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    stand.tree.core = cores > 1 ? (int)cores - 1 : 0;
+    stand.tree.other_core = 0;
+    if (jt_temp_dir_make(stand.tree.dir, sizeof stand.tree.dir, "jt-batch") != 0) {
+        fprintf(stderr, "bench_batch: temporary directory %s: %s\n", stand.tree.dir,
+                strerror(errno));
+        return 1;
+    }
+    return jt_bench_guard_run(stand.tree.dir, bench_body, &args);
+}
