@@ -36,7 +36,8 @@ typedef struct {
     size_t n_blocks;
     uint64_t seed;
     double budget_s, precision;
-    char stop_reason[96];
+    size_t capped; /* candidates the last plan left out only because of the trial cap */
+    char stop_reason[128];
 } batch_run_t;
 
 static uint64_t fnv1a(const char *s)
@@ -191,10 +192,15 @@ static jt_status_t plan(batch_run_t *b, size_t *todo, size_t *n_todo, jt_error_t
     size_t m = s == JT_OK ? ranked_samples(b, &e, samples, idx) : 0;
     if (m > 0)
         s = jt_rank_compute(samples, m, -1, b->seed, entries, err);
-    for (size_t k = 0; s == JT_OK && k < m; k++)
-        if (e.candidates[idx[k]].n < JT_MAX_TRIALS &&
-            jt_rank_needs_more(entries, m, k, b->precision))
+    b->capped = 0;
+    for (size_t k = 0; s == JT_OK && k < m; k++) {
+        if (!jt_rank_needs_more(entries, m, k, b->precision))
+            continue;
+        if (e.candidates[idx[k]].n < JT_MAX_TRIALS)
             todo[(*n_todo)++] = idx[k];
+        else
+            b->capped++; /* not apart, or not precise, at the trial cap */
+    }
     free(samples);
     free(idx);
     free(entries);
@@ -334,7 +340,13 @@ static jt_status_t measure_all(batch_run_t *b, jt_error_t *err)
         if (s != JT_OK)
             break;
         if (n_todo == 0) {
-            snprintf(b->stop_reason, sizeof b->stop_reason, "separated");
+            if (b->capped > 0)
+                snprintf(b->stop_reason, sizeof b->stop_reason,
+                         "max_trials_reached (%zu candidates at %d trials, not apart or not "
+                         "within the precision)",
+                         b->capped, JT_MAX_TRIALS);
+            else
+                snprintf(b->stop_reason, sizeof b->stop_reason, "separated");
             break;
         }
         for (size_t k = n_todo; k > 1; k--) { /* Fisher-Yates */
