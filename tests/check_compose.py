@@ -217,6 +217,18 @@ for script in ("base-image", "worker-entry"):
     check(os.path.isfile(p) and os.access(p, os.X_OK), "compose/%s is missing or not executable"
           % script)
 
+def excluded(path):
+    """Whether .dockerignore leaves path out: the last pattern that matches it decides, and a
+    pattern starting with ! takes it back in (Docker's rule)."""
+    out = False
+    for pat in ignored:
+        neg = pat.startswith("!")
+        p = pat[1:] if neg else pat
+        if fnmatch.fnmatch(path, p) or path.startswith(p + "/"):
+            out = not neg
+    return out
+
+
 # ---- Dockerfile --------------------------------------------------------------------------
 with open(dockerfile_path) as f:
     lines = [l.strip() for l in f]
@@ -241,8 +253,7 @@ for l in lines:
                 and any(re.fullmatch(os.path.basename(pattern).replace(".", r"\.").replace("*", ".*"), n)
                         for n in os.listdir(os.path.dirname(pattern))))
             check(exists, "Dockerfile: COPY source %s does not exist" % src)
-            check(not any(fnmatch.fnmatch(src.rstrip("/"), pat) or src.startswith(pat + "/")
-                          for pat in ignored),
+            check(not excluded(src.rstrip("/")),
                   "Dockerfile: COPY source %s is excluded by .dockerignore" % src)
 text = "\n".join(lines)
 for b in ("jouletrace-gateway", "jouletrace-worker", "jouletrace-runner"):
