@@ -338,11 +338,6 @@ static json_t *record_or_reply(jt_gw_t *gw, jt_req_t *req, const char *batch_id,
     return NULL;
 }
 
-static bool record_final(const json_t *rec)
-{
-    int st = jt_task_status_parse(text_of(rec, "status"));
-    return st >= 0 && jt_task_status_final((jt_task_status_t)st);
-}
 
 /* Merge the ranking (key "<id>.result") into a completed batch's record. */
 static void merge_result(jt_bus_t *bus, const char *batch_id, json_t *rec)
@@ -413,7 +408,7 @@ void jt_route_batch_get(jt_gw_t *gw, jt_req_t *req, const char *batch_id)
         add_failed_details(bus, batch_id, rec);
     /* A final batch may have a webhook delivery: its state as "callback" (docs/webhooks.md). */
     json_t *hook =
-        record_final(rec) ? jt_webhook_state_get(bus, JT_WEBHOOK_KIND_BATCH, batch_id) : NULL;
+        jt_batch_record_final(rec) ? jt_webhook_state_get(bus, JT_WEBHOOK_KIND_BATCH, batch_id) : NULL;
     if (hook != NULL)
         json_object_set_new(rec, "callback", hook);
     /* The record's request_id is the submitting request's; this one's is in X-Request-Id. */
@@ -486,7 +481,7 @@ void jt_route_batch_cancel(jt_gw_t *gw, jt_req_t *req, const char *batch_id)
     json_t *rec = record_or_reply(gw, req, batch_id, &bus);
     if (rec == NULL)
         return;
-    if (record_final(rec)) {
+    if (jt_batch_record_final(rec)) {
         reply_final(req, batch_id, rec);
         json_decref(rec);
         return;
@@ -502,18 +497,13 @@ void jt_route_batch_cancel(jt_gw_t *gw, jt_req_t *req, const char *batch_id)
         return;
     }
     /* A worker may have finished the batch between the read and the cancel. */
-    if (record_final(rec) && strcmp(text_of(rec, "status"), "cancelled") != 0) {
+    if (jt_batch_record_final(rec) && strcmp(text_of(rec, "status"), "cancelled") != 0) {
         reply_final(req, batch_id, rec);
         json_decref(rec);
         return;
     }
+    /* jt_batch_cancel published the cancelled record and queued its webhook */
     jt_log(JT_LOG_INFO, batch_id, "batch cancelled by request");
-    /* No worker ends a cancelled batch: its webhook is queued here (once: the delivery id is
-     * "batch.<id>.cancelled"). */
-    const char *url = json_string_value(json_object_get(rec, "callback_url"));
-    if (url != NULL &&
-        jt_webhook_enqueue(bus, JT_WEBHOOK_KIND_BATCH, batch_id, "cancelled", url, &err) != JT_OK)
-        jt_log(JT_LOG_ERROR, batch_id, "webhook not queued: %s", err.message);
     jt_http_reply_json(req, 202, rec, NULL);
 }
 

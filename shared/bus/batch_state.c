@@ -12,6 +12,7 @@
 #include "nats_status.h"
 #include "retry.h"
 #include "value.h"
+#include "webhook_queue.h"
 
 #define UPDATE_ATTEMPTS 64    /* compare-and-set conflicts before giving up */
 #define BUS_PATIENCE_MS 30000 /* temporary bus errors are retried this long */
@@ -180,8 +181,7 @@ typedef struct {
 static int edit_status(json_t *rec, void *ctx)
 {
     const set_status_t *w = ctx;
-    int now = jt_task_status_parse(json_string_value(json_object_get(rec, "status")));
-    if (now >= 0 && jt_task_status_final((jt_task_status_t)now))
+    if (jt_batch_record_final(rec))
         return 0;
     json_object_set_new(rec, "status", json_string(w->status));
     if (w->error != NULL)
@@ -466,10 +466,18 @@ void jt_batch_publish(jt_bus_t *bus, const json_t *record)
     char subject[JT_BATCH_KEY_MAX + 64];
     snprintf(subject, sizeof subject, "%s%s", JT_SUBJECT_BATCH_PROGRESS_PREFIX, id);
     natsConnection_Publish(bus->nc, subject, blob.data, (int)blob.len);
-    int st = jt_task_status_parse(status);
-    if (st >= 0 && jt_task_status_final((jt_task_status_t)st)) {
+    if (jt_batch_record_final(record)) {
         snprintf(subject, sizeof subject, "%s%s", JT_SUBJECT_BATCH_RESULT_PREFIX, id);
         natsConnection_Publish(bus->nc, subject, blob.data, (int)blob.len);
+        const char *url = json_string_value(json_object_get(record, "callback_url"));
+        if (url != NULL && jt_webhook_enqueue(bus, "batch", id, status, url, &err) != JT_OK)
+            jt_log(JT_LOG_WARN, id, "webhook not queued: %s", err.message);
     }
     jt_blob_free(&blob);
+}
+
+bool jt_batch_record_final(const json_t *record)
+{
+    int st = jt_task_status_parse(json_string_value(json_object_get(record, "status")));
+    return st >= 0 && jt_task_status_final((jt_task_status_t)st);
 }

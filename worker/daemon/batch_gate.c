@@ -14,7 +14,6 @@
 #include "log.h"
 #include "protocol.h"
 #include "validation.h"
-#include "webhook_queue.h"
 
 bool jt_batch_delivery_id(jt_batch_delivery_t *d)
 {
@@ -94,8 +93,7 @@ typedef struct {
 static int edit_give_up(json_t *rec, void *ctx)
 {
     const give_up_t *g = ctx;
-    int st = jt_task_status_parse(json_string_value(json_object_get(rec, "status")));
-    if (st >= 0 && jt_task_status_final((jt_task_status_t)st))
+    if (jt_batch_record_final(rec))
         return 0;
     json_object_set_new(rec, "status", json_string("failed"));
     json_object_set_new(rec, "error_type", json_string("infrastructure"));
@@ -114,10 +112,6 @@ void jt_batch_give_up(jt_batch_delivery_t *d, const char *why)
     }
     jt_log(JT_LOG_WARN, d->batch_id, "batch failed: %s", why);
     jt_batch_publish(d->ctx->bus, now);
-    const char *url = json_string_value(json_object_get(now, "callback_url"));
-    if (url != NULL &&
-        jt_webhook_enqueue(d->ctx->bus, "batch", d->batch_id, "failed", url, &err) != JT_OK)
-        jt_log(JT_LOG_WARN, d->batch_id, "webhook not queued: %s", err.message);
     json_decref(now);
 }
 
@@ -128,7 +122,6 @@ typedef struct {
     const jt_validation_t *v; /* NULL: the candidate could not be loaded (why) */
     const char *why;
     bool became_measuring; /* out: this write ended the gate phase with correct candidates */
-    bool became_final;     /* out: ... with none */
 } gate_edit_t;
 
 static json_int_t count(json_t *rec, const char *name)
@@ -144,7 +137,7 @@ static void set_count(json_t *rec, const char *name, json_int_t v)
 static int edit_gated(json_t *rec, void *ctx)
 {
     gate_edit_t *g = ctx;
-    g->became_measuring = g->became_final = false;
+    g->became_measuring = false;
     json_t *cand = json_array_get(json_object_get(rec, "candidates"), g->index);
     if (cand == NULL || strcmp(json_string_value(json_object_get(cand, "state")) ?: "", "queued"))
         return 0; /* gated by an earlier delivery */
@@ -171,7 +164,6 @@ static int edit_gated(json_t *rec, void *ctx)
             json_object_set_new(rec, "error_type", json_string("no_correct_candidate"));
             json_object_set_new(rec, "error",
                                 json_string("no candidate passed the correctness gate"));
-            g->became_final = true;
         }
     }
     return 1;
@@ -203,17 +195,12 @@ static jt_status_t queue_blocks(jt_batch_delivery_t *d, jt_error_t *err)
 }
 
 /* After the record says the gate phase is over: the measurement queued, or the end told. */
-static jt_settle_t after_gates(jt_batch_delivery_t *d, const json_t *rec, bool measuring,
-                               bool final)
+static jt_settle_t after_gates(jt_batch_delivery_t *d, const json_t *rec, bool measuring)
 {
     jt_error_t err;
     if (measuring && queue_blocks(d, &err) != JT_OK)
         return bus_trouble(d, &err);
-    jt_batch_publish(d->ctx->bus, rec);
-    const char *url = json_string_value(json_object_get(rec, "callback_url"));
-    if (final && url != NULL &&
-        jt_webhook_enqueue(d->ctx->bus, "batch", d->batch_id, "failed", url, &err) != JT_OK)
-        jt_log(JT_LOG_WARN, d->batch_id, "webhook not queued: %s", err.message);
+    jt_batch_publish(d->ctx->bus, rec); /* when final, its webhook too */
     return JT_SETTLE_ACK;
 }
 
@@ -266,15 +253,15 @@ jt_settle_t jt_batch_gate(jt_batch_delivery_t *d)
     if (s != JT_OK)
         return bus_trouble(d, &err);
     int status = jt_task_status_parse(json_string_value(json_object_get(rec, "status")));
+    bool final = jt_batch_record_final(rec);
     json_t *cand = json_array_get(json_object_get(rec, "candidates"), (size_t)index);
     bool gated = strcmp(json_string_value(json_object_get(cand, "state")) ?: "", "queued") != 0;
-    if (status >= 0 && jt_task_status_final((jt_task_status_t)status)) {
+    if (final) {
         json_decref(rec);
         return JT_SETTLE_ACK;
     }
     if (gated) { /* an earlier delivery stored it: finish what it may have left undone */
-        jt_settle_t how =
-            status == JT_TASK_MEASURING ? after_gates(d, rec, true, false) : JT_SETTLE_ACK;
+        jt_settle_t how = status == JT_TASK_MEASURING ? after_gates(d, rec, true) : JT_SETTLE_ACK;
         json_decref(rec);
         return how;
     }
@@ -328,7 +315,7 @@ jt_settle_t jt_batch_gate(jt_batch_delivery_t *d)
     if (s != JT_OK)
         return bus_trouble(d, &err);
     jt_log(JT_LOG_INFO, d->batch_id, "candidate %lld gated", index);
-    jt_settle_t how = after_gates(d, now, g.became_measuring, g.became_final);
+    jt_settle_t how = after_gates(d, now, g.became_measuring);
     json_decref(now);
     return how;
 }

@@ -14,7 +14,6 @@
 #include "log.h"
 #include "ranking.h"
 #include "stats.h"
-#include "webhook_queue.h"
 
 #define INITIAL_TRIALS 3    /* every correct candidate's first pass */
 #define BLOCK_CANDIDATES 8  /* candidates per block: one lease, two idle windows, one null */
@@ -225,8 +224,7 @@ typedef struct {
 static int edit_progress(json_t *rec, void *ctx)
 {
     const progress_edit_t *p = ctx;
-    int st = jt_task_status_parse(json_string_value(json_object_get(rec, "status")));
-    if (st >= 0 && jt_task_status_final((jt_task_status_t)st))
+    if (jt_batch_record_final(rec))
         return 0;
     json_object_set_new(rec, "status", json_string("measuring"));
     json_object_set_new(rec, "blocks", json_integer((json_int_t)p->blocks));
@@ -543,8 +541,7 @@ typedef struct {
 static int edit_final(json_t *rec, void *ctx)
 {
     const final_edit_t *f = ctx;
-    int st = jt_task_status_parse(json_string_value(json_object_get(rec, "status")));
-    if (st >= 0 && jt_task_status_final((jt_task_status_t)st))
+    if (jt_batch_record_final(rec))
         return 0;
     json_object_set_new(rec, "status", json_string("completed"));
     json_object_set_new(rec, "progress", json_real(1.0));
@@ -574,11 +571,7 @@ static jt_settle_t finish(batch_run_t *b)
         b->d->delay_ms = JT_REQUEUE_BUS_DELAY_MS;
         return JT_SETTLE_NAK; /* the blocks are stored: the next delivery only ranks */
     }
-    jt_batch_publish(bus, now);
-    const char *url = json_string_value(json_object_get(now, "callback_url"));
-    if (url != NULL &&
-        jt_webhook_enqueue(bus, "batch", b->d->batch_id, "completed", url, &err) != JT_OK)
-        jt_log(JT_LOG_WARN, b->d->batch_id, "webhook not queued: %s", err.message);
+    jt_batch_publish(bus, now); /* and its webhook */
     jt_log(JT_LOG_INFO, b->d->batch_id, "batch completed: %zu blocks, %s", b->n_blocks,
            b->stop_reason);
     json_decref(now);
@@ -595,11 +588,10 @@ jt_settle_t jt_batch_measure(jt_batch_delivery_t *d)
     jt_error_t err;
     jt_status_t s = load(&b, &err);
     jt_settle_t how;
-    int st = b.rec ? jt_task_status_parse(json_string_value(json_object_get(b.rec, "status"))) : -1;
     if (s == JT_ERR_MISSING && b.rec == NULL) {
         jt_log(JT_LOG_WARN, d->batch_id, "measurement of an unknown batch; dropped");
         how = JT_SETTLE_TERM;
-    } else if (st >= 0 && jt_task_status_final((jt_task_status_t)st)) {
+    } else if (b.rec != NULL && jt_batch_record_final(b.rec)) {
         how = JT_SETTLE_ACK;
     } else if (s != JT_OK) {
         jt_log(JT_LOG_WARN, d->batch_id, "batch not loaded (%s); handed back", err.message);

@@ -84,8 +84,13 @@ jt_status_t jt_batch_cancel(jt_bus_t *bus, const char *batch_id, json_t **record
 /* Whether a cancel was asked for the batch (the flag exists). */
 bool jt_batch_cancel_requested(jt_bus_t *bus, const char *batch_id);
 
-/* Publish the record on JT_SUBJECT_BATCH_PROGRESS_PREFIX<id> (or, when final, on
- * JT_SUBJECT_BATCH_RESULT_PREFIX<id> too) as msgpack. Best effort: errors are logged. */
+/* Whether the record's status is final (completed, failed, cancelled). */
+bool jt_batch_record_final(const json_t *record);
+
+/* Publish the record on JT_SUBJECT_BATCH_PROGRESS_PREFIX<id> as msgpack. When it is final,
+ * also on JT_SUBJECT_BATCH_RESULT_PREFIX<id>, and its webhook (event = the status) is queued
+ * when it has a callback_url (once: the delivery id names the event). Best effort: errors are
+ * logged. */
 void jt_batch_publish(jt_bus_t *bus, const json_t *record);
 
 #endif
