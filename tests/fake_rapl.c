@@ -9,7 +9,11 @@
  * each written modulo its max_energy_range_uj, by temp file + rename(2). After
  * the zones it writes `truth` (seq, state, CLOCK_MONOTONIC time of the tick and
  * of the start, unwrapped uJ per zone) the same way; `state writing` marks a
- * tick in progress. Busy time comes from shared/energy/cpu_busy.c, like the estimate meter.
+ * tick in progress. Busy time comes from shared/energy/cpu_busy.c, like the estimate meter
+ * (here, without /proc/schedstat: the root cpuacct's per-core nanoseconds, not 10 ms ticks, so
+ * the tree resolves energy as finely as RAPL's ~1 ms updates do). The program keeps itself off
+ * --core where the machine has another CPU, so its own 1 kHz updates are not charged to the
+ * core it watches (real RAPL costs that core nothing).
  *
  * Idle energy is idle W x elapsed, unless idle power drifts. With
  * --idle-step-percent P and --idle-step-after S, from S seconds after the start
@@ -23,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <sched.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -94,6 +99,17 @@ static uint64_t monotonic_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Run on every allowed CPU but core, when one is left; else stay where allowed. */
+static void keep_off_core(int core)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0 || core >= CPU_SETSIZE)
+        return;
+    CPU_CLR(core, &set);
+    if (CPU_COUNT(&set) > 0)
+        sched_setaffinity(0, sizeof set, &set);
 }
 
 /* Cumulative energy of zone z in uJ, elapsed_ns after the start with busy_ns
@@ -218,6 +234,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "fake_rapl: %s\n", err.message);
         return 1;
     }
+    keep_off_core(core);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal; /* no SA_RESTART: the sleep must end */

@@ -14,7 +14,7 @@ jt_add_cmocka_test(test_meter
 jt_add_cmocka_test(test_meter_backends
   SOURCES test_meter_backends.c
   CASES cpu_busy_sources estimate_model_exact estimate_real_busy_core estimate_bad_config
-        perf_discovery perf_open_failure_message auto_never_estimates
+        perf_discovery perf_open_failure_message auto_never_estimates cpu_busy_root_cpuacct
   TIMEOUT 60
   LIBS jt-energy jt-test-base)
 
@@ -48,7 +48,7 @@ endforeach()
 # moving fake tree, must not overlap one another.
 set_tests_properties(
   test_meter.consecutive_wraps_sampled test_meter.read_during_rewrites
-  test_meter_backends.estimate_real_busy_core
+  test_meter_backends.estimate_real_busy_core test_meter_backends.cpu_busy_root_cpuacct
   test_sampler.read_rate test_sampler.timeline_bounded test_sampler.timeline_power
   test_fake_rapl.tree_and_truth test_fake_rapl.meter_matches_truth test_fake_rapl.busy_core_power
   test_fake_rapl.idle_step_and_ramp test_fake_rapl.drift_under_load

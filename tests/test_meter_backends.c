@@ -69,6 +69,79 @@ static void cpu_busy_sources(void **state)
     assert_non_null(strstr(err.message, "/nonexistent/stat"));
 }
 
+/* The root cpuacct cgroup's per-core nanoseconds: chosen before /proc/stat ticks, only in a
+ * hierarchy's real root (release_agent), falling back to the ticks otherwise. */
+static void cpu_busy_root_cpuacct(void **state)
+{
+    (void)state;
+    char proc[64], cg[64];
+    jt_cpu_busy_t b;
+    jt_error_t err = {0};
+    uint64_t ns = 0;
+    assert_int_equal(jt_fake_tempdir(proc, sizeof proc), 0);
+    assert_int_equal(jt_fake_tempdir(cg, sizeof cg), 0);
+    write_stat(proc, 100);
+    assert_int_equal(jt_fake_write(cg, "release_agent", "\n"), 0);
+    assert_int_equal(jt_fake_write(cg, "cpuacct.usage_percpu", "111 222333444 555 \n"), 0);
+    setenv("JOULETRACE_CPUACCT_ROOT", cg, 1);
+    assert_int_equal(jt_cpu_busy_init(&b, 1, proc, &err), JT_OK);
+    assert_int_equal(b.source, JT_CPU_BUSY_CPUACCT_CORE);
+    assert_string_equal(jt_cpu_busy_source_name(b.source), "cpuacct-percpu");
+    assert_int_equal(jt_cpu_busy_read(&b, &ns, &err), JT_OK);
+    assert_int_equal(ns, 222333444);
+    assert_int_equal(jt_fake_write(cg, "cpuacct.usage_percpu", "111 222333999 555\n"), 0);
+    assert_int_equal(jt_cpu_busy_read(&b, &ns, &err), JT_OK);
+    assert_int_equal(ns, 222333999);
+    assert_int_equal(jt_fake_write(cg, "cpuacct.usage_percpu", "111 x 555\n"), 0);
+    assert_int_equal(jt_cpu_busy_read(&b, &ns, &err), JT_ERR_IO);
+    assert_non_null(strstr(err.message, "core 1"));
+
+    /* fewer fields than the core: the ticks */
+    assert_int_equal(jt_fake_write(cg, "cpuacct.usage_percpu", "111\n"), 0);
+    assert_int_equal(jt_cpu_busy_init(&b, 1, proc, &err), JT_OK);
+    assert_int_equal(b.source, JT_CPU_BUSY_PROC_STAT);
+    /* not a hierarchy's root (a container's own subtree): the ticks */
+    assert_int_equal(jt_fake_write(cg, "cpuacct.usage_percpu", "111 222 555\n"), 0);
+    char agent[128];
+    snprintf(agent, sizeof agent, "%s/release_agent", cg);
+    assert_int_equal(unlink(agent), 0);
+    assert_int_equal(jt_cpu_busy_init(&b, 1, proc, &err), JT_OK);
+    assert_int_equal(b.source, JT_CPU_BUSY_PROC_STAT);
+    /* a fake proc tree without the variable never reads the host's cgroups */
+    unsetenv("JOULETRACE_CPUACCT_ROOT");
+    assert_int_equal(jt_cpu_busy_init(&b, 1, proc, &err), JT_OK);
+    assert_int_equal(b.source, JT_CPU_BUSY_PROC_STAT);
+    jt_fake_tree_remove(cg);
+    jt_fake_tree_remove(proc);
+
+    /* This host: where the real /proc has no schedstat and cgroup v1 has a cpuacct root, a
+     * pinned spin of 0.3 s reads as 0.3 s (ticks would be off by up to 20 ms). */
+    jt_cpu_busy_t host;
+    if (access("/sys/fs/cgroup/cpuacct/release_agent", F_OK) != 0 ||
+        jt_cpu_busy_init(&host, 0, "/proc", &err) != JT_OK ||
+        host.source != JT_CPU_BUSY_CPUACCT_CORE) {
+        printf("# the present path on this host skipped: no cgroup v1 cpuacct root, or "
+               "/proc/schedstat is there\n");
+        return;
+    }
+    int core = (int)sysconf(_SC_NPROCESSORS_ONLN) - 1;
+    assert_int_equal(jt_cpu_busy_init(&host, core, NULL, &err), JT_OK);
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(core, &set);
+    assert_int_equal(sched_setaffinity(0, sizeof set, &set), 0);
+    uint64_t b0 = 0, b1 = 0;
+    assert_int_equal(jt_cpu_busy_read(&host, &b0, &err), JT_OK);
+    double t0 = now_s();
+    volatile unsigned long spin = 0;
+    while (now_s() - t0 < 0.3)
+        spin++;
+    assert_int_equal(jt_cpu_busy_read(&host, &b1, &err), JT_OK);
+    double busy = (double)(b1 - b0) * 1e-9, wall = now_s() - t0;
+    printf("# core %d: %.4f s busy in %.4f s of spinning\n", core, busy, wall);
+    assert_true(busy >= 0.95 * 0.3 && busy <= wall + 0.005);
+}
+
 static jt_meter_t *open_estimate(int core, double idle, double active)
 {
     jt_meter_config_t cfg;
@@ -309,7 +382,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(cpu_busy_sources),        cmocka_unit_test(estimate_model_exact),
     cmocka_unit_test(estimate_real_busy_core), cmocka_unit_test(estimate_bad_config),
     cmocka_unit_test(perf_discovery),          cmocka_unit_test(perf_open_failure_message),
-    cmocka_unit_test(auto_never_estimates),
+    cmocka_unit_test(auto_never_estimates),    cmocka_unit_test(cpu_busy_root_cpuacct),
 };
 
 JT_UNIT_MAIN(tests)

@@ -1,5 +1,5 @@
-/* cpu_busy.c -- busy time of one core (/proc/schedstat, /proc/stat) or one cgroup (cpuacct,
- * cpu.stat). */
+/* cpu_busy.c -- busy time of one core (/proc/schedstat, the root cpuacct.usage_percpu, /proc/stat)
+ * or one cgroup (cpuacct, cpu.stat). */
 #include "cpu_busy.h"
 
 #include <errno.h>
@@ -12,6 +12,9 @@
 #include <unistd.h>
 
 #define LINE_MAX_LEN 512
+#define PERCPU_MAX_BYTES                                                                           \
+    32768 /* cpuacct.usage_percpu: 20 digits and a space per CPU, ~1,500 CPUs */
+#define CPUACCT_ROOT "/sys/fs/cgroup/cpuacct"
 
 /* Copy the first line of path starting with prefix into line. Lines longer
  * than the buffer (the interrupt line of /proc/stat) are skipped whole.
@@ -69,10 +72,10 @@ static int find_line(const char *path, const char *prefix, char *line, size_t le
     return found;
 }
 
-/* Parse up to max unsigned fields after the first word of line. */
-static int parse_fields(const char *line, uint64_t *v, int max)
+/* Parse the space-separated unsigned counts at p (NULL: none): skip the first `skip`, keep up
+ * to max of the rest in v. Returns how many were kept. */
+static int parse_counts(const char *p, int skip, uint64_t *v, int max)
 {
-    const char *p = strchr(line, ' ');
     int n = 0;
     while (p != NULL && n < max) {
         while (*p == ' ')
@@ -84,10 +87,19 @@ static int parse_fields(const char *line, uint64_t *v, int max)
         unsigned long long x = strtoull(p, &end, 10);
         if (errno != 0)
             break;
-        v[n++] = (uint64_t)x;
+        if (skip > 0)
+            skip--;
+        else
+            v[n++] = (uint64_t)x;
         p = end;
     }
     return n;
+}
+
+/* Parse up to max unsigned fields after the first word of line. */
+static int parse_fields(const char *line, uint64_t *v, int max)
+{
+    return parse_counts(strchr(line, ' '), 0, v, max);
 }
 
 /* One decimal count at the start of text, ended by the end of the line or a space. */
@@ -104,6 +116,69 @@ static bool parse_count(const char *text, uint64_t *v)
     return true;
 }
 
+/* Field `core` (counting from 0) of the space-separated counts in path (one line, read whole,
+ * at most PERCPU_MAX_BYTES). Returns 1 found, 0 absent or malformed, -1 with errno on a read
+ * error. */
+static int nth_count(const char *path, int core, uint64_t *v)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    char *buf = malloc(PERCPU_MAX_BYTES + 1);
+    if (buf == NULL) {
+        close(fd);
+        errno = ENOMEM;
+        return -1;
+    }
+    size_t have = 0;
+    int result = 0;
+    for (;;) {
+        ssize_t r = read(fd, buf + have, PERCPU_MAX_BYTES - have);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            result = -1;
+            break;
+        }
+        have += (size_t)r;
+        if (r == 0 || have == PERCPU_MAX_BYTES)
+            break;
+    }
+    int e = errno;
+    close(fd);
+    if (result == 0) {
+        buf[have] = '\0';
+        result = parse_counts(buf, core, v, 1);
+    }
+    free(buf);
+    errno = e;
+    return result;
+}
+
+/* The root cpuacct cgroup's per-core counter for b->core, when there is one: true with b set,
+ * else false (the caller falls back to /proc/stat). */
+static bool use_cpuacct_core(jt_cpu_busy_t *b, bool real_proc)
+{
+    const char *root = getenv("JOULETRACE_CPUACCT_ROOT");
+    if (root == NULL || root[0] == '\0') {
+        if (!real_proc)
+            return false;
+        root = CPUACCT_ROOT;
+    }
+    if (strlen(root) > 200)
+        return false;
+    char marker[256];
+    snprintf(marker, sizeof marker, "%s/release_agent", root); /* only in a hierarchy's root */
+    if (access(marker, F_OK) != 0)
+        return false;
+    snprintf(b->path, sizeof b->path, "%s/cpuacct.usage_percpu", root);
+    uint64_t v;
+    if (nth_count(b->path, b->core, &v) != 1)
+        return false;
+    b->source = JT_CPU_BUSY_CPUACCT_CORE;
+    return true;
+}
+
 const char *jt_cpu_busy_source_name(jt_cpu_busy_source_t s)
 {
     switch (s) {
@@ -115,6 +190,8 @@ const char *jt_cpu_busy_source_name(jt_cpu_busy_source_t s)
         return "cgroup-v1-cpuacct";
     case JT_CPU_BUSY_CGROUP_V2:
         return "cgroup-v2-cpu.stat";
+    case JT_CPU_BUSY_CPUACCT_CORE:
+        return "cpuacct-percpu";
     }
     return "unknown";
 }
@@ -126,6 +203,7 @@ jt_status_t jt_cpu_busy_init(jt_cpu_busy_t *b, int core, const char *proc_root, 
         if (proc_root == NULL || proc_root[0] == '\0')
             proc_root = "/proc";
     }
+    bool real_proc = strcmp(proc_root, "/proc") == 0;
     if (core < 0)
         return jt_error_set(err, JT_ERR_INVALID, "measurement_core", "core %d is negative", core);
     memset(b, 0, sizeof *b);
@@ -141,6 +219,8 @@ jt_status_t jt_cpu_busy_init(jt_cpu_busy_t *b, int core, const char *proc_root, 
         b->source = JT_CPU_BUSY_SCHEDSTAT;
         return JT_OK;
     }
+    if (use_cpuacct_core(b, real_proc))
+        return JT_OK;
     b->source = JT_CPU_BUSY_PROC_STAT;
     snprintf(b->path, sizeof b->path, "%.200s/stat", proc_root);
     int f = find_line(b->path, b->prefix, line, sizeof line);
@@ -180,6 +260,16 @@ jt_status_t jt_cpu_busy_init_cgroup(jt_cpu_busy_t *b, const char *dir, jt_error_
 
 jt_status_t jt_cpu_busy_read(const jt_cpu_busy_t *b, uint64_t *busy_ns, jt_error_t *err)
 {
+    if (b->source == JT_CPU_BUSY_CPUACCT_CORE) {
+        int f = nth_count(b->path, b->core, busy_ns);
+        if (f < 0)
+            return jt_error_set(err, JT_ERR_IO, b->path, "cannot read %s: %s", b->path,
+                                strerror(errno));
+        if (f == 0)
+            return jt_error_set(err, JT_ERR_IO, b->path, "%s: no usable count for core %d", b->path,
+                                b->core);
+        return JT_OK;
+    }
     char line[LINE_MAX_LEN];
     int f = find_line(b->path, b->prefix, line, sizeof line);
     if (f < 0)
@@ -202,6 +292,7 @@ jt_status_t jt_cpu_busy_read(const jt_cpu_busy_t *b, uint64_t *busy_ns, jt_error
         *busy_ns = v[6];
         return JT_OK;
     case JT_CPU_BUSY_PROC_STAT:
+    case JT_CPU_BUSY_CPUACCT_CORE:
         break;
     }
     /* user nice system idle iowait irq softirq steal */

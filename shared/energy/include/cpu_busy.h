@@ -7,8 +7,12 @@
  *     tasks, on every CPU), else cgroup v2 `cpu.stat` `usage_usec` (us; the file
  *     is in every v2 cgroup, with or without the cpu controller);
  *   - a core: /proc/schedstat (cpuN field 7, rq_cpu_time, ns of task running
- *     time) when the kernel has it, else /proc/stat (user + nice + system +
- *     irq + softirq + steal of the cpuN line, in USER_HZ ticks, usually 10 ms).
+ *     time) when the kernel has it; else the host's root cpuacct cgroup (v1
+ *     `cpuacct.usage_percpu`, field N: ns of every task's time on core N; only
+ *     the hierarchy's real root, told by its `release_agent` file, so never a
+ *     container's own subtree); else /proc/stat (user + nice + system + irq +
+ *     softirq + steal of the cpuN line, in USER_HZ ticks, usually 10 ms, and
+ *     sampled: a tick charges its whole 10 ms to whatever ran at that instant).
  * No state is shared: any thread may read its own jt_cpu_busy_t.
  */
 #ifndef JT_CPU_BUSY_H
@@ -23,6 +27,7 @@ typedef enum {
     JT_CPU_BUSY_PROC_STAT,     /* a core, USER_HZ resolution */
     JT_CPU_BUSY_CGROUP_V1,     /* a cgroup's cpuacct.usage, nanoseconds */
     JT_CPU_BUSY_CGROUP_V2,     /* a cgroup's cpu.stat usage_usec, microseconds */
+    JT_CPU_BUSY_CPUACCT_CORE,  /* a core, from the root cpuacct.usage_percpu, nanoseconds */
 } jt_cpu_busy_source_t;
 
 typedef struct {
@@ -34,7 +39,10 @@ typedef struct {
 } jt_cpu_busy_t;
 
 /* Choose the source for core under proc_root (NULL: JOULETRACE_PROC_ROOT,
- * default "/proc") and check it has a line for the core. JT_OK, or JT_ERR_IO /
+ * default "/proc") and check it has a line for the core. The root cpuacct
+ * cgroup is looked for in JOULETRACE_CPUACCT_ROOT when set, else in
+ * /sys/fs/cgroup/cpuacct, but only when proc_root is the real /proc (a test's
+ * fake proc tree is never mixed with the host's cgroups). JT_OK, or JT_ERR_IO /
  * JT_ERR_INVALID with *err naming the file; *b is then unusable. */
 jt_status_t jt_cpu_busy_init(jt_cpu_busy_t *b, int core, const char *proc_root, jt_error_t *err);
 
@@ -49,8 +57,8 @@ jt_status_t jt_cpu_busy_init_cgroup(jt_cpu_busy_t *b, const char *dir, jt_error_
  * *busy_ns is untouched). */
 jt_status_t jt_cpu_busy_read(const jt_cpu_busy_t *b, uint64_t *busy_ns, jt_error_t *err);
 
-/* Name of a source as results give it: "proc-schedstat", "proc-stat-ticks",
- * "cgroup-v1-cpuacct" or "cgroup-v2-cpu.stat". */
+/* Name of a source as results give it: "proc-schedstat", "cpuacct-percpu",
+ * "proc-stat-ticks", "cgroup-v1-cpuacct" or "cgroup-v2-cpu.stat". */
 const char *jt_cpu_busy_source_name(jt_cpu_busy_source_t s);
 
 #endif

@@ -94,8 +94,8 @@ jt_status_t jt_meter_follow_cgroup(jt_meter_t *m, const char *cgroup_dir, jt_err
 
 /* Where the estimate meter's busy time comes from right now, as results name
  * it: "cgroup-v1-cpuacct", "cgroup-v2-cpu.stat" (the box's processes, ns / us),
- * "proc-schedstat" (the whole measurement core, ns) or "proc-stat-ticks" (the
- * whole core, USER_HZ ticks). NULL for the hardware meters. A static string.
+ * "proc-schedstat" or "cpuacct-percpu" (the whole measurement core, ns) or
+ * "proc-stat-ticks" (the whole core, USER_HZ ticks). NULL for the hardware meters. A static string.
  * Any thread. */
 const char *jt_meter_cpu_source(jt_meter_t *m);
 
