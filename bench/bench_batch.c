@@ -69,6 +69,7 @@
 #include "batch_state.h"
 #include "bench_guard.h"
 #include "bench_percentile.h"
+#include "cpu_busy.h"
 #include "floor_table.h"
 #include "json_path.h"
 #include "platform_floor.h"
@@ -131,7 +132,7 @@ typedef struct {
     double block_s;  /* batch: the blocks' own seconds */
     int blocks;      /* batch: stored blocks */
     double gap_s;    /* batch: time between blocks, lease not held */
-    char stop[96];   /* batch: stop_reason */
+    char stop[240];  /* batch: stop_reason */
     /* |difference| of package + dram watts between neighbouring idle windows (a block's
      * two; a job's consecutive ones) */
     double idle_dw[MAX_CANDIDATES * MAX_TRIALS];
@@ -594,15 +595,21 @@ static const char *spread(char *buf, size_t len, double *v, int n)
 
 /* How much neighbouring idle windows disagree in each mode: the noise of the local idle
  * power, which every trial's net energy carries. */
-static void print_idle_noise(const options_t *o, totals_t *b, totals_t *j)
+static void print_idle_noise(const options_t *o, int core, totals_t *b, totals_t *j)
 {
     char x[64], y[64];
     double w = fmax(o->min_trial_s, 0.05);
+    jt_cpu_busy_t busy; /* the source the tree counts the core's busy time from */
+    jt_error_t err;
+    const char *source = jt_cpu_busy_init(&busy, core, NULL, &err) == JT_OK
+                             ? jt_cpu_busy_source_name(busy.source)
+                             : "unknown";
     printf("# idle windows (package + dram), |difference| between neighbours: batch %s; jobs "
-           "%s\n#   (one 10 ms busy tick of the core in a %.2f s window reads %+.2f W)\n",
+           "%s\n#   (10 ms of busy time on the core in a %.2f s window reads %+.2f W; the tree "
+           "counts the core's busy time from %s)\n",
            spread(x, sizeof x, b->idle_dw, b->n_idle_dw),
            spread(y, sizeof y, j->idle_dw, j->n_idle_dw), w,
-           (JT_STAND_ACTIVE_W + JT_STAND_DRAM_ACTIVE_W) * 0.01 / w);
+           (JT_STAND_ACTIVE_W + JT_STAND_DRAM_ACTIVE_W) * 0.01 / w, source);
 }
 
 static void print_mode(const char *name, int n, const totals_t *m)
@@ -662,7 +669,7 @@ static bool print_table(const jt_batch_stand_t *s, const options_t *o, const can
     printf("# jobs: %d lease holds: candidate trial windows %.1f s, idle windows %.1f s, the rest "
            "%.1f s\n#   (null trials, autorange of candidate and null, warm-up, sandbox session)\n",
            j->holds, j->trial_s, j->idle_s, j->socket_s - j->trial_s - j->idle_s);
-    print_idle_noise(o, b, j);
+    print_idle_noise(o, s->tree.core, b, j);
     int bt = 0, jt = 0;
     for (int i = 0; i < o->candidates; i++) {
         bt += c[i].b_trials;

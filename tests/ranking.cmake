@@ -4,6 +4,7 @@ set(JT_RANKING_CASES
     slope_is_cut_into_tiers median_interval_covers ratio_interval_covers rank_interval_covers
     one_candidate one_trial_is_unbounded non_positive_medians_have_no_ratio ties_share_rank
     finite_input_never_gives_nan invalid_input same_seed_same_result needs_more_rules
+    precision_projection
     compare_exact_values compare_detects_and_stays_quiet compare_rejects_bad_input
     thousand_candidates_fast)
 jt_add_cmocka_test(test_ranking

@@ -39,6 +39,12 @@ static double sim_gauss(sim_rng_t *r)
     return sqrt(-2.0 * log(u)) * cos(2.0 * M_PI * v);
 }
 
+static int cmp_double(const void *pa, const void *pb)
+{
+    double a = *(const double *)pa, b = *(const double *)pb;
+    return (a > b) - (a < b);
+}
+
 static size_t sim_between(sim_rng_t *r, size_t lo, size_t hi)
 {
     return lo + (size_t)(sim_uniform(r) * (double)(hi - lo + 1));
@@ -531,19 +537,24 @@ static void same_seed_same_result(void **state)
     assert_true(bootstrap_moved);
 }
 
-/* jt_rank_needs_more on hand-made entries. */
-static void needs_more_rules(void **state)
+/* Medians 1, 2, 3 with intervals +-0.1: apart, half-widths 10 %, 5 %, 3.3 %. */
+static void three_apart(jt_rank_entry_t e[3])
 {
-    (void)state;
-    jt_rank_entry_t e[3];
-    memset(e, 0, sizeof e);
-    /* Medians 1, 2, 3 with intervals +-0.1: apart, half-widths 10 %, 5 %, 3.3 %. */
+    memset(e, 0, 3 * sizeof *e);
     for (int i = 0; i < 3; i++) {
         e[i].median = i + 1.0;
         e[i].ci_low = e[i].median - 0.1;
         e[i].ci_high = e[i].median + 0.1;
         e[i].half_width_percent = 10.0 / e[i].median;
     }
+}
+
+/* jt_rank_needs_more on hand-made entries. */
+static void needs_more_rules(void **state)
+{
+    (void)state;
+    jt_rank_entry_t e[3];
+    three_apart(e);
     for (size_t i = 0; i < 3; i++)
         assert_false(jt_rank_needs_more(e, 3, i, 20.0));
     /* Precision: candidate 0 (10 %) misses 5 %, candidate 2 (3.3 %) meets it. */
@@ -562,6 +573,54 @@ static void needs_more_rules(void **state)
     e[0].ci_high = 2.95;
     assert_false(jt_rank_needs_more(e, 3, 2, 20.0));
     assert_true(jt_rank_needs_more(e, 3, 0, 20.0));
+}
+
+/* jt_rank_trials_for_precision and jt_rank_overlaps_neighbour by hand, then the projection
+ * against simulation: from 10 trials at CV 5 %, the projected count for 3 % gives about 3 %
+ * when that many trials are drawn (the batch leaves a candidate out on this projection). */
+static void precision_projection(void **state)
+{
+    (void)state;
+    jt_rank_entry_t e = {.n = 10, .half_width_percent = 6.0};
+    assert_true(fabs(jt_rank_trials_for_precision(&e, 3.0) - 40.0) < 1e-9);
+    e.half_width_percent = 2.0;
+    assert_true(jt_rank_trials_for_precision(&e, 3.0) == 10.0);
+    assert_true(isinf(jt_rank_trials_for_precision(&e, 0.0)));
+    e.half_width_percent = INFINITY;
+    assert_true(isinf(jt_rank_trials_for_precision(&e, 3.0)));
+    assert_true(isinf(jt_rank_trials_for_precision(NULL, 3.0)));
+
+    jt_rank_entry_t three[3];
+    three_apart(three);
+    assert_false(jt_rank_overlaps_neighbour(three, 3, 1));
+    three[2].ci_low = 2.05;
+    assert_true(jt_rank_overlaps_neighbour(three, 3, 1));
+    assert_true(jt_rank_overlaps_neighbour(three, 3, 2));
+    assert_false(jt_rank_overlaps_neighbour(three, 3, 0));
+    assert_false(jt_rank_overlaps_neighbour(three, 3, 3));
+    assert_false(jt_rank_overlaps_neighbour(NULL, 3, 0));
+
+    static batch_t b;
+    sim_rng_t r = {23};
+    double projected[200], reached[200];
+    for (int k = 0; k < 200; k++) {
+        simulate(&b, 0, 1.0, 0.05, 10, &r);
+        rank_ok(b.s, 1, -1, (uint64_t)k, b.e);
+        projected[k] = jt_rank_trials_for_precision(&b.e[0], 3.0);
+        size_t n = (size_t)ceil(projected[k]);
+        n = n < 2 ? 2 : n > MAX_TRIALS ? MAX_TRIALS : n;
+        simulate(&b, 0, 1.0, 0.05, n, &r);
+        rank_ok(b.s, 1, -1, (uint64_t)k, b.e);
+        reached[k] = b.e[0].half_width_percent;
+    }
+    qsort(projected, 200, sizeof *projected, cmp_double);
+    qsort(reached, 200, sizeof *reached, cmp_double);
+    /* Asymptotically (1.96 x 1.2533 x 5 / 3)^2 = 16.9 trials. */
+    printf("# projected from 10 trials at CV 5 %%: median %.1f trials (p10 %.1f, p90 %.1f); "
+           "half-width then reached: median %.2f %%\n",
+           projected[100], projected[20], projected[180], reached[100]);
+    assert_true(projected[100] > 10.0 && projected[100] < 30.0);
+    assert_true(reached[100] > 2.0 && reached[100] < 4.0);
 }
 
 static jt_compare_stats_t compare_ok(const double *a, size_t na, const double *b, size_t nb,
@@ -727,6 +786,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(invalid_input),
     cmocka_unit_test(same_seed_same_result),
     cmocka_unit_test(needs_more_rules),
+    cmocka_unit_test(precision_projection),
     cmocka_unit_test(compare_exact_values),
     cmocka_unit_test(compare_detects_and_stays_quiet),
     cmocka_unit_test(compare_rejects_bad_input),

@@ -351,6 +351,23 @@ bool jt_rank_needs_more(const jt_rank_entry_t *e, size_t n, size_t i, double pre
         return false;
     if (precision_percent > 0.0 && !(e[i].half_width_percent <= precision_percent))
         return true;
+    return jt_rank_overlaps_neighbour(e, n, i);
+}
+
+double jt_rank_trials_for_precision(const jt_rank_entry_t *e, double precision_percent)
+{
+    if (e == NULL || !(precision_percent > 0.0) || !isfinite(e->half_width_percent))
+        return INFINITY;
+    if (e->half_width_percent <= precision_percent)
+        return (double)e->n;
+    double r = e->half_width_percent / precision_percent;
+    return (double)e->n * r * r;
+}
+
+bool jt_rank_overlaps_neighbour(const jt_rank_entry_t *e, size_t n, size_t i)
+{
+    if (e == NULL || i >= n)
+        return false;
     /* The neighbours in rank order: the last candidate before i and the first after it. */
     size_t above = n, below = n;
     for (size_t j = 0; j < n; j++) {

@@ -20,6 +20,12 @@
 #define MAX_BLOCKS 100000   /* stored blocks read back, at most */
 #define REWARM_AFTER_S 10.0 /* a pause this long between blocks earns one warm-up trial */
 #define FIRST_WARMUP_MAX 2  /* warm-up trials before this delivery's first block, at most */
+/* A candidate apart from its neighbours but short of the precision gets no further trial once
+ * it has PROJECT_AFTER trials and its projected need (jt_rank_trials_for_precision) exceeds
+ * the trial cap by OUT_OF_REACH: its trials would use the socket without reaching the
+ * precision (the noisiest candidates used most of a batch's socket time for nothing). */
+#define PROJECT_AFTER 10
+#define OUT_OF_REACH 1.5
 
 typedef struct {
     jt_batch_delivery_t *d;
@@ -35,8 +41,9 @@ typedef struct {
     size_t n_blocks;
     uint64_t seed;
     double budget_s, precision;
-    size_t capped; /* candidates the last plan left out only because of the trial cap */
-    char stop_reason[128];
+    size_t capped;       /* candidates the last plan left out only because of the trial cap */
+    size_t out_of_reach; /* candidates apart but left out: the precision is out of reach */
+    char stop_reason[224];
 } batch_run_t;
 
 static uint64_t fnv1a(const char *s)
@@ -168,7 +175,8 @@ static size_t ranked_samples(const batch_run_t *b, const jt_batch_estimate_t *e,
 }
 
 /* Which candidates get a trial in the next pass: the first pass to INITIAL_TRIALS each, then
- * those whose interval is too wide or overlaps a neighbour's, below JT_MAX_TRIALS. */
+ * those whose interval is too wide or overlaps a neighbour's, below JT_MAX_TRIALS, except a
+ * candidate apart from its neighbours whose precision is out of reach (PROJECT_AFTER). */
 static jt_status_t plan(batch_run_t *b, size_t *todo, size_t *n_todo, jt_error_t *err)
 {
     jt_batch_estimate_t e;
@@ -192,13 +200,19 @@ static jt_status_t plan(batch_run_t *b, size_t *todo, size_t *n_todo, jt_error_t
     if (m > 0)
         s = jt_rank_compute(samples, m, -1, b->seed, entries, err);
     b->capped = 0;
+    b->out_of_reach = 0;
     for (size_t k = 0; s == JT_OK && k < m; k++) {
         if (!jt_rank_needs_more(entries, m, k, b->precision))
             continue;
-        if (e.candidates[idx[k]].n < JT_MAX_TRIALS)
-            todo[(*n_todo)++] = idx[k];
-        else
+        size_t have = e.candidates[idx[k]].n;
+        if (have >= JT_MAX_TRIALS)
             b->capped++; /* not apart, or not precise, at the trial cap */
+        else if (have >= PROJECT_AFTER && !jt_rank_overlaps_neighbour(entries, m, k) &&
+                 jt_rank_trials_for_precision(&entries[k], b->precision) >
+                     OUT_OF_REACH * JT_MAX_TRIALS)
+            b->out_of_reach++;
+        else
+            todo[(*n_todo)++] = idx[k];
     }
     free(samples);
     free(idx);
@@ -322,6 +336,27 @@ static jt_status_t one_block(batch_run_t *b, const size_t *cands, size_t n, int 
     return JT_OK;
 }
 
+/* Why nothing needs a trial: every candidate apart and precise, or some left at the trial cap
+ * or out of reach of the precision. */
+static void stop_reason(batch_run_t *b)
+{
+    char *at = b->stop_reason;
+    size_t room = sizeof b->stop_reason;
+    if (b->capped == 0 && b->out_of_reach == 0) {
+        snprintf(at, room, "separated");
+        return;
+    }
+    int w = 0;
+    if (b->capped > 0)
+        w = snprintf(at, room, "max_trials_reached (%zu candidates at %d trials)", b->capped,
+                     JT_MAX_TRIALS);
+    if (b->out_of_reach > 0 && w >= 0 && (size_t)w < room)
+        snprintf(at + w, room - (size_t)w,
+                 "%sprecision_out_of_reach (%zu candidates apart from their neighbours would "
+                 "need over %.0f trials)",
+                 w > 0 ? "; " : "", b->out_of_reach, OUT_OF_REACH * JT_MAX_TRIALS);
+}
+
 /* Measure until nothing needs a trial, or the budget is spent. */
 static jt_status_t measure_all(batch_run_t *b, jt_error_t *err)
 {
@@ -338,13 +373,7 @@ static jt_status_t measure_all(batch_run_t *b, jt_error_t *err)
         if (s != JT_OK)
             break;
         if (n_todo == 0) {
-            if (b->capped > 0)
-                snprintf(b->stop_reason, sizeof b->stop_reason,
-                         "max_trials_reached (%zu candidates at %d trials, not apart or not "
-                         "within the precision)",
-                         b->capped, JT_MAX_TRIALS);
-            else
-                snprintf(b->stop_reason, sizeof b->stop_reason, "separated");
+            stop_reason(b);
             break;
         }
         for (size_t k = n_todo; k > 1; k--) { /* Fisher-Yates */

@@ -55,6 +55,17 @@ jt_status_t jt_rank_compute(const jt_rank_sample_t *s, size_t n, int reference, 
  * candidates overlap for ever: the caller's budget ends that. */
 bool jt_rank_needs_more(const jt_rank_entry_t *e, size_t n, size_t i, double precision_percent);
 
+/* After jt_rank_compute: whether candidate i's interval overlaps the interval of the candidate
+ * ranked just above or just below it (order by median, ties by index): the neighbour half of
+ * jt_rank_needs_more. False for i >= n or e NULL. */
+bool jt_rank_overlaps_neighbour(const jt_rank_entry_t *e, size_t n, size_t i);
+
+/* The trials candidate e would need for a half-width of precision_percent, projected from its
+ * present half-width as n (half_width / precision)^2 (an interval of the median narrows as
+ * 1 / sqrt(trials)); its present count when already there; infinity when the half-width is
+ * infinite or precision_percent is not above 0. */
+double jt_rank_trials_for_precision(const jt_rank_entry_t *e, double precision_percent);
+
 /* Two candidates A and B (POST /api/v1/compare). */
 typedef struct {
     double ratio, ratio_low, ratio_high; /* median(B) / median(A), 95 % bootstrap interval */
