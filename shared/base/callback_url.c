@@ -318,7 +318,21 @@ static size_t scheme_length(const char *s, bool *https)
     return 0;
 }
 
-/* url (already NUL-terminated and bounded) into *u; wildcard as in parse_authority. */
+/* The canonical text of u into buf (len bytes; buf may be NULL when len is 0): snprintf's
+ * count of the bytes it needs, without the NUL. */
+static int format_url(const jt_callback_url_t *u, char *buf, size_t len)
+{
+    bool default_port = u->port == (u->https ? 443 : 80);
+    char port[8] = "";
+    if (!default_port)
+        snprintf(port, sizeof port, ":%d", u->port);
+    return snprintf(buf, len, "%s://%s%s%s%s%s", u->https ? "https" : "http", u->ipv6 ? "[" : "",
+                    u->host, u->ipv6 ? "]" : "", port, u->target);
+}
+
+/* url (already NUL-terminated and bounded) into *u; wildcard as in parse_authority. The
+ * canonical form is bounded like the URL itself: normalising can lengthen a URL (an empty path
+ * becomes "/"), and a canonical form that would not parse again must not be stored. */
 static jt_status_t parse_url(const char *url, const char *path, jt_callback_url_t *u,
                              bool *wildcard, jt_error_t *err)
 {
@@ -354,6 +368,10 @@ static jt_status_t parse_url(const char *url, const char *path, jt_callback_url_
     if (rest[path_len] == '?')
         st = append_query(rest + path_len + 1, strlen(rest + path_len + 1), path, u->target,
                           sizeof u->target, u->path_len, err);
+    if (st == JT_OK && format_url(u, NULL, 0) > (int)JT_CALLBACK_URL_MAX)
+        return jt_error_set(err, JT_ERR_TOO_LARGE, path,
+                            "the URL's canonical form is longer than %u bytes",
+                            JT_CALLBACK_URL_MAX);
     return st;
 }
 
@@ -369,12 +387,7 @@ jt_status_t jt_callback_url_parse(const char *url, jt_callback_url_t *out, jt_er
 
 size_t jt_callback_url_format(const jt_callback_url_t *u, char *buf, size_t len)
 {
-    bool default_port = u->port == (u->https ? 443 : 80);
-    char port[8] = "";
-    if (!default_port)
-        snprintf(port, sizeof port, ":%d", u->port);
-    int n = snprintf(buf, len, "%s://%s%s%s%s%s", u->https ? "https" : "http", u->ipv6 ? "[" : "",
-                     u->host, u->ipv6 ? "]" : "", port, u->target);
+    int n = format_url(u, buf, len);
     if (n < 0 || (size_t)n >= len) {
         if (len > 0)
             buf[0] = '\0';

@@ -51,8 +51,8 @@ typedef struct {
 } jt_callback_url_t;
 
 /* Parse and normalise url into *out. JT_OK, or JT_ERR_INVALID (JT_ERR_TOO_LARGE above
- * JT_CALLBACK_URL_MAX bytes) with err (path "callback_url") saying why; *out is then
- * unspecified. */
+ * JT_CALLBACK_URL_MAX bytes, or when its canonical form would be) with err (path
+ * "callback_url") saying why; *out is then unspecified. */
 jt_status_t jt_callback_url_parse(const char *url, jt_callback_url_t *out, jt_error_t *err);
 
 /* The canonical text of u ("https://host:port/path?query", IPv6 in brackets) into buf.
