@@ -20,8 +20,11 @@
  *       ranking.h on the job's trials[].net_total_joules_per_run), so both modes are judged
  *       by one method.
  * Both use the same min_trial_seconds (0.1) and warmup_trials (1). A candidate counts when
- * its half-width is at most --precision % of its median. The batch runs first, then the jobs
- * (--jobs-first: the other way round).
+ * its half-width is at most --precision % of its median. The two modes run in --rounds (2)
+ * rounds in the order batch, jobs, jobs, batch, ... (--jobs-first: jobs, batch, batch, jobs,
+ * ...), each round a new batch and new jobs, and the rates are over all rounds: this VM's
+ * vCPU has slow and fast phases minutes apart, and alternating the order puts them on both
+ * modes alike instead of on whichever ran second.
  *
  * Measurement-socket time is the time the measurement lease is held, from a KV watcher on
  * the lease bucket (the server's timestamps of the put that takes the key and of its
@@ -32,10 +35,11 @@
  * `seconds` the lease round trips around it. A batch's lease is held once per block, with
  * the batch id as its task_id; a job's once, with its task id.
  *
- * Prints per candidate the trials, median and half-width of both modes; what one trial
+ * Prints per round and candidate the trials, median and half-width of both modes; what one trial
  * cost in each (runs per trial, wall and CPU ms per run, the trial's robust CV and its
  * spread in mJ, the batch's cost by position in a block), then both rates, their ratio
- * (target: the batch at least --target (2.5) times the jobs), the socket seconds and where
+ * over all rounds (target: the batch at least --target (2.5) times the jobs), the socket
+ * seconds and where
  * they went (the batch's blocks in KV `<id>.block.<n>`: trial, null and idle windows; the
  * jobs' trial and idle windows), how much neighbouring idle windows disagree, the platform
  * floor and the load.
@@ -52,7 +56,7 @@
  * Usage: bench_batch [--candidates N] [--work W] [--precision P] [--budget S] [--job-cv P]
  *                    [--job-trials N] [--min-trial-seconds S] [--warmup N] [--target X]
  *                    [--idle-step-percent P] [--idle-ramp-wps W] [--step-after S]
- *                    [--jobs-first]
+ *                    [--jobs-first] [--rounds N]
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -98,6 +102,7 @@ typedef struct {
     int warmup;
     double target;
     bool jobs_first; /* the separate jobs before the batch (the drift and the machine move) */
+    int rounds;      /* rounds of both modes, the order alternating */
 } options_t;
 
 /* One candidate and what each mode measured of it (NAN: not measured). */
@@ -183,14 +188,26 @@ static double array_cv(const json_t *a)
 
 /* ---- the candidates ---------------------------------------------------------------------- */
 
+/* Forget what a round measured of the candidates; keep their code. */
+static void reset_results(candidate_t *c, const options_t *o)
+{
+    for (int i = 0; i < o->candidates; i++) {
+        candidate_t keep = c[i];
+        memset(&c[i], 0, sizeof c[i]);
+        memcpy(c[i].id, keep.id, sizeof c[i].id);
+        c[i].work = keep.work;
+        c[i].code = keep.code;
+        c[i].b_median = c[i].b_hw = c[i].j_median = c[i].j_hw = NAN;
+        c[i].b_cv = c[i].j_cv = NAN;
+    }
+}
+
 static int make_candidates(candidate_t *c, const options_t *o)
 {
     for (int i = 0; i < o->candidates; i++) {
         memset(&c[i], 0, sizeof c[i]);
         snprintf(c[i].id, sizeof c[i].id, "w%d", i);
         c[i].work = lround((double)o->work * pow(WORK_STEP, i));
-        c[i].b_median = c[i].b_hw = c[i].j_median = c[i].j_hw = NAN;
-        c[i].b_cv = c[i].j_cv = NAN;
         /* s never goes below 0: every candidate returns x * x, after W iterations */
         if (asprintf(&c[i].code,
                      "W = %ld\n"
@@ -619,8 +636,7 @@ static void print_mode(const char *name, int n, const totals_t *m)
            m->wall_s, cell(a, sizeof a, "%.0f", per_hour(m)));
 }
 
-static bool print_table(const jt_batch_stand_t *s, const options_t *o, const candidate_t *c,
-                        totals_t *b, totals_t *j, const char *batch_id)
+static void print_header(const jt_batch_stand_t *s, const options_t *o)
 {
     const jt_integrity_options_t *t = &s->tree.opt;
     printf("bench_batch: candidates measured per hour of measurement socket at an interval "
@@ -632,32 +648,33 @@ static bool print_table(const jt_batch_stand_t *s, const options_t *o, const can
            JT_STAND_IDLE_W, JT_STAND_ACTIVE_W, JT_STAND_DRAM_IDLE_W, JT_STAND_DRAM_ACTIVE_W,
            s->tree.step_at, t->step_percent, t->ramp_wps, s->tree.core);
     printf("# candidates: %d loops of W = %ld x %.1f^i iterations; min_trial_seconds %g, "
-           "warmup_trials %d\n",
-           o->candidates, o->work, WORK_STEP, o->min_trial_s, o->warmup);
+           "warmup_trials %d; %d rounds, the order alternating\n",
+           o->candidates, o->work, WORK_STEP, o->min_trial_s, o->warmup, o->rounds);
+    printf("# half-w: the 95 %% interval of the median (ranking.h), in %% of the median; "
+           "jobs: on trials[].net_total_joules_per_run\n");
+}
+
+static void print_mode_head(void)
+{
+    printf("%-15s %10s %12s %10s %7s %8s %12s\n", "mode", "candidates", "at_precision", "socket_s",
+           "holds", "wall_s", "per_hour");
+}
+
+/* One round: its candidates, costs, rates and where the socket time went. */
+static void print_round(const jt_batch_stand_t *s, const options_t *o, const candidate_t *c,
+                        totals_t *b, totals_t *j, const char *batch_id, int round, bool batch_first)
+{
+    printf("\n## round %d of %d (%s first)\n", round + 1, o->rounds,
+           batch_first ? "batch" : "jobs");
     printf("# batch %s: target_precision_percent %g, max_measurement_seconds %g (stop: %s); "
            "jobs: energy_measurement_trials %d, target_cv_percent %g\n",
            batch_id, o->precision, o->budget_s, b->stop, o->job_trials, o->job_cv);
-    printf("# half-w: the 95 %% interval of the median (ranking.h), in %% of the median; "
-           "jobs: on trials[].net_total_joules_per_run\n");
     print_candidates(o, c);
     print_costs(o, c);
-    printf("\n%-15s %10s %12s %10s %7s %8s %12s\n", "mode", "candidates", "at_precision",
-           "socket_s", "holds", "wall_s", "per_hour");
+    printf("\n");
+    print_mode_head();
     print_mode("batch", o->candidates, b);
     print_mode("separate jobs", o->candidates, j);
-    double rb = per_hour(b), rj = per_hour(j);
-    bool comparable = b->ok && j->ok && j->precise > 0;
-    double ratio = comparable ? rb / rj : NAN;
-    bool pass = comparable && ratio >= o->target;
-    char a[24];
-    printf("\n%-44s %8s %10s %s\n", "ratio", "got", "target", "verdict");
-    printf("%-44s %8s %9s%.1fx %s\n", "batch / separate jobs, candidates per hour",
-           cell(a, sizeof a, "%.2fx", ratio), ">= ", o->target, pass ? "PASS" : "FAIL");
-    if (!comparable)
-        printf("# no ratio: %s\n", !b->ok || !j->ok ? "a mode did not complete"
-                                                    : "the jobs reached no candidate at the "
-                                                      "precision (raise --job-trials or lower "
-                                                      "--job-cv)");
     printf("# socket time = the measurement lease held (KV watcher on the lease bucket, server "
            "timestamps of take and delete)\n");
     printf("# batch: %d lease holds, %d blocks of %.1f s in all: candidate trial windows %.1f s, "
@@ -682,6 +699,44 @@ static bool print_table(const jt_batch_stand_t *s, const options_t *o, const can
            cell(y, sizeof y, "%.3f", jt > 0 ? j->socket_s / jt : NAN), jt,
            cell(z, sizeof z, "%.3f", bt > 0 ? b->trial_s / bt : NAN),
            cell(w, sizeof w, "%.3f", jt > 0 ? j->trial_s / jt : NAN));
+}
+
+/* A round's totals added to the sums over rounds. */
+static void add_totals(totals_t *sum, const totals_t *r, bool first)
+{
+    sum->ok = (first || sum->ok) && r->ok;
+    sum->socket_s += r->socket_s;
+    sum->holds += r->holds;
+    sum->wall_s += r->wall_s;
+    sum->precise += r->precise;
+    sum->trial_s += r->trial_s;
+    sum->null_s += r->null_s;
+    sum->idle_s += r->idle_s;
+    sum->block_s += r->block_s;
+    sum->blocks += r->blocks;
+    sum->gap_s += r->gap_s;
+}
+
+/* The rates over every round and the verdict; whether it passed. */
+static bool print_verdict(const options_t *o, int rounds, const totals_t *b, const totals_t *j)
+{
+    printf("\n## all %d rounds\n", rounds);
+    print_mode_head();
+    print_mode("batch", o->candidates * rounds, b);
+    print_mode("separate jobs", o->candidates * rounds, j);
+    double rb = per_hour(b), rj = per_hour(j);
+    bool comparable = rounds == o->rounds && b->ok && j->ok && j->precise > 0;
+    double ratio = comparable ? rb / rj : NAN;
+    bool pass = comparable && ratio >= o->target;
+    char a[24];
+    printf("\n%-44s %8s %10s %s\n", "ratio", "got", "target", "verdict");
+    printf("%-44s %8s %9s%.1fx %s\n", "batch / separate jobs, candidates per hour",
+           cell(a, sizeof a, "%.2fx", ratio), ">= ", o->target, pass ? "PASS" : "FAIL");
+    if (!comparable)
+        printf("# no ratio: %s\n", rounds < o->rounds || !b->ok || !j->ok
+                                       ? "a mode did not complete"
+                                       : "the jobs reached no candidate at the precision (raise "
+                                         "--job-trials or lower --job-cv)");
     return pass;
 }
 
@@ -692,36 +747,48 @@ static int bench_main(jt_batch_stand_t *s, const options_t *o)
 {
     double load = jt_floor_table_load();
     static candidate_t c[MAX_CANDIDATES];
-    static totals_t b, j;
-    memset(&b, 0, sizeof b);
-    memset(&j, 0, sizeof j);
-    char batch_id[160] = "";
+    static totals_t b, j, b_all, j_all;
     jt_lease_clock_t clock;
     memset(&clock, 0, sizeof clock);
-    int rc = 1;
+    int rc = 1, rounds = 0;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || make_candidates(c, o) != 0)
         return 1;
     if (jt_batch_stand_start(s) != 0 || jt_lease_clock_start(&clock, &s->bus) != 0)
         goto out;
     fprintf(stderr, "bench_batch: the system runs (gateway on 127.0.0.1:%d)\n", s->port);
-    bool ran =
-        o->jobs_first
-            ? run_jobs(s, o, c, &j) == 0 && run_batch(s, o, c, &b, batch_id, sizeof batch_id) == 0
-            : run_batch(s, o, c, &b, batch_id, sizeof batch_id) == 0 && run_jobs(s, o, c, &j) == 0;
-    if (!ran)
-        jt_batch_stand_dump_logs(s);
-    jt_proc_sleep_ms(200); /* the watcher has the last delete */
-    b.socket_s = jt_lease_clock_held(&clock, batch_id, &b.holds);
-    for (int i = 0; i < o->candidates; i++) {
-        int holds = 0;
-        j.socket_s += jt_lease_clock_held(&clock, c[i].task, &holds);
-        j.holds += holds;
-        b.precise += c[i].b_hw <= o->precision;
-        j.precise += c[i].j_hw <= o->precision;
+    print_header(s, o);
+    for (int r = 0; r < o->rounds; r++) {
+        reset_results(c, o);
+        memset(&b, 0, sizeof b);
+        memset(&j, 0, sizeof j);
+        char batch_id[160] = "";
+        bool batch_first = (r % 2 == 0) != o->jobs_first; /* batch, jobs, jobs, batch, ... */
+        bool ran = batch_first ? run_batch(s, o, c, &b, batch_id, sizeof batch_id) == 0 &&
+                                     run_jobs(s, o, c, &j) == 0
+                               : run_jobs(s, o, c, &j) == 0 &&
+                                     run_batch(s, o, c, &b, batch_id, sizeof batch_id) == 0;
+        jt_proc_sleep_ms(200); /* the watcher has the last delete */
+        b.socket_s = jt_lease_clock_held(&clock, batch_id, &b.holds);
+        for (int i = 0; i < o->candidates; i++) {
+            int holds = 0;
+            j.socket_s += jt_lease_clock_held(&clock, c[i].task, &holds);
+            j.holds += holds;
+            b.precise += c[i].b_hw <= o->precision;
+            j.precise += c[i].j_hw <= o->precision;
+        }
+        print_round(s, o, c, &b, &j, batch_id, r, batch_first);
+        add_totals(&b_all, &b, r == 0);
+        add_totals(&j_all, &j, r == 0);
+        fflush(stdout);
+        if (!ran) {
+            jt_batch_stand_dump_logs(s);
+            break;
+        }
+        rounds++;
     }
     jt_lease_clock_stop(&clock);
     jt_batch_stand_stop(s);
-    bool pass = print_table(s, o, c, &b, &j, batch_id);
+    bool pass = print_verdict(o, rounds, &b_all, &j_all);
     jt_floor_print(8);
     jt_floor_table_print_load(load);
     rc = pass ? 0 : 1;
@@ -742,7 +809,7 @@ static void usage(void)
             "usage: bench_batch [--candidates N] [--work W] [--precision P] [--budget S]\n"
             "       [--job-cv P] [--job-trials N] [--min-trial-seconds S] [--warmup N]\n"
             "       [--target X] [--idle-step-percent P] [--idle-ramp-wps W] [--step-after S]\n"
-            "       [--jobs-first]\n");
+            "       [--jobs-first] [--rounds N]\n");
     exit(2);
 }
 
@@ -767,7 +834,8 @@ static void parse_options(int argc, char **argv, options_t *o, jt_integrity_opti
                      .job_trials = 50,
                      .min_trial_s = 0.1,
                      .warmup = 1,
-                     .target = 2.5};
+                     .target = 2.5,
+                     .rounds = 2};
     *t = (jt_integrity_options_t){.step_percent = 5, .ramp_wps = 0.01, .step_after_s = 20};
     static const struct option opts[] = {
         {"candidates", required_argument, NULL, 'n'},
@@ -783,6 +851,7 @@ static void parse_options(int argc, char **argv, options_t *o, jt_integrity_opti
         {"idle-ramp-wps", required_argument, NULL, 'W'},
         {"step-after", required_argument, NULL, 'S'},
         {"jobs-first", no_argument, NULL, 'J'},
+        {"rounds", required_argument, NULL, 'r'},
         {NULL, 0, NULL, 0},
     };
     int ch;
@@ -826,6 +895,9 @@ static void parse_options(int argc, char **argv, options_t *o, jt_integrity_opti
             break;
         case 'J':
             o->jobs_first = true;
+            break;
+        case 'r':
+            o->rounds = (int)parse_num(optarg, 1, 20);
             break;
         default:
             usage();

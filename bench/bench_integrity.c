@@ -33,8 +33,9 @@
  * net power within 5 % of 11 W; a 50 ms sleep charged at most 5 % of 50 ms busy),
  * and the estimate meter's CV over --cv-runs runs (10) of a ~10 ms CPU-bound
  * function and of the README's example (target: <= 5 % in at least 9 of 10).
- * The floor printed is the meter's resolution here: busy time comes in
- * /proc/stat ticks of 10 ms, so one tick is 11 W x 10 ms per trial.
+ * The floor printed is the tree's resolution per trial: 11 W x its step of busy time, the
+ * 1 ms update period where the core's busy time is counted in nanoseconds (schedstat, the
+ * root cpuacct), a 10 ms /proc/stat tick where only ticks are there.
  *
  * The stand (the tree, worker commands, the reference) is integrity_stand.c.
  * Everything runs in a child process group; the parent waits and, when the bench
@@ -61,6 +62,7 @@
 #include "bench_guard.h"
 #include "bench_percentile.h"
 #include "candidate.h"
+#include "cpu_busy.h"
 #include "floor_table.h"
 #include "integrity_stand.h"
 #include "json_path.h"
@@ -69,6 +71,7 @@
 
 #define BUSY_W (JT_STAND_ACTIVE_W + JT_STAND_DRAM_ACTIVE_W) /* net power of a busy core */
 #define TICK_S 0.01                                         /* /proc/stat's USER_HZ tick */
+#define TREE_STEP_S 0.001 /* the tree's update period (jt_fake_rapl_defaults) */
 #define SLEEP_S 0.05
 #define SPEED_MOVED 0.10 /* references before and after a measurement further apart: flagged */
 #define MAX_CV_RUNS 50
@@ -167,10 +170,10 @@ static const char *cell(char *buf, size_t len, const char *fmt, double x)
     return buf;
 }
 
-static void print_candidates(const candidate_t *c)
+static void print_candidates(const candidate_t *c, double step_s)
 {
     printf("%-22s %15s %10s %19s %19s %8s %6s %10s\n", "candidate", "ref ms/run", "true J",
-           "constant J (err)", "local J (err)", "s/run", "runs", "tick J/run");
+           "constant J (err)", "local J (err)", "s/run", "runs", "floor J/run");
     for (int i = 0; i < N_CANDIDATES; i++) {
         const candidate_t *k = &c[i];
         /* errors in % of the true energy; for the sleep, of 50 ms busy */
@@ -184,7 +187,7 @@ static void print_candidates(const candidate_t *c)
         snprintf(lj, sizeof lj, "%s (%s)", cell(a, sizeof a, "%.5f", k->local_j),
                  cell(d, sizeof d, "%+.1f%%", 100 * (k->local_j - k->true_j) / ref));
         printf("%-22s %15s %10.5f %19s %19s %8.4f %6.0f %10.5f\n", k->label, ms, k->true_j, cj, lj,
-               k->secs, k->repeats, BUSY_W * TICK_S / k->repeats);
+               k->secs, k->repeats, BUSY_W * step_s / k->repeats);
         if (!isnan(k->headline_j) && fabs(k->headline_j - k->local_j) > 1e-9)
             printf("%-22s   (energy_metrics.median_total_energy_joules %.5f: an upper bound)\n", "",
                    k->headline_j);
@@ -334,12 +337,17 @@ static int bench_main(jt_integrity_stand_t *s)
            s->opt.trials, s->opt.min_trial_s,
            local ? "local baseline (quality present)"
                  : "constant baseline only (no quality object: local n/a)");
+    jt_cpu_busy_t busy; /* the source the tree counts the core's busy time from */
+    jt_error_t err;
+    bool ticks = jt_cpu_busy_init(&busy, s->core, NULL, &err) != JT_OK ||
+                 busy.source == JT_CPU_BUSY_PROC_STAT;
+    double step_s = ticks ? TICK_S : TREE_STEP_S;
     printf("# true J = (%.0f W + %.0f W) x CPU s of a forked run (python3 time.process_time() on "
-           "core %d, before/after);\n#   err in %% of true J (sleep: of 50 ms busy, %.2f J); tick "
-           "J/run "
-           "= the floor, one 10 ms /proc/stat tick per trial\n",
-           JT_STAND_ACTIVE_W, JT_STAND_DRAM_ACTIVE_W, s->core, BUSY_W * SLEEP_S);
-    print_candidates(c);
+           "core %d, before/after);\n#   err in %% of true J (sleep: of 50 ms busy, %.2f J); floor "
+           "J/run = the tree's resolution, %.0f ms of busy time per trial (%s)\n",
+           JT_STAND_ACTIVE_W, JT_STAND_DRAM_ACTIVE_W, s->core, BUSY_W * SLEEP_S, step_s * 1e3,
+           ticks ? "a /proc/stat tick" : "its update period; busy time in ns");
+    print_candidates(c, step_s);
     printf("# reference check: while a cpu 1x reference ran, the tree charged %.4f J busy "
            "(package minus its idle model); %.0f W x its CPU s = %.4f J (ratio %.3f)\n",
            charged_j, JT_STAND_ACTIVE_W, cpu_j, charged_j / cpu_j);
