@@ -1,4 +1,4 @@
-# ranking.cmake -- unit tests of the ranking statistics: simulated batches, edge cases, speed.
+# ranking.cmake -- unit tests of the ranking statistics and of a batch's estimator.
 set(JT_RANKING_CASES
     pairs_ordered_and_kept_together pairs_worst_corner identical_candidates_share_a_tier
     slope_is_cut_into_tiers median_interval_covers ratio_interval_covers rank_interval_covers
@@ -14,4 +14,16 @@ jt_add_cmocka_test(test_ranking
   LIBS jt-energy m)
 foreach(c ${JT_RANKING_CASES})
   set_tests_properties(test_ranking.${c} PROPERTIES LABELS ranking)
+endforeach()
+
+# test_batch_estimate: a batch's estimator (local idle power of blocks) on built blocks.
+set(JT_BATCH_ESTIMATE_CASES
+    step_is_kept noisy_windows_outvoted ramp_is_followed time_order_and_distance
+    incomplete_blocks_skipped)
+jt_add_cmocka_test(test_batch_estimate
+  SOURCES test_batch_estimate.c
+  CASES ${JT_BATCH_ESTIMATE_CASES}
+  LIBS jt-measure m)
+foreach(c ${JT_BATCH_ESTIMATE_CASES})
+  set_tests_properties(test_batch_estimate.${c} PROPERTIES LABELS ranking)
 endforeach()
