@@ -16,10 +16,8 @@ foreach(c ${JT_RANKING_CASES})
   set_tests_properties(test_ranking.${c} PROPERTIES LABELS ranking)
 endforeach()
 
-# test_batch_estimate: a batch's estimator (local idle power of blocks) on built blocks.
-set(JT_BATCH_ESTIMATE_CASES
-    step_is_kept noisy_windows_outvoted ramp_is_followed time_order_and_distance
-    incomplete_blocks_skipped)
+# test_batch_estimate: a batch's estimator on built blocks.
+set(JT_BATCH_ESTIMATE_CASES exact_under_step exact_under_ramp incomplete_blocks_skipped)
 jt_add_cmocka_test(test_batch_estimate
   SOURCES test_batch_estimate.c
   CASES ${JT_BATCH_ESTIMATE_CASES}

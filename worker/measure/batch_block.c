@@ -13,10 +13,6 @@
 #include "stats.h"
 #include "trial_session.h"
 
-/* A block's local idle power: a running median over this many blocks each side, within this
- * many seconds (local_idle). */
-#define LOCAL_IDLE_BLOCKS 3
-#define LOCAL_IDLE_SECONDS 15.0
 /* Pause between a sandbox's start or end and the next window measured (settle). */
 #define SETTLE_SECONDS 0.04
 
@@ -212,9 +208,9 @@ static double net_counted(const json_t *domains, const json_t *gross, const doub
     return sum;
 }
 
-/* The block's own idle power per domain (time-weighted mean of its two idle windows); false
+/* The block's local idle power per domain (time-weighted mean of its idle windows); false
  * when the block lacks them. */
-static bool block_idle(const json_t *block, double *idle)
+static bool local_idle(const json_t *block, double *idle, double *counted_watts)
 {
     const json_t *before = json_object_get(block, "idle_before");
     const json_t *after = json_object_get(block, "idle_after");
@@ -222,86 +218,16 @@ static bool block_idle(const json_t *block, double *idle)
     double sa = json_number_value(json_object_get(after, "seconds"));
     if (!(sb > 0) || !(sa > 0))
         return false;
+    const json_t *domains = json_object_get(block, "domains");
+    *counted_watts = 0;
     for (size_t d = 0; d < JT_METER_MAX_DOMAINS; d++) {
         double wb = json_number_value(json_array_get(json_object_get(before, "watts"), d));
         double wa = json_number_value(json_array_get(json_object_get(after, "watts"), d));
         idle[d] = (wb * sb + wa * sa) / (sb + sa);
+        if (counted(json_string_value(json_array_get(domains, d))))
+            *counted_watts += idle[d];
     }
     return true;
-}
-
-/* Sum of idle[] over the counted domains of block. */
-static double counted_watts(const json_t *block, const double *idle)
-{
-    const json_t *domains = json_object_get(block, "domains");
-    double sum = 0;
-    for (size_t d = 0; d < JT_METER_MAX_DOMAINS; d++)
-        if (counted(json_string_value(json_array_get(domains, d))))
-            sum += idle[d];
-    return sum;
-}
-
-/* A block with its own idle power and its local idle power, in time order. */
-typedef struct {
-    size_t block;                     /* index in blocks[] */
-    double started_at;                /* unix seconds */
-    double own[JT_METER_MAX_DOMAINS]; /* block_idle */
-    double local[JT_METER_MAX_DOMAINS];
-} idle_row_t;
-
-static int compare_rows(const void *a, const void *b)
-{
-    const idle_row_t *x = a, *y = b;
-    if (x->started_at != y->started_at)
-        return x->started_at < y->started_at ? -1 : 1;
-    return x->block < y->block ? -1 : x->block > y->block;
-}
-
-/* Each row's local idle power: per domain, the median of the own idle power of the rows
- * within LOCAL_IDLE_BLOCKS places of it in time order that started within
- * LOCAL_IDLE_SECONDS of it (itself included). A centred running median keeps a step of the
- * idle power where it happened and follows a ramp, while the noise of two short windows
- * (a stray task on the core, the kernel finishing a sandbox's teardown) is spread over up to
- * 2 x LOCAL_IDLE_BLOCKS + 1 blocks instead of falling whole on one block's trials. */
-static void local_idle(idle_row_t *rows, size_t n)
-{
-    qsort(rows, n, sizeof *rows, compare_rows);
-    for (size_t i = 0; i < n; i++) {
-        size_t lo = i > LOCAL_IDLE_BLOCKS ? i - LOCAL_IDLE_BLOCKS : 0;
-        size_t hi = i + LOCAL_IDLE_BLOCKS < n ? i + LOCAL_IDLE_BLOCKS : n - 1;
-        for (size_t d = 0; d < JT_METER_MAX_DOMAINS; d++) {
-            double v[2 * LOCAL_IDLE_BLOCKS + 1];
-            size_t k = 0;
-            for (size_t j = lo; j <= hi; j++)
-                if (fabs(rows[j].started_at - rows[i].started_at) <= LOCAL_IDLE_SECONDS)
-                    v[k++] = rows[j].own[d];
-            rows[i].local[d] = jt_stats_median(v, k);
-        }
-    }
-}
-
-/* The rows of the blocks that have idle windows, each with its local idle power, in time
- * order (*n_rows of them; NULL with *n_rows 0 when none or out of memory: *nomem). */
-static idle_row_t *idle_rows(json_t *const *blocks, size_t n_blocks, size_t *n_rows, bool *nomem)
-{
-    *n_rows = 0;
-    *nomem = false;
-    idle_row_t *rows = calloc(n_blocks ? n_blocks : 1, sizeof *rows);
-    if (rows == NULL) {
-        *nomem = true;
-        return NULL;
-    }
-    size_t n = 0;
-    for (size_t b = 0; b < n_blocks; b++) {
-        if (!block_idle(blocks[b], rows[n].own))
-            continue;
-        rows[n].block = b;
-        rows[n].started_at = json_number_value(json_object_get(blocks[b], "started_at"));
-        n++;
-    }
-    local_idle(rows, n);
-    *n_rows = n;
-    return rows;
 }
 
 static jt_status_t push(jt_batch_sample_t *c, double joules, double cpu)
@@ -333,32 +259,25 @@ jt_status_t jt_batch_estimate(json_t *const *blocks, size_t n_blocks, size_t n_c
         return jt_error_set(err, JT_ERR_NOMEM, "", "out of memory");
     }
     out->n_candidates = n_candidates;
-    size_t n_rows;
-    bool nomem;
-    idle_row_t *rows = idle_rows(blocks, n_blocks, &n_rows, &nomem);
-    if (nomem) {
-        free(overheads);
-        jt_batch_estimate_free(out);
-        return jt_error_set(err, JT_ERR_NOMEM, "", "out of memory");
-    }
-    for (size_t b = 0; b < n_blocks; b++)
-        out->measurement_seconds += json_number_value(json_object_get(blocks[b], "seconds"));
-    /* idle_watts_first and _last are the first and last blocks' own windows: what was
-     * measured there, for the drift the result reports */
-    if (n_rows > 0) {
-        out->idle_watts_first = counted_watts(blocks[rows[0].block], rows[0].own);
-        out->idle_watts_last = counted_watts(blocks[rows[n_rows - 1].block], rows[n_rows - 1].own);
-    }
-    out->blocks = n_rows;
     size_t n_over = 0;
-    for (size_t r = 0; r < n_rows; r++) {
-        const json_t *block = blocks[rows[r].block];
+    bool first_idle = true;
+    for (size_t b = 0; b < n_blocks; b++) {
+        const json_t *block = blocks[b];
+        double idle[JT_METER_MAX_DOMAINS], idle_total = 0;
+        out->measurement_seconds += json_number_value(json_object_get(block, "seconds"));
+        if (!local_idle(block, idle, &idle_total))
+            continue;
+        if (first_idle)
+            out->idle_watts_first = idle_total;
+        first_idle = false;
+        out->idle_watts_last = idle_total;
+        out->blocks++;
         const json_t *null = json_object_get(block, "null");
         double runs = json_number_value(json_object_get(null, "runs"));
         if (runs > 0)
             overheads[n_over++] =
-                net_counted(json_object_get(block, "domains"), json_object_get(null, "gross"),
-                            rows[r].local, json_number_value(json_object_get(null, "seconds"))) /
+                net_counted(json_object_get(block, "domains"), json_object_get(null, "gross"), idle,
+                            json_number_value(json_object_get(null, "seconds"))) /
                 runs;
     }
     out->null_joules_per_run = n_over > 0 ? jt_stats_median(overheads, n_over) : 0;
@@ -366,6 +285,8 @@ jt_status_t jt_batch_estimate(json_t *const *blocks, size_t n_blocks, size_t n_c
 
     for (size_t b = 0; b < n_blocks; b++) {
         const json_t *block = blocks[b];
+        double idle[JT_METER_MAX_DOMAINS], idle_total = 0;
+        const json_t *domains = json_object_get(block, "domains");
         size_t k;
         json_t *f;
         json_array_foreach(json_object_get(block, "failures"), k, f)
@@ -380,12 +301,8 @@ jt_status_t jt_batch_estimate(json_t *const *blocks, size_t n_blocks, size_t n_c
             snprintf(c->error_message, sizeof c->error_message, "%s",
                      json_string_value(json_object_get(f, "error_message")) ?: "");
         }
-    }
-    for (size_t r = 0; r < n_rows; r++) {
-        const json_t *block = blocks[rows[r].block];
-        const json_t *domains = json_object_get(block, "domains");
-        const double *idle = rows[r].local;
-        size_t k;
+        if (!local_idle(block, idle, &idle_total))
+            continue;
         json_t *t;
         json_array_foreach(json_object_get(block, "trials"), k, t)
         {
@@ -399,14 +316,12 @@ jt_status_t jt_batch_estimate(json_t *const *blocks, size_t n_blocks, size_t n_c
             const json_t *cpu = json_object_get(t, "cpu_seconds");
             jt_batch_sample_t *c = &out->candidates[i];
             if (push(c, net, cpu ? json_number_value(cpu) / runs : NAN) != JT_OK) {
-                free(rows);
                 jt_batch_estimate_free(out);
                 return jt_error_set(err, JT_ERR_NOMEM, "", "out of memory");
             }
             c->runs = (unsigned long)runs;
         }
     }
-    free(rows);
     return JT_OK;
 }
 

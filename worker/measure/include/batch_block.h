@@ -65,10 +65,7 @@ typedef struct {
 } jt_batch_estimate_t;
 
 /* The estimator over blocks[0..n_blocks) (JSON as jt_block_measure made them): each block's
- * own idle power is the time-weighted mean of its two idle windows per domain, its local idle
- * power the running median of the own idle powers of up to 3 blocks each side in start
- * order within 15 s (docs/ranking.md "Net energy of a block's trial"); trials are taken in
- * the blocks' start order; idle_watts_first/_last are own idle powers; the null
+ * local idle power is the time-weighted mean of its two idle windows per domain; the null
  * overhead per run is the median over blocks of (null gross - local idle x seconds) / runs;
  * a trial's net energy per run = (gross - local idle x seconds) / runs - overhead, summed
  * over package and dram (docs/ranking.md "Blocks"). Blocks that do not parse are skipped.
