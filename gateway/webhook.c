@@ -66,8 +66,7 @@ static void pause_ms(jt_webhook_t *w, long ms)
 {
     while (ms > 0 && !atomic_load(&w->stop)) {
         long slice = ms < 100 ? ms : 100;
-        struct timespec ts = {0, slice * 1000000L};
-        nanosleep(&ts, NULL);
+        jt_clock_sleep((double)slice / 1000.0);
         ms -= slice;
     }
 }

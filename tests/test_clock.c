@@ -1,7 +1,10 @@
-/* test_clock.c -- unit tests of jt_clock_ms (shared/base/clock.c): seconds to a poll wait, clamped. */
+/* test_clock.c -- unit tests of shared/base/clock.c: seconds to a poll wait (clamped), whole
+ * sleeps. */
 #include <float.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
+#include <sys/time.h>
 
 #include "unit_main.h"
 
@@ -85,6 +88,49 @@ static void many_runs(void **state)
     assert_int_equal(jt_clock_ms(60.0 * 1001.0 * 1000000.0), INT_MAX);
 }
 
+static volatile sig_atomic_t alarms;
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    alarms++;
+}
+
+/* A signal in the middle of a sleep does not cut it short: the whole pause passes. */
+static void sleep_survives_signal(void **state)
+{
+    (void)state;
+    struct sigaction sa = {.sa_handler = on_alarm}; /* no SA_RESTART: nanosleep sees EINTR */
+    struct sigaction old;
+    assert_int_equal(sigaction(SIGALRM, &sa, &old), 0);
+    alarms = 0;
+    struct itimerval it = {.it_value = {0, 20000}};
+    assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
+    double t0 = jt_clock_now();
+    jt_clock_sleep(0.1);
+    double slept = jt_clock_now() - t0;
+    sigaction(SIGALRM, &old, NULL);
+    assert_int_equal(alarms, 1);
+    assert_true(slept >= 0.1);
+    assert_true(slept < 2.0);
+}
+
+/* Nothing to wait for returns at once: zero, negative, NaN, a deadline already past. */
+static void sleep_nothing_returns(void **state)
+{
+    (void)state;
+    double t0 = jt_clock_now();
+    jt_clock_sleep(0.0);
+    jt_clock_sleep(-5.0);
+    jt_clock_sleep(NAN);
+    jt_clock_sleep_until(t0 - 10.0);
+    jt_clock_sleep_until(NAN);
+    assert_true(jt_clock_now() - t0 < 0.5);
+    double deadline = jt_clock_now() + 0.03;
+    jt_clock_sleep_until(deadline);
+    assert_true(jt_clock_now() >= deadline);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(exact_values),
     cmocka_unit_test(rounds_up),
@@ -93,6 +139,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(nan_is_zero),
     cmocka_unit_test(overflow_edge),
     cmocka_unit_test(many_runs),
+    cmocka_unit_test(sleep_survives_signal),
+    cmocka_unit_test(sleep_nothing_returns),
 };
 
 JT_UNIT_MAIN(tests)

@@ -1,6 +1,8 @@
-/* clock.c -- monotonic, Unix and UTC clock readings, and the clamped seconds-to-milliseconds rule. */
+/* clock.c -- monotonic, Unix and UTC clock readings, sleeps, and the clamped
+ * seconds-to-milliseconds rule. */
 #include "clock.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <time.h>
@@ -46,6 +48,24 @@ void jt_clock_utc_iso(char *buf, size_t len)
     gmtime_r(&ts.tv_sec, &tm);
     strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(buf, len, "%.20s.%03dZ", date, (int)(ts.tv_nsec / 1000000) % 1000);
+}
+
+void jt_clock_sleep_until(double deadline)
+{
+    if (isnan(deadline) || deadline <= 0.0)
+        return;
+    struct timespec ts = {(time_t)deadline, (long)((deadline - floor(deadline)) * 1e9)};
+    if (ts.tv_nsec >= 1000000000L)
+        ts.tv_nsec = 999999999L;
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+        ;
+}
+
+void jt_clock_sleep(double seconds)
+{
+    if (isnan(seconds) || seconds <= 0.0)
+        return;
+    jt_clock_sleep_until(jt_clock_now() + seconds);
 }
 
 int jt_clock_ms(double seconds)

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 
 /* Subscriptions whose connection could not prove its read loop moved on. */
@@ -42,7 +43,7 @@ void jt_subscription_retire(natsConnection *nc, natsSubscription *sub)
         jt_log_warn("NATS: %d subscriptions wait for their connection to close; further ones "
                     "are destroyed after a 100 ms pause",
                     JT_SUBSCRIPTION_GRAVES);
-    nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
+    jt_clock_sleep(0.1);
     natsSubscription_Destroy(sub);
 }
 

@@ -27,12 +27,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "meter_backend.h"
 #include "rapl_zones.h"
 
 #define ZONE_PREFIX "intel-rapl:"
 #define PATH_LEN 384
-#define MAX_ZONES 256 /* intel-rapl:* entries looked at in one directory */
+#define MAX_ZONES 256         /* intel-rapl:* entries looked at in one directory */
 #define MAX_PACKAGE_ZONES 16  /* zones of one package looked at as possible mirrors */
 #define PROBE_ROUNDS 10       /* mirror probe: rounds of reads... */
 #define PROBE_GAP_NS 1000000L /* ...this far apart (RAPL updates about every 1 ms) */
@@ -206,12 +207,6 @@ static bool is_die_zone(const char *name, int socket)
     return true;
 }
 
-static void sleep_ns(long ns)
-{
-    struct timespec ts = {0, ns};
-    nanosleep(&ts, NULL);
-}
-
 /* Whether zones z[1..n) mirror z[0] (see the top of this file). */
 static jt_status_t probe_mirrors(int rootfd, const char *root, zone_t *const *z, size_t n,
                                  bool *all_mirror, jt_error_t *err)
@@ -231,7 +226,7 @@ static jt_status_t probe_mirrors(int rootfd, const char *root, zone_t *const *z,
     size_t still = 0;
     for (int round = 0; round < PROBE_ROUNDS; round++) {
         if (round > 0)
-            sleep_ns(PROBE_GAP_NS);
+            jt_clock_sleep((double)PROBE_GAP_NS / 1e9);
         uint64_t v[MAX_PACKAGE_ZONES + 1];
         for (size_t k = 0; k <= n; k++) { /* z[0], the others, z[0] again */
             const zone_t *zk = z[k < n ? k : 0];

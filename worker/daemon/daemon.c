@@ -252,8 +252,7 @@ static jt_status_t connect_bus(daemon_t *d, const char *name, const jt_topology_
         }
         if (waited == 0)
             jt_log_warn("%s; retrying for up to %d s", err->message, CONNECT_PATIENCE_S);
-        struct timespec ts = {1, 0};
-        nanosleep(&ts, NULL);
+        jt_clock_sleep(1.0);
         waited += 1;
     }
 }
@@ -347,13 +346,13 @@ int jt_daemon_run(const jt_config_t *cfg)
         goto out_loop;
     }
     jt_job_consumer_opts_t jo = {.cfg = cfg,
-                             .bus = &d->bus,
-                             .ms = d->ms,
-                             .not_measuring_why = d->reason,
-                             .lease = d->lease,
-                             .worker_id = d->worker_id,
-                             .on_exit = job_thread_exit,
-                             .ctx = d};
+                                 .bus = &d->bus,
+                                 .ms = d->ms,
+                                 .not_measuring_why = d->reason,
+                                 .lease = d->lease,
+                                 .worker_id = d->worker_id,
+                                 .on_exit = job_thread_exit,
+                                 .ctx = d};
     if (jt_job_consumer_start(&jo, job_runner, &d->jobs, &err) != JT_OK) {
         jt_log_error("%s", err.message);
         rc = 1;

@@ -60,12 +60,6 @@ struct jt_job_consumer {
 /* Nak unfinished work, except on its last allowed delivery. */
 static void settle_requeue(jt_job_consumer_t *j, jt_job_execution_t *run, natsMsg *msg);
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /* The retry policy's stop: the worker is shutting down. */
 static int slot_stopping(void *ctx)
 {
@@ -255,8 +249,7 @@ static void process_batch(jt_job_consumer_t *j, natsMsg *msg, const char *subjec
     if (how == JT_SETTLE_REQUEUE && d.delivered >= JT_JOBS_MAX_DELIVER) {
         char why[160];
         snprintf(why, sizeof why, "the batch's %s failed on its last allowed delivery (%d)",
-                 strcmp(subject, JT_SUBJECT_BATCH_GATE) == 0 ? "correctness gate"
-                                                             : "measurement",
+                 strcmp(subject, JT_SUBJECT_BATCH_GATE) == 0 ? "correctness gate" : "measurement",
                  JT_JOBS_MAX_DELIVER);
         jt_batch_give_up(&d, why);
         how = JT_SETTLE_ACK;
@@ -439,7 +432,7 @@ static void *job_main(void *arg)
                             pause_ms);
                 next_log = now + FETCH_ERROR_LOG_EVERY_S;
             }
-            sleep_ms(pause_ms);
+            jt_clock_sleep((double)pause_ms / 1000.0);
             continue;
         }
         if (failing_since != 0)
@@ -474,8 +467,7 @@ static void on_cancel(natsConnection *nc, natsSubscription *sub, natsMsg *msg, v
         char id[JT_MAX_NAME_BYTES + 1];
         snprintf(id, sizeof id, "%s", subject + plen);
         char current[JT_MAX_NAME_BYTES + 1];
-        if (jt_runner_slot_current(&j->slot, current, sizeof current) &&
-            strcmp(id, current) == 0) {
+        if (jt_runner_slot_current(&j->slot, current, sizeof current) && strcmp(id, current) == 0) {
             jt_log(JT_LOG_INFO, id, "cancellation requested; aborting");
             jt_runner_slot_abort(&j->slot, JT_ABORT_CANCELLED, id);
         }
@@ -542,8 +534,8 @@ jt_status_t jt_job_consumer_start(const jt_job_consumer_opts_t *o, jt_runner_t *
     jt_backoff_t b;
     jt_backoff_init(&b, &bind_policy);
     natsStatus s;
-    while ((s = js_PullSubscribe(&j->jobs, o->bus->js, JT_SUBJECT_JOBS_ALL, JT_CONSUMER_WORKERS, NULL,
-                                 &so, &jerr)) != NATS_OK &&
+    while ((s = js_PullSubscribe(&j->jobs, o->bus->js, JT_SUBJECT_JOBS_ALL, JT_CONSUMER_WORKERS,
+                                 NULL, &so, &jerr)) != NATS_OK &&
            jt_nats_temporary(s, jerr)) {
         if (b.attempts == 0)
             jt_log_warn("cannot bind consumer %s yet: %s (jerr %d); retrying with back-off for "
@@ -557,10 +549,10 @@ jt_status_t jt_job_consumer_start(const jt_job_consumer_opts_t *o, jt_runner_t *
     if (s == NATS_OK && b.attempts > 0)
         jt_log_info("consumer %s bound after %.1f s", JT_CONSUMER_WORKERS, jt_backoff_elapsed(&b));
     if (s != NATS_OK) {
-        jt_status_t st = jt_error_set(err, jt_nats_status(s), JT_CONSUMER_WORKERS,
-                                      "cannot bind consumer %s of stream %s: %s (jerr %d)",
-                                      JT_CONSUMER_WORKERS, JT_STREAM_JOBS,
-                                      jt_nats_describe(s, why, sizeof why), (int)jerr);
+        jt_status_t st =
+            jt_error_set(err, jt_nats_status(s), JT_CONSUMER_WORKERS,
+                         "cannot bind consumer %s of stream %s: %s (jerr %d)", JT_CONSUMER_WORKERS,
+                         JT_STREAM_JOBS, jt_nats_describe(s, why, sizeof why), (int)jerr);
         free_consumer(j);
         return st;
     }

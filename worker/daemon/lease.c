@@ -251,8 +251,7 @@ jt_status_t jt_lease_acquire(jt_lease_t *l, const char *task_id, int timeout_ms,
             w = NULL;
         }
         if (w == NULL || trouble_ms > 0 || (ws != NATS_OK && ws != NATS_TIMEOUT)) {
-            struct timespec ts = {(time_t)(wait_ms / 1000), (long)(wait_ms % 1000) * 1000000};
-            nanosleep(&ts, NULL);
+            jt_clock_sleep((double)wait_ms / 1000.0);
         }
     }
     if (trouble_logged && st == JT_OK)

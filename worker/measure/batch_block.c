@@ -13,7 +13,7 @@
 #include "stats.h"
 #include "trial_session.h"
 
-/* Pause between a sandbox's start or end and the next window measured (settle). */
+/* Pause between the block's last sandbox ending and its closing idle window (settle). */
 #define SETTLE_SECONDS 0.04
 
 static json_t *watts_json(const double *w, size_t n_domains)
@@ -49,14 +49,12 @@ static json_t *window_json(const jt_window_t *w, size_t n_domains, unsigned long
 }
 
 /* Wait SETTLE_SECONDS. After a sandbox ends, the kernel goes on tearing it down
- * (namespaces, its cgroup) on this core for a few tens of milliseconds, and starting one
- * leaves work behind too: without the pause that work fell into the next window measured,
- * a neighbour's cost in a candidate's trial and the harness's in an idle window. */
+ * (namespaces, its cgroup) on this core for a few tens of milliseconds: without the pause
+ * that work fell into the block's closing idle window and raised its idle power. (The
+ * pause after a sandbox starts is jt_session_open's.) */
 static void settle(void)
 {
-    struct timespec pause = {0, (long)(SETTLE_SECONDS * 1e9)};
-    while (nanosleep(&pause, &pause) != 0)
-        ;
+    jt_clock_sleep(SETTLE_SECONDS);
 }
 
 /* Record a candidate problem of slot from the session's scratch measurement. */
@@ -84,7 +82,6 @@ static jt_status_t measure_slot(jt_runner_t *r, const jt_trials_env_t *env, jt_b
     }
     size_t n_domains = jt_meter_domain_count(env->meter);
     double min_seconds = slot->job->min_trial_seconds;
-    settle();
     if (first) {
         for (int k = 0; s == JT_OK && !c.failed && k < warmup; k++) {
             jt_window_t w;

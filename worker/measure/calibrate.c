@@ -8,17 +8,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "cpu_busy.h"
 #include "measurer.h"
 #include "meter.h"
 #include "stats.h"
-
-static void sleep_until(double t)
-{
-    struct timespec ts = {(time_t)t, (long)((t - floor(t)) * 1e9)};
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) != 0)
-        ;
-}
 
 jt_status_t jt_calibrate(const jt_config_t *cfg, const char *meter_kind, double seconds,
                          const char *out_path, jt_calibration_t *result, jt_error_t *err)
@@ -64,7 +58,7 @@ jt_status_t jt_calibrate(const jt_config_t *cfg, const char *meter_kind, double 
     size_t n = 0;
     while (s == JT_OK && n < max_samples && prev.time - start < seconds) {
         next += JT_CALIBRATE_INTERVAL_SECONDS;
-        sleep_until(next);
+        jt_clock_sleep_until(next);
         s = jt_meter_read(meter, &cur, err);
         if (s != JT_OK)
             break;

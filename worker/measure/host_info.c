@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+
 /* Read a short text file (first line, newline stripped) into buf; 0 or -1. */
 static int read_line(const char *path, char *buf, size_t len)
 {
@@ -182,8 +184,7 @@ int jt_host_thermal_wait(double max_seconds)
     if (isnan(last))
         return -1;
     for (double waited = 0; waited < max_seconds; waited += 1.0) {
-        struct timespec ts = {1, 0};
-        nanosleep(&ts, NULL);
+        jt_clock_sleep(1.0);
         double now = jt_host_temperature_c();
         if (isnan(now))
             return -1;

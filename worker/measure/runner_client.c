@@ -56,8 +56,8 @@ static void runner_environment(char **out)
 struct jt_runner {
     pid_t pid;
     pthread_mutex_t write_lock; /* commands come from the job thread and from cancel/lease */
-    int cmd_fd;   /* we write commands */
-    int reply_fd; /* we read frames */
+    int cmd_fd;                 /* we write commands */
+    int reply_fd;               /* we read frames */
     double budget_seconds;
     jt_runner_box_t box;
 };
@@ -232,8 +232,7 @@ void jt_runner_destroy(jt_runner_t *r)
         pid_t w = waitpid(r->pid, NULL, WNOHANG);
         if (w == r->pid || (w < 0 && errno == ECHILD))
             goto done;
-        struct timespec ts = {0, 10 * 1000 * 1000};
-        nanosleep(&ts, NULL);
+        jt_clock_sleep(0.01);
     }
     kill(r->pid, SIGKILL);
     waitpid(r->pid, NULL, 0);
@@ -304,10 +303,9 @@ static jt_test_status_t status_from_wire(const msgpack_object *o)
     static const char *const names[] = {"exception",    "timeout", "memory_limit",
                                         "output_limit", "crashed", "not_serializable",
                                         "not_run"};
-    static const jt_test_status_t codes[] = {JT_TEST_EXCEPTION,    JT_TEST_TIMEOUT,
-                                             JT_TEST_MEMORY_LIMIT, JT_TEST_OUTPUT_LIMIT,
-                                             JT_TEST_CRASHED,      JT_TEST_NOT_SERIALIZABLE,
-                                             JT_TEST_NOT_RUN};
+    static const jt_test_status_t codes[] = {
+        JT_TEST_EXCEPTION, JT_TEST_TIMEOUT,          JT_TEST_MEMORY_LIMIT, JT_TEST_OUTPUT_LIMIT,
+        JT_TEST_CRASHED,   JT_TEST_NOT_SERIALIZABLE, JT_TEST_NOT_RUN};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (jt_mp_str_eq(o, names[i]))
             return codes[i];
@@ -316,8 +314,7 @@ static jt_test_status_t status_from_wire(const msgpack_object *o)
 
 /* Turn one "test" frame into the record of test case tc. */
 static jt_status_t record_test(const jt_test_case_t *tc, const jt_tolerance_t *tol,
-                               const msgpack_object *msg, jt_test_result_t *rec,
-                               jt_error_t *err)
+                               const msgpack_object *msg, jt_test_result_t *rec, jt_error_t *err)
 {
     const msgpack_object *status = jt_mp_find(msg, "status");
     const msgpack_object *message = jt_mp_find(msg, "message");
@@ -329,8 +326,8 @@ static jt_status_t record_test(const jt_test_case_t *tc, const jt_tolerance_t *t
     jt_mp_number(jt_mp_find(msg, "seconds"), &seconds);
     rec->seconds = seconds;
     if (repr != NULL && repr->type == MSGPACK_OBJECT_STR)
-        rec->actual_output = jt_strndup_bounded(repr->via.str.ptr, repr->via.str.size,
-                                                JT_MAX_ACTUAL_REPR_BYTES);
+        rec->actual_output =
+            jt_strndup_bounded(repr->via.str.ptr, repr->via.str.size, JT_MAX_ACTUAL_REPR_BYTES);
     if (!jt_mp_str_eq(status, "ok")) {
         rec->status = status_from_wire(status);
         rec->passed = false;
@@ -393,16 +390,16 @@ jt_status_t jt_runner_validate(jt_runner_t *r, const jt_job_t *job, int core, jt
                 s = jt_error_set(err, JT_ERR_SANDBOX, "", "sandbox failed: %s",
                                  why ? why : "no reason given");
             else if (next != job->n_test_cases)
-                s = jt_error_set(err, JT_ERR_SANDBOX, "", "sandbox reported %zu of %zu tests",
-                                 next, job->n_test_cases);
+                s = jt_error_set(err, JT_ERR_SANDBOX, "", "sandbox reported %zu of %zu tests", next,
+                                 job->n_test_cases);
             free(why);
             msgpack_unpacked_destroy(&m);
             free(data);
             if (s != JT_OK)
                 return s;
-            return jt_validation_summarise(v) == 0 ? JT_OK
-                                                   : jt_error_set(err, JT_ERR_NOMEM, "",
-                                                                  "out of memory");
+            return jt_validation_summarise(v) == 0
+                       ? JT_OK
+                       : jt_error_set(err, JT_ERR_NOMEM, "", "out of memory");
         } else {
             s = jt_error_set(err, JT_ERR_PROTOCOL, "", "unexpected frame from the sandbox runner");
         }
@@ -413,8 +410,7 @@ jt_status_t jt_runner_validate(jt_runner_t *r, const jt_job_t *job, int core, jt
     }
 }
 
-jt_status_t jt_runner_start_measure(jt_runner_t *r, const jt_job_t *job, int core,
-                                    jt_error_t *err)
+jt_status_t jt_runner_start_measure(jt_runner_t *r, const jt_job_t *job, int core, jt_error_t *err)
 {
     jt_status_t s = send_job(r, "measure", job, core);
     if (s != JT_OK)
@@ -430,8 +426,7 @@ jt_status_t jt_runner_send(jt_runner_t *r, const void *data, size_t len)
     return s;
 }
 
-jt_status_t jt_runner_recv(jt_runner_t *r, int timeout_ms, uint8_t **data,
-                           msgpack_unpacked *msg)
+jt_status_t jt_runner_recv(jt_runner_t *r, int timeout_ms, uint8_t **data, msgpack_unpacked *msg)
 {
     size_t len;
     jt_status_t s = jt_frame_read(r->reply_fd, REPLY_MAX_BYTES, timeout_ms, data, &len);

@@ -33,7 +33,8 @@ typedef struct {
 } jt_session_t;
 
 /* Start a session for job through runner r: open the box's counters (env->counters_cgroup),
- * ask the runner for the measure job and wait for the sandbox child's "trials_ready". m
+ * ask the runner for the measure job, wait for the sandbox child's "trials_ready" and let the
+ * kernel's work of starting the sandbox pass (a 40 ms pause) before the first window. m
  * receives candidate problems (m->completed false, error_type, error_message). Returns an
  * error when the sandbox failed (then destroy and respawn the runner). */
 jt_status_t jt_session_open(jt_session_t *c, jt_runner_t *r, const jt_job_t *job,

@@ -1,4 +1,5 @@
-/* clock.h -- the one place JouleTrace reads clocks and turns seconds into poll/wait milliseconds.
+/* clock.h -- the one place JouleTrace reads clocks, sleeps, and turns seconds into poll/wait
+ * milliseconds.
  *
  * Monotonic readings are for intervals and deadlines; the Unix and UTC
  * readings are for records people read. Every function is thread-safe.
@@ -31,6 +32,14 @@ double jt_clock_unix(void);
 /* Now as UTC ISO 8601 with milliseconds, "2024-05-01T12:00:00.123Z", into buf
  * (len >= JT_CLOCK_ISO_MAX; a shorter buffer gets a truncated, NUL-terminated text). */
 void jt_clock_utc_iso(char *buf, size_t len);
+
+/* Sleep for seconds on CLOCK_MONOTONIC, resuming after a signal, so the whole pause
+ * passes. NaN and seconds <= 0 return at once. */
+void jt_clock_sleep(double seconds);
+
+/* Sleep until jt_clock_now() reaches deadline (monotonic seconds), resuming after a
+ * signal; a deadline already past returns at once. */
+void jt_clock_sleep_until(double deadline);
 
 /* seconds as a wait in whole milliseconds for poll() and friends, rounded up so
  * that a short positive wait never becomes a busy poll(0): NaN and seconds <= 0
