@@ -42,7 +42,7 @@
  * seconds and where
  * they went (the batch's blocks in KV `<id>.block.<n>`: trial, null and idle windows; the
  * jobs' trial and idle windows), how much neighbouring idle windows disagree, the platform
- * floor and the load.
+ * floor and the load (batch_report.h).
  *
  * Everything runs under bench_guard.h: when the bench ends or gets SIGINT, SIGTERM or
  * SIGHUP, its process group (fake_rapl, nats-server, gateway, workers; the sandboxes die
@@ -69,80 +69,22 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "batch_report.h"
 #include "batch_stand.h"
 #include "batch_state.h"
 #include "bench_guard.h"
 #include "bench_percentile.h"
-#include "cpu_busy.h"
 #include "floor_table.h"
 #include "json_path.h"
-#include "platform_floor.h"
 #include "process_harness.h"
 #include "ranking.h"
 #include "temp_dir.h"
 
-#define MAX_CANDIDATES 20
-#define MAX_TRIALS 64 /* per candidate and mode, kept for the cost table (JT_MAX_TRIALS is 50) */
-#define MAX_SLOTS 16  /* block positions shown (a block holds 8) */
-#define WORK_STEP 1.3
 #define POLL_MS 500
 #define JOBS_WAIT_S 1800.0
 #define PRINT_EVERY_S 15.0
 #define MAX_BLOCKS 100000
 #define TEST_INPUT 7 /* solve(7) == 49 for every candidate */
-
-typedef struct {
-    int candidates;
-    long work;
-    double precision;
-    double budget_s;
-    double job_cv;
-    int job_trials;
-    double min_trial_s;
-    int warmup;
-    double target;
-    bool jobs_first; /* the separate jobs before the batch (the drift and the machine move) */
-    int rounds;      /* rounds of both modes, the order alternating */
-} options_t;
-
-/* One candidate and what each mode measured of it (NAN: not measured). */
-typedef struct {
-    char id[16];
-    long work;
-    char *code;
-    int b_trials;
-    double b_median, b_hw;
-    char task[64];
-    int j_trials;
-    double j_median, j_hw;
-    char j_stop[64];
-    /* per trial, both modes: runs, wall and CPU seconds per run; the batch's block position */
-    int b_n, j_n;
-    double b_runs[MAX_TRIALS], b_wall[MAX_TRIALS], b_cpu[MAX_TRIALS];
-    int b_pos[MAX_TRIALS];
-    double j_runs[MAX_TRIALS], j_wall[MAX_TRIALS], j_cpu[MAX_TRIALS];
-    double b_cv, j_cv; /* robust CV of the net energy per run of one trial, % */
-} candidate_t;
-
-/* One mode's totals. */
-typedef struct {
-    bool ok;         /* it ran to the end */
-    double socket_s; /* lease held */
-    int holds;       /* lease holds */
-    double wall_s;   /* first POST to the last final record */
-    int precise;     /* candidates at the precision */
-    double trial_s;  /* candidate trial windows */
-    double null_s;   /* null trial windows (batch only: NAN for jobs) */
-    double idle_s;   /* idle windows */
-    double block_s;  /* batch: the blocks' own seconds */
-    int blocks;      /* batch: stored blocks */
-    double gap_s;    /* batch: time between blocks, lease not held */
-    char stop[240];  /* batch: stop_reason */
-    /* |difference| of package + dram watts between neighbouring idle windows (a block's
-     * two; a job's consecutive ones) */
-    double idle_dw[MAX_CANDIDATES * MAX_TRIALS];
-    int n_idle_dw;
-} totals_t;
 
 static double number_at(const json_t *r, const char *path)
 {
@@ -189,10 +131,10 @@ static double array_cv(const json_t *a)
 /* ---- the candidates ---------------------------------------------------------------------- */
 
 /* Forget what a round measured of the candidates; keep their code. */
-static void reset_results(candidate_t *c, const options_t *o)
+static void reset_results(batch_candidate_t *c, const batch_options_t *o)
 {
     for (int i = 0; i < o->candidates; i++) {
-        candidate_t keep = c[i];
+        batch_candidate_t keep = c[i];
         memset(&c[i], 0, sizeof c[i]);
         memcpy(c[i].id, keep.id, sizeof c[i].id);
         c[i].work = keep.work;
@@ -202,12 +144,12 @@ static void reset_results(candidate_t *c, const options_t *o)
     }
 }
 
-static int make_candidates(candidate_t *c, const options_t *o)
+static int make_candidates(batch_candidate_t *c, const batch_options_t *o)
 {
     for (int i = 0; i < o->candidates; i++) {
         memset(&c[i], 0, sizeof c[i]);
         snprintf(c[i].id, sizeof c[i].id, "w%d", i);
-        c[i].work = lround((double)o->work * pow(WORK_STEP, i));
+        c[i].work = lround((double)o->work * pow(BATCH_WORK_STEP, i));
         /* s never goes below 0: every candidate returns x * x, after W iterations */
         if (asprintf(&c[i].code,
                      "W = %ld\n"
@@ -223,7 +165,7 @@ static int make_candidates(candidate_t *c, const options_t *o)
 }
 
 /* The problem's fields shared by the batch and every job into o. */
-static void set_problem(json_t *o, const options_t *opt)
+static void set_problem(json_t *o, const batch_options_t *opt)
 {
     json_object_set_new(o, "function_name", json_string("solve"));
     json_object_set_new(o, "problem_name", json_string("bench-batch"));
@@ -252,20 +194,20 @@ static double block_idle_watts(const json_t *block, const json_t *w)
     return sum;
 }
 
-static void keep_idle_diff(totals_t *m, double a, double b)
+static void keep_idle_diff(batch_totals_t *m, double a, double b)
 {
-    if (isfinite(a) && isfinite(b) && m->n_idle_dw < MAX_CANDIDATES * MAX_TRIALS)
+    if (isfinite(a) && isfinite(b) && m->n_idle_dw < BATCH_MAX_CANDIDATES * BATCH_MAX_TRIALS)
         m->idle_dw[m->n_idle_dw++] = fabs(a - b);
 }
 
 /* Keep one block trial t, at position pos of its block, in its candidate's lists. */
-static void keep_block_trial(const json_t *t, int pos, candidate_t *c, int n)
+static void keep_block_trial(const json_t *t, int pos, batch_candidate_t *c, int n)
 {
     json_int_t i = json_integer_value(json_object_get(t, "candidate"));
     double runs = number_at(t, "runs");
-    if (i < 0 || i >= n || !(runs > 0) || c[i].b_n >= MAX_TRIALS)
+    if (i < 0 || i >= n || !(runs > 0) || c[i].b_n >= BATCH_MAX_TRIALS)
         return;
-    candidate_t *k = &c[i];
+    batch_candidate_t *k = &c[i];
     k->b_runs[k->b_n] = runs;
     k->b_wall[k->b_n] = number_at(t, "seconds") / runs;
     k->b_cpu[k->b_n] = number_at(t, "cpu_seconds") / runs;
@@ -274,7 +216,8 @@ static void keep_block_trial(const json_t *t, int pos, candidate_t *c, int n)
 }
 
 /* Sum what the stored blocks of batch id spent, into m; each trial's costs into c. */
-static void read_blocks(jt_batch_stand_t *s, const char *id, totals_t *m, candidate_t *c, int n)
+static void read_blocks(jt_batch_stand_t *s, const char *id, batch_totals_t *m,
+                        batch_candidate_t *c, int n)
 {
     double prev_end = NAN;
     m->trial_s = m->null_s = m->idle_s = m->block_s = m->gap_s = 0;
@@ -305,8 +248,8 @@ static void read_blocks(jt_batch_stand_t *s, const char *id, totals_t *m, candid
 }
 
 /* Submit the batch, wait for its end, read its ranking into c and its totals into m. */
-static int run_batch(jt_batch_stand_t *s, const options_t *o, candidate_t *c, totals_t *m,
-                     char *batch_id, size_t id_len)
+static int run_batch(jt_batch_stand_t *s, const batch_options_t *o, batch_candidate_t *c,
+                     batch_totals_t *m, char *batch_id, size_t id_len)
 {
     json_t *body = json_object();
     set_problem(body, o);
@@ -393,7 +336,7 @@ static int run_batch(jt_batch_stand_t *s, const options_t *o, candidate_t *c, to
 
 /* ---- (b) separate jobs ------------------------------------------------------------------- */
 
-static json_t *job_body(const options_t *o, const candidate_t *c)
+static json_t *job_body(const batch_options_t *o, const batch_candidate_t *c)
 {
     json_t *j = json_object();
     set_problem(j, o);
@@ -405,7 +348,7 @@ static json_t *job_body(const options_t *o, const candidate_t *c)
 }
 
 /* The batch's interval on one job's trials: c's trials, median and half-width. */
-static void job_precision(const json_t *result, candidate_t *c)
+static void job_precision(const json_t *result, batch_candidate_t *c)
 {
     const json_t *trials = json_object_get(result, "trials");
     size_t n = json_array_size(trials);
@@ -430,7 +373,7 @@ static void job_precision(const json_t *result, candidate_t *c)
 }
 
 /* Sum the windows of one job's result into m; each trial's costs into c. */
-static void add_job_windows(const json_t *result, totals_t *m, candidate_t *c)
+static void add_job_windows(const json_t *result, batch_totals_t *m, batch_candidate_t *c)
 {
     size_t k;
     json_t *t;
@@ -438,7 +381,7 @@ static void add_job_windows(const json_t *result, totals_t *m, candidate_t *c)
     {
         double runs = number_at(t, "repeats"), secs = number_at(t, "seconds");
         m->trial_s += secs;
-        if (!(runs > 0) || c->j_n >= MAX_TRIALS)
+        if (!(runs > 0) || c->j_n >= BATCH_MAX_TRIALS)
             continue;
         c->j_runs[c->j_n] = runs;
         c->j_wall[c->j_n] = secs / runs;
@@ -458,7 +401,8 @@ static void add_job_windows(const json_t *result, totals_t *m, candidate_t *c)
 }
 
 /* Post every candidate as a job at once, wait for all of them, read their precision. */
-static int run_jobs(jt_batch_stand_t *s, const options_t *o, candidate_t *c, totals_t *m)
+static int run_jobs(jt_batch_stand_t *s, const batch_options_t *o, batch_candidate_t *c,
+                    batch_totals_t *m)
 {
     double t0 = jt_proc_now();
     m->trial_s = m->idle_s = 0;
@@ -526,228 +470,14 @@ static int run_jobs(jt_batch_stand_t *s, const options_t *o, candidate_t *c, tot
     return m->ok ? 0 : -1;
 }
 
-/* ---- the table --------------------------------------------------------------------------- */
-
-static const char *cell(char *buf, size_t len, const char *fmt, double x)
-{
-    if (isnan(x))
-        return "n/a";
-    if (isinf(x))
-        return "inf";
-    snprintf(buf, len, fmt, x);
-    return buf;
-}
-
-static double per_hour(const totals_t *m)
-{
-    return m->socket_s > 0 ? 3600.0 * m->precise / m->socket_s : NAN;
-}
-
-static void print_candidates(const options_t *o, const candidate_t *c)
-{
-    printf("%-9s %8s | %-34s | %-34s %s\n", "candidate", "W", "batch: trials  median J   half-w",
-           "jobs:  trials  median J   half-w", "job stop");
-    for (int i = 0; i < o->candidates; i++) {
-        char a[24], b[24], d[24], e[24];
-        const candidate_t *k = &c[i];
-        bool bok = k->b_hw <= o->precision, jok = k->j_hw <= o->precision;
-        printf("%-9s %8ld |        %6d %9s %7s%% %s |        %6d %9s %7s%% %s %s\n", k->id, k->work,
-               k->b_trials, cell(a, sizeof a, "%.5f", k->b_median),
-               cell(b, sizeof b, "%.2f", k->b_hw), bok ? "ok" : "--", k->j_trials,
-               cell(d, sizeof d, "%.5f", k->j_median), cell(e, sizeof e, "%.2f", k->j_hw),
-               jok ? "ok" : "--", k->j_stop);
-    }
-}
-
-/* Median of v[0..n) (copied: v is kept), NAN when n is 0. */
-static double median_of(const double *v, int n)
-{
-    double tmp[MAX_TRIALS];
-    if (n <= 0)
-        return NAN;
-    memcpy(tmp, v, (size_t)n * sizeof *tmp);
-    return jt_bench_percentile(tmp, (size_t)n, 0.5);
-}
-
-/* What one trial cost in each mode: runs per trial, wall and CPU milliseconds per run
- * (medians), then the batch's wall per run by position in the block, relative to its
- * candidate's median: where a block's order, or a session's first trial, costs more. */
-static void print_costs(const options_t *o, const candidate_t *c)
-{
-    printf("\n%-9s %17s %23s %23s %17s %19s\n", "candidate", "runs/trial b j",
-           "wall ms/run batch jobs", "cpu ms/run batch jobs", "trial cv% b j", "trial sd mJ b j");
-    static double pos[MAX_SLOTS][MAX_CANDIDATES * MAX_TRIALS];
-    int npos[MAX_SLOTS] = {0};
-    for (int i = 0; i < o->candidates; i++) {
-        const candidate_t *k = &c[i];
-        double bw = median_of(k->b_wall, k->b_n);
-        double br = median_of(k->b_runs, k->b_n), jr = median_of(k->j_runs, k->j_n);
-        /* one trial's spread in joules: the per-run spread times the runs of a trial */
-        printf("%-9s %8.0f %8.0f %11.2f %11.2f %11.2f %11.2f %8.1f %8.1f %9.1f %9.1f\n", k->id, br,
-               jr, 1e3 * bw, 1e3 * median_of(k->j_wall, k->j_n), 1e3 * median_of(k->b_cpu, k->b_n),
-               1e3 * median_of(k->j_cpu, k->j_n), k->b_cv, k->j_cv,
-               10 * k->b_cv * fabs(k->b_median) * br, 10 * k->j_cv * fabs(k->j_median) * jr);
-        for (int t = 0; t < k->b_n; t++) {
-            int p = k->b_pos[t];
-            if (p < MAX_SLOTS && npos[p] < (int)(sizeof pos[p] / sizeof pos[p][0]))
-                pos[p][npos[p]++] = k->b_wall[t] / bw;
-        }
-    }
-    printf("# batch wall per run by position in the block / the candidate's median:");
-    for (int p = 0; p < MAX_SLOTS; p++)
-        if (npos[p] > 0)
-            printf(" %d:%.3f", p, jt_bench_percentile(pos[p], (size_t)npos[p], 0.5));
-    printf("\n");
-}
-
-/* Median and 90th percentile of v[0..n) into buf (sorts v), "n/a" when empty. */
-static const char *spread(char *buf, size_t len, double *v, int n)
-{
-    if (n <= 0)
-        return "n/a";
-    snprintf(buf, len, "median %.3f W, p90 %.3f W", jt_bench_percentile(v, (size_t)n, 0.5),
-             jt_bench_percentile(v, (size_t)n, 0.9));
-    return buf;
-}
-
-/* How much neighbouring idle windows disagree in each mode: the noise of the local idle
- * power, which every trial's net energy carries. */
-static void print_idle_noise(const options_t *o, int core, totals_t *b, totals_t *j)
-{
-    char x[64], y[64];
-    double w = fmax(o->min_trial_s, 0.05);
-    jt_cpu_busy_t busy; /* the source the tree counts the core's busy time from */
-    jt_error_t err;
-    const char *source = jt_cpu_busy_init(&busy, core, NULL, &err) == JT_OK
-                             ? jt_cpu_busy_source_name(busy.source)
-                             : "unknown";
-    printf("# idle windows (package + dram), |difference| between neighbours: batch %s; jobs "
-           "%s\n#   (10 ms of busy time on the core in a %.2f s window reads %+.2f W; the tree "
-           "counts the core's busy time from %s)\n",
-           spread(x, sizeof x, b->idle_dw, b->n_idle_dw),
-           spread(y, sizeof y, j->idle_dw, j->n_idle_dw), w,
-           (JT_STAND_ACTIVE_W + JT_STAND_DRAM_ACTIVE_W) * 0.01 / w, source);
-}
-
-static void print_mode(const char *name, int n, const totals_t *m)
-{
-    char a[24];
-    printf("%-15s %10d %12d %10.1f %7d %8.1f %12s\n", name, n, m->precise, m->socket_s, m->holds,
-           m->wall_s, cell(a, sizeof a, "%.0f", per_hour(m)));
-}
-
-static void print_header(const jt_batch_stand_t *s, const options_t *o)
-{
-    const jt_integrity_options_t *t = &s->tree.opt;
-    printf("bench_batch: candidates measured per hour of measurement socket at an interval "
-           "half-width <= %g %% of the median\n",
-           o->precision);
-    printf("# tree: fake_rapl, package %.0f W idle, +%.0f W busy; dram %.0f W, +%.0f W; %.1f s "
-           "after its start (after the calibration) idle %+.1f %%, then package %+.3f W/s; "
-           "measurement core %d\n",
-           JT_STAND_IDLE_W, JT_STAND_ACTIVE_W, JT_STAND_DRAM_IDLE_W, JT_STAND_DRAM_ACTIVE_W,
-           s->tree.step_at, t->step_percent, t->ramp_wps, s->tree.core);
-    printf("# candidates: %d loops of W = %ld x %.1f^i iterations; min_trial_seconds %g, "
-           "warmup_trials %d; %d rounds, the order alternating\n",
-           o->candidates, o->work, WORK_STEP, o->min_trial_s, o->warmup, o->rounds);
-    printf("# half-w: the 95 %% interval of the median (ranking.h), in %% of the median; "
-           "jobs: on trials[].net_total_joules_per_run\n");
-}
-
-static void print_mode_head(void)
-{
-    printf("%-15s %10s %12s %10s %7s %8s %12s\n", "mode", "candidates", "at_precision", "socket_s",
-           "holds", "wall_s", "per_hour");
-}
-
-/* One round: its candidates, costs, rates and where the socket time went. */
-static void print_round(const jt_batch_stand_t *s, const options_t *o, const candidate_t *c,
-                        totals_t *b, totals_t *j, const char *batch_id, int round, bool batch_first)
-{
-    printf("\n## round %d of %d (%s first)\n", round + 1, o->rounds,
-           batch_first ? "batch" : "jobs");
-    printf("# batch %s: target_precision_percent %g, max_measurement_seconds %g (stop: %s); "
-           "jobs: energy_measurement_trials %d, target_cv_percent %g\n",
-           batch_id, o->precision, o->budget_s, b->stop, o->job_trials, o->job_cv);
-    print_candidates(o, c);
-    print_costs(o, c);
-    printf("\n");
-    print_mode_head();
-    print_mode("batch", o->candidates, b);
-    print_mode("separate jobs", o->candidates, j);
-    printf("# socket time = the measurement lease held (KV watcher on the lease bucket, server "
-           "timestamps of take and delete)\n");
-    printf("# batch: %d lease holds, %d blocks of %.1f s in all: candidate trial windows %.1f s, "
-           "null trials %.1f s, idle windows %.1f s,\n#   the rest %.1f s (a sandbox session per "
-           "candidate and block, autorange on first trials, warm-up);\n#   lease held beyond the "
-           "blocks %.1f s; between blocks, lease free, %.1f s\n",
-           b->holds, b->blocks, b->block_s, b->trial_s, b->null_s, b->idle_s,
-           b->block_s - b->trial_s - b->null_s - b->idle_s, b->socket_s - b->block_s, b->gap_s);
-    printf("# jobs: %d lease holds: candidate trial windows %.1f s, idle windows %.1f s, the rest "
-           "%.1f s\n#   (null trials, autorange of candidate and null, warm-up, sandbox session)\n",
-           j->holds, j->trial_s, j->idle_s, j->socket_s - j->trial_s - j->idle_s);
-    print_idle_noise(o, s->tree.core, b, j);
-    int bt = 0, jt = 0;
-    for (int i = 0; i < o->candidates; i++) {
-        bt += c[i].b_trials;
-        jt += c[i].j_trials;
-    }
-    char x[24], y[24], z[24], w[24];
-    printf("# socket seconds per measured trial: batch %s (%d trials), jobs %s (%d trials); "
-           "mean candidate window: batch %s s, jobs %s s\n",
-           cell(x, sizeof x, "%.3f", bt > 0 ? b->socket_s / bt : NAN), bt,
-           cell(y, sizeof y, "%.3f", jt > 0 ? j->socket_s / jt : NAN), jt,
-           cell(z, sizeof z, "%.3f", bt > 0 ? b->trial_s / bt : NAN),
-           cell(w, sizeof w, "%.3f", jt > 0 ? j->trial_s / jt : NAN));
-}
-
-/* A round's totals added to the sums over rounds. */
-static void add_totals(totals_t *sum, const totals_t *r, bool first)
-{
-    sum->ok = (first || sum->ok) && r->ok;
-    sum->socket_s += r->socket_s;
-    sum->holds += r->holds;
-    sum->wall_s += r->wall_s;
-    sum->precise += r->precise;
-    sum->trial_s += r->trial_s;
-    sum->null_s += r->null_s;
-    sum->idle_s += r->idle_s;
-    sum->block_s += r->block_s;
-    sum->blocks += r->blocks;
-    sum->gap_s += r->gap_s;
-}
-
-/* The rates over every round and the verdict; whether it passed. */
-static bool print_verdict(const options_t *o, int rounds, const totals_t *b, const totals_t *j)
-{
-    printf("\n## all %d rounds\n", rounds);
-    print_mode_head();
-    print_mode("batch", o->candidates * rounds, b);
-    print_mode("separate jobs", o->candidates * rounds, j);
-    double rb = per_hour(b), rj = per_hour(j);
-    bool comparable = rounds == o->rounds && b->ok && j->ok && j->precise > 0;
-    double ratio = comparable ? rb / rj : NAN;
-    bool pass = comparable && ratio >= o->target;
-    char a[24];
-    printf("\n%-44s %8s %10s %s\n", "ratio", "got", "target", "verdict");
-    printf("%-44s %8s %9s%.1fx %s\n", "batch / separate jobs, candidates per hour",
-           cell(a, sizeof a, "%.2fx", ratio), ">= ", o->target, pass ? "PASS" : "FAIL");
-    if (!comparable)
-        printf("# no ratio: %s\n", rounds < o->rounds || !b->ok || !j->ok
-                                       ? "a mode did not complete"
-                                       : "the jobs reached no candidate at the precision (raise "
-                                         "--job-trials or lower --job-cv)");
-    return pass;
-}
-
 /* ---- the bench --------------------------------------------------------------------------- */
 
 /* Everything but the cleanup of what the guard kills: the stand, both modes, the table. */
-static int bench_main(jt_batch_stand_t *s, const options_t *o)
+static int bench_main(jt_batch_stand_t *s, const batch_options_t *o)
 {
     double load = jt_floor_table_load();
-    static candidate_t c[MAX_CANDIDATES];
-    static totals_t b, j, b_all, j_all;
+    static batch_candidate_t c[BATCH_MAX_CANDIDATES];
+    static batch_totals_t b, j, b_all, j_all;
     jt_lease_clock_t clock;
     memset(&clock, 0, sizeof clock);
     int rc = 1, rounds = 0;
@@ -756,7 +486,7 @@ static int bench_main(jt_batch_stand_t *s, const options_t *o)
     if (jt_batch_stand_start(s) != 0 || jt_lease_clock_start(&clock, &s->bus) != 0)
         goto out;
     fprintf(stderr, "bench_batch: the system runs (gateway on 127.0.0.1:%d)\n", s->port);
-    print_header(s, o);
+    batch_report_header(s, o);
     for (int r = 0; r < o->rounds; r++) {
         reset_results(c, o);
         memset(&b, 0, sizeof b);
@@ -776,9 +506,9 @@ static int bench_main(jt_batch_stand_t *s, const options_t *o)
             b.precise += c[i].b_hw <= o->precision;
             j.precise += c[i].j_hw <= o->precision;
         }
-        print_round(s, o, c, &b, &j, batch_id, r, batch_first);
-        add_totals(&b_all, &b, r == 0);
-        add_totals(&j_all, &j, r == 0);
+        batch_report_round(s, o, c, &b, &j, batch_id, r, batch_first);
+        batch_totals_add(&b_all, &b, r == 0);
+        batch_totals_add(&j_all, &j, r == 0);
         fflush(stdout);
         if (!ran) {
             jt_batch_stand_dump_logs(s);
@@ -788,9 +518,7 @@ static int bench_main(jt_batch_stand_t *s, const options_t *o)
     }
     jt_lease_clock_stop(&clock);
     jt_batch_stand_stop(s);
-    bool pass = print_verdict(o, rounds, &b_all, &j_all);
-    jt_floor_print(8);
-    jt_floor_table_print_load(load);
+    bool pass = batch_report_verdict(o, rounds, &b_all, &j_all, load);
     rc = pass ? 0 : 1;
 out:
     jt_lease_clock_stop(&clock);
@@ -824,18 +552,18 @@ static double parse_num(const char *s, double lo, double hi)
     return v;
 }
 
-static void parse_options(int argc, char **argv, options_t *o, jt_integrity_options_t *t)
+static void parse_options(int argc, char **argv, batch_options_t *o, jt_integrity_options_t *t)
 {
-    *o = (options_t){.candidates = 8,
-                     .work = 40000,
-                     .precision = 3,
-                     .budget_s = 1800,
-                     .job_cv = 1.2,
-                     .job_trials = 50,
-                     .min_trial_s = 0.1,
-                     .warmup = 1,
-                     .target = 2.5,
-                     .rounds = 2};
+    *o = (batch_options_t){.candidates = 8,
+                           .work = 40000,
+                           .precision = 3,
+                           .budget_s = 1800,
+                           .job_cv = 1.2,
+                           .job_trials = 50,
+                           .min_trial_s = 0.1,
+                           .warmup = 1,
+                           .target = 2.5,
+                           .rounds = 2};
     *t = (jt_integrity_options_t){.step_percent = 5, .ramp_wps = 0.01, .step_after_s = 20};
     static const struct option opts[] = {
         {"candidates", required_argument, NULL, 'n'},
@@ -858,7 +586,7 @@ static void parse_options(int argc, char **argv, options_t *o, jt_integrity_opti
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) {
         case 'n':
-            o->candidates = (int)parse_num(optarg, 2, MAX_CANDIDATES);
+            o->candidates = (int)parse_num(optarg, 2, BATCH_MAX_CANDIDATES);
             break;
         case 'w':
             o->work = (long)parse_num(optarg, 1000, 1e8);
@@ -910,7 +638,7 @@ static void parse_options(int argc, char **argv, options_t *o, jt_integrity_opti
 /* What the guarded child runs. */
 typedef struct {
     jt_batch_stand_t *stand;
-    options_t opt;
+    batch_options_t opt;
 } bench_args_t;
 
 static int bench_body(void *arg)
