@@ -1,5 +1,6 @@
-/* test_batch_estimate.c -- unit tests of a batch's estimator (worker/measure/batch_block.c)
- * on built blocks with known idle power, harness overhead and candidate energy. */
+/* test_batch_estimate.c -- unit tests of a batch's estimator (worker/measure/batch_block.c,
+ * block_effects.c) on built blocks with known idle power, harness overhead, candidate energy
+ * and block effects. */
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
@@ -135,10 +136,177 @@ static void incomplete_blocks_skipped(void **state)
     free_blocks(blocks, 3);
 }
 
+/* Set candidate c's trial in blk to cost ratio x its active power above idle. */
+static void set_ratio(json_t *blk, size_t c, const double *active, double ratio)
+{
+    json_t *t = json_array_get(json_object_get(blk, "trials"), c);
+    json_array_set_new(
+        json_object_get(t, "gross"), 0,
+        json_real((40.0 + active[c] * ratio) * CANDIDATE_SECONDS + NULL_JOULES_PER_RUN * RUNS));
+}
+
+/* A block at t measuring candidates 0..n) whose package power above idle (40 W) is
+ * active[c] x speed x noise(c, b): the machine runs `speed` times slower in this block. */
+static json_t *block_of(double t, size_t b, size_t n, const double *active, double speed)
+{
+    json_t *blk = block_at(t, 40.0, 40.0, 40.0);
+    json_t *trials = json_array();
+    for (size_t c = 0; c < n; c++) {
+        double noise = 1.0 + 0.02 * sin((double)(7 * c + 3 * b));
+        double gross =
+            (40.0 + active[c] * speed * noise) * CANDIDATE_SECONDS + NULL_JOULES_PER_RUN * RUNS;
+        json_array_append_new(trials, json_pack("{s:i,s:i,s:f,s:[f,f]}", "candidate", (int)c,
+                                                "runs", RUNS, "seconds", CANDIDATE_SECONDS, "gross",
+                                                gross, DRAM_WATTS * CANDIDATE_SECONDS));
+    }
+    json_object_set_new(blk, "trials", trials);
+    return blk;
+}
+
+#define FX_CANDIDATES 8
+#define FX_BLOCKS 12
+
+/* The FX_CANDIDATES candidates' active watts (2, 3, ... W) and FX_BLOCKS blocks of all of
+ * them, blocks slow_from..slow_to (inclusive) 1.7x slower; slow_from > slow_to: none. */
+static void fx_blocks(double *active, json_t **blocks, size_t slow_from, size_t slow_to)
+{
+    for (size_t c = 0; c < FX_CANDIDATES; c++)
+        active[c] = 2.0 + (double)c;
+    for (size_t b = 0; b < FX_BLOCKS; b++)
+        blocks[b] = block_of(1000.0 + (double)b, b, FX_CANDIDATES, active,
+                             b >= slow_from && b <= slow_to ? 1.7 : 1.0);
+}
+
+/* Estimate the FX_BLOCKS blocks of FX_CANDIDATES candidates into *e. */
+static void fx_estimate(json_t **blocks, jt_batch_estimate_t *e)
+{
+    jt_error_t err;
+    assert_int_equal(jt_batch_estimate(blocks, FX_BLOCKS, FX_CANDIDATES, e, &err), JT_OK);
+}
+
+/* Candidate c's true net energy per run at speed 1 without noise. */
+static double net_of(const double *active, size_t c)
+{
+    return active[c] * CANDIDATE_SECONDS / RUNS;
+}
+
+/* Blocks 5-7 run 1.7x slower for every candidate: the block factors take that out, the
+ * measured values keep it. */
+static void block_effect_taken_out(void **state)
+{
+    (void)state;
+    double active[FX_CANDIDATES];
+    for (size_t c = 0; c < FX_CANDIDATES; c++)
+        active[c] = 2.0 + (double)c;
+    json_t *blocks[FX_BLOCKS];
+    for (size_t b = 0; b < FX_BLOCKS; b++)
+        blocks[b] =
+            block_of(1000.0 + (double)b, b, FX_CANDIDATES, active, b >= 5 && b <= 7 ? 1.7 : 1.0);
+    jt_batch_estimate_t e;
+    fx_estimate(blocks, &e);
+    assert_int_equal(e.blocks_adjusted, FX_BLOCKS);
+    assert_int_equal(e.trials_adjusted, FX_CANDIDATES * FX_BLOCKS);
+    assert_true(e.factor_high > 1.6 && e.factor_high < 1.8);
+    assert_true(e.factor_low > 0.95);
+    for (size_t c = 0; c < FX_CANDIDATES; c++) {
+        const jt_batch_sample_t *s = &e.candidates[c];
+        assert_int_equal(s->n, FX_BLOCKS);
+        for (size_t k = 0; k < s->n; k++) {
+            double want = net_of(active, c);
+            if (fabs(s->joules[k] / want - 1.0) > 0.05)
+                fail_msg("candidate %zu, block %zu: %g J per run, want %g", c, s->block_of[k],
+                         s->joules[k], want);
+            double slow = s->block_of[k] >= 5 && s->block_of[k] <= 7 ? 1.7 : 1.0;
+            assert_true(fabs(s->measured_joules[k] / (want * slow) - 1.0) < 0.03);
+            assert_near(s->joules[k] * s->block_factor[k], s->measured_joules[k]);
+        }
+    }
+    jt_batch_estimate_free(&e);
+    free_blocks(blocks, FX_BLOCKS);
+}
+
+/* One candidate's own outlier trial stays an outlier (its factor comes from the others only)
+ * and moves no other candidate's trial of that block. */
+static void own_outlier_kept(void **state)
+{
+    (void)state;
+    double active[FX_CANDIDATES];
+    json_t *blocks[FX_BLOCKS];
+    fx_blocks(active, blocks, 1, 0);
+    set_ratio(blocks[4], 3, active, 1.5 * (1.0 + 0.02 * sin((double)(7 * 3 + 3 * 4))));
+    jt_batch_estimate_t e;
+    fx_estimate(blocks, &e);
+    for (size_t c = 0; c < FX_CANDIDATES; c++) {
+        const jt_batch_sample_t *s = &e.candidates[c];
+        for (size_t k = 0; k < s->n; k++) {
+            double ratio = s->joules[k] / net_of(active, c);
+            if (c == 3 && s->block_of[k] == 4)
+                assert_true(ratio > 1.4);
+            else if (fabs(ratio - 1.0) > 0.05)
+                fail_msg("candidate %zu, block %zu moved: %g", c, s->block_of[k], ratio);
+        }
+    }
+    jt_batch_estimate_free(&e);
+    free_blocks(blocks, FX_BLOCKS);
+}
+
+/* A trial's factor is the median of the other candidates' ratios only: candidate 0 at 1.03x
+ * in block 2, the others there at 0.97..1.05x (median 1.00, 1.005 with candidate 0's own
+ * trial), every other trial exact. Its value stays 1.03x, its own noise kept in its interval. */
+static void own_trial_not_in_factor(void **state)
+{
+    (void)state;
+    double active[FX_CANDIDATES];
+    json_t *blocks[FX_BLOCKS];
+    fx_blocks(active, blocks, 1, 0);
+    for (size_t b = 0; b < FX_BLOCKS; b++)
+        for (size_t c = 0; c < FX_CANDIDATES; c++)
+            set_ratio(blocks[b], c, active, 1.0);
+    static const double others[FX_CANDIDATES - 1] = {0.97, 0.98, 0.99, 1.00, 1.01, 1.02, 1.05};
+    set_ratio(blocks[2], 0, active, 1.03);
+    for (size_t c = 1; c < FX_CANDIDATES; c++)
+        set_ratio(blocks[2], c, active, others[c - 1]);
+    jt_batch_estimate_t e;
+    fx_estimate(blocks, &e);
+    const jt_batch_sample_t *s = &e.candidates[0];
+    assert_int_equal(s->block_of[2], 2);
+    if (fabs(s->joules[2] / net_of(active, 0) - 1.03) > 1e-9)
+        fail_msg("candidate 0 in block 2: %.12g x its energy, want 1.03 (factor %.12g)",
+                 s->joules[2] / net_of(active, 0), s->block_factor[2]);
+    jt_batch_estimate_free(&e);
+    free_blocks(blocks, FX_BLOCKS);
+}
+
+/* With fewer than JT_BLOCK_MIN_OTHERS other candidates in a block nothing is adjusted: the
+ * slow block stays in the trials as measured. */
+static void small_blocks_unadjusted(void **state)
+{
+    (void)state;
+    double active[4] = {2.0, 3.0, 4.0, 5.0};
+    json_t *blocks[6];
+    for (size_t b = 0; b < 6; b++)
+        blocks[b] = block_of(1000.0 + (double)b, b, 4, active, b == 2 ? 1.7 : 1.0);
+    jt_batch_estimate_t e;
+    jt_error_t err;
+    assert_int_equal(jt_batch_estimate(blocks, 6, 4, &e, &err), JT_OK);
+    assert_int_equal(e.blocks_adjusted, 0);
+    assert_int_equal(e.trials_adjusted, 0);
+    assert_near(e.factor_low, 1.0);
+    assert_near(e.factor_high, 1.0);
+    for (size_t c = 0; c < 4; c++)
+        for (size_t k = 0; k < e.candidates[c].n; k++) {
+            assert_near(e.candidates[c].joules[k], e.candidates[c].measured_joules[k]);
+            assert_near(e.candidates[c].block_factor[k], 1.0);
+        }
+    jt_batch_estimate_free(&e);
+    free_blocks(blocks, 6);
+}
+
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(exact_under_step),
-    cmocka_unit_test(exact_under_ramp),
-    cmocka_unit_test(incomplete_blocks_skipped),
+    cmocka_unit_test(exact_under_step),          cmocka_unit_test(exact_under_ramp),
+    cmocka_unit_test(incomplete_blocks_skipped), cmocka_unit_test(block_effect_taken_out),
+    cmocka_unit_test(own_outlier_kept),          cmocka_unit_test(own_trial_not_in_factor),
+    cmocka_unit_test(small_blocks_unadjusted),
 };
 
 JT_UNIT_MAIN(tests)

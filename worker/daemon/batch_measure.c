@@ -441,10 +441,13 @@ static json_t *entry_json(const batch_run_t *b, size_t i, const jt_batch_sample_
     json_object_set_new(o, "ci95_high", num_or_null(e->ci_high));
     json_object_set_new(o, "half_width_percent", num_or_null(e->half_width_percent));
     json_object_set_new(o, "median_cpu_seconds", num_or_null(median_finite(c->cpu_seconds, c->n)));
-    json_t *trials = json_array();
-    for (size_t k = 0; k < c->n; k++)
+    json_t *trials = json_array(), *measured = json_array();
+    for (size_t k = 0; k < c->n; k++) {
         json_array_append_new(trials, json_real(c->joules[k]));
+        json_array_append_new(measured, json_real(c->measured_joules[k]));
+    }
     json_object_set_new(o, "energy_per_trial_joules", trials);
+    json_object_set_new(o, "measured_energy_per_trial_joules", measured);
     if (e->has_ratio) {
         json_t *r = json_object();
         json_object_set_new(r, "ratio", num_or_null(e->ratio));
@@ -546,6 +549,12 @@ static jt_status_t ranking_json(batch_run_t *b, json_t **out, jt_error_t *err)
         e.idle_watts_first > 0
             ? json_real(100.0 * (e.idle_watts_last - e.idle_watts_first) / e.idle_watts_first)
             : json_null());
+    json_object_set_new(method, "block_effects",
+                        json_pack("{s:I,s:I,s:f,s:f,s:I}", "blocks_adjusted",
+                                  (json_int_t)e.blocks_adjusted, "trials_adjusted",
+                                  (json_int_t)e.trials_adjusted, "factor_low", e.factor_low,
+                                  "factor_high", e.factor_high, "min_other_candidates",
+                                  (json_int_t)JT_BLOCK_MIN_OTHERS));
     json_object_set_new(method, "target_precision_percent", json_real(b->precision));
     json_object_set_new(method, "stop_reason", json_string(b->stop_reason));
     json_object_set_new(method, "meter_type", json_string(jt_measurer_meter_type(b->d->ctx->ms)));

@@ -3,11 +3,13 @@
 #include "batch_block.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "block_effects.h"
 #include "clock.h"
 #include "measurement.h"
 #include "stats.h"
@@ -227,17 +229,27 @@ static bool local_idle(const json_t *block, double *idle, double *counted_watts)
     return true;
 }
 
-static jt_status_t push(jt_batch_sample_t *c, double joules, double cpu)
+/* Grow *array (n values of size bytes) by one; false when out of memory (*array kept). */
+static bool grow(void **array, size_t n, size_t size)
 {
-    double *j = realloc(c->joules, (c->n + 1) * sizeof *j);
-    if (j == NULL)
+    void *p = realloc(*array, (n + 1) * size);
+    if (p != NULL)
+        *array = p;
+    return p != NULL;
+}
+
+/* Add a trial of candidate c: net joules per run as measured, CPU seconds per run, its block. */
+static jt_status_t push(jt_batch_sample_t *c, double joules, double cpu, size_t block)
+{
+    if (!grow((void **)&c->joules, c->n, sizeof *c->joules) ||
+        !grow((void **)&c->measured_joules, c->n, sizeof *c->measured_joules) ||
+        !grow((void **)&c->block_factor, c->n, sizeof *c->block_factor) ||
+        !grow((void **)&c->block_of, c->n, sizeof *c->block_of) ||
+        !grow((void **)&c->cpu_seconds, c->n, sizeof *c->cpu_seconds))
         return JT_ERR_NOMEM;
-    c->joules = j;
-    double *p = realloc(c->cpu_seconds, (c->n + 1) * sizeof *p);
-    if (p == NULL)
-        return JT_ERR_NOMEM;
-    c->cpu_seconds = p;
-    c->joules[c->n] = joules;
+    c->joules[c->n] = c->measured_joules[c->n] = joules;
+    c->block_factor[c->n] = 1.0;
+    c->block_of[c->n] = block;
     c->cpu_seconds[c->n] = cpu;
     c->n++;
     return JT_OK;
@@ -312,20 +324,26 @@ jt_status_t jt_batch_estimate(json_t *const *blocks, size_t n_blocks, size_t n_c
                          out->null_joules_per_run;
             const json_t *cpu = json_object_get(t, "cpu_seconds");
             jt_batch_sample_t *c = &out->candidates[i];
-            if (push(c, net, cpu ? json_number_value(cpu) / runs : NAN) != JT_OK) {
+            if (push(c, net, cpu ? json_number_value(cpu) / runs : NAN, b) != JT_OK) {
                 jt_batch_estimate_free(out);
                 return jt_error_set(err, JT_ERR_NOMEM, "", "out of memory");
             }
             c->runs = (unsigned long)runs;
         }
     }
-    return JT_OK;
+    jt_status_t s = jt_block_effects_remove(out, n_blocks, err);
+    if (s != JT_OK)
+        jt_batch_estimate_free(out);
+    return s;
 }
 
 void jt_batch_estimate_free(jt_batch_estimate_t *e)
 {
     for (size_t i = 0; e->candidates != NULL && i < e->n_candidates; i++) {
         free(e->candidates[i].joules);
+        free(e->candidates[i].measured_joules);
+        free(e->candidates[i].block_factor);
+        free(e->candidates[i].block_of);
         free(e->candidates[i].cpu_seconds);
     }
     free(e->candidates);

@@ -44,13 +44,22 @@ jt_status_t jt_block_measure(jt_runner_t *r, const jt_trials_env_t *env, jt_bloc
                              int (*abort)(void *ctx), void *ctx, bool *aborted, json_t **out,
                              jt_error_t *err);
 
+/* Fewest other candidates, each with 2+ trials and a positive median, a trial's block needs
+ * for a block factor; a trial in a smaller block keeps its measured value (factor 1). */
+#define JT_BLOCK_MIN_OTHERS 4
+
 /* Net energy per run of every trial of every stored block, per candidate. */
 typedef struct {
-    double *joules;      /* owned: net joules per run (package + dram), one per trial */
-    double *cpu_seconds; /* owned: CPU seconds per run of the same trials (NaN when absent) */
-    size_t n;            /* trials */
-    unsigned long runs;  /* runs per trial of the last trial */
-    bool failed;         /* a block reported a candidate problem */
+    double *joules;          /* owned: net joules per run (package + dram) of each trial, the
+                                block effect taken out: measured_joules / block_factor */
+    double *measured_joules; /* owned: the same as measured, before the block effect */
+    double *block_factor;    /* owned: what the trial's block did to every candidate alike
+                                (block_effects.h); 1 where too few others were measured */
+    size_t *block_of;        /* owned: the trial's block (index into the estimator's blocks) */
+    double *cpu_seconds;     /* owned: CPU seconds per run of the same trials (NaN when absent) */
+    size_t n;                /* trials */
+    unsigned long runs;      /* runs per trial of the last trial */
+    bool failed;             /* a block reported a candidate problem */
     char error_type[64];
     char error_message[2048];
 } jt_batch_sample_t;
@@ -62,13 +71,16 @@ typedef struct {
     double measurement_seconds; /* sum of the blocks' wall time */
     size_t blocks;
     double idle_watts_first, idle_watts_last; /* counted domains, first and last idle window */
+    size_t blocks_adjusted, trials_adjusted;  /* trials with a block factor, and their blocks */
+    double factor_low, factor_high; /* their smallest and largest factor (1 and 1: none) */
 } jt_batch_estimate_t;
 
 /* The estimator over blocks[0..n_blocks) (JSON as jt_block_measure made them): each block's
  * local idle power is the time-weighted mean of its two idle windows per domain; the null
  * overhead per run is the median over blocks of (null gross - local idle x seconds) / runs;
  * a trial's net energy per run = (gross - local idle x seconds) / runs - overhead, summed
- * over package and dram (docs/ranking.md "Blocks"). Blocks that do not parse are skipped.
+ * over package and dram (docs/ranking.md "Blocks"), then divided by its block factor
+ * (block_effects.h, docs/ranking.md "Block effects"). Blocks that do not parse are skipped.
  * JT_ERR_NOMEM; *out owned by the caller (jt_batch_estimate_free). */
 jt_status_t jt_batch_estimate(json_t *const *blocks, size_t n_blocks, size_t n_candidates,
                               jt_batch_estimate_t *out, jt_error_t *err);
