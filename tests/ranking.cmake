@@ -18,7 +18,8 @@ endforeach()
 
 # test_batch_estimate: a batch's estimator on built blocks.
 set(JT_BATCH_ESTIMATE_CASES exact_under_step exact_under_ramp incomplete_blocks_skipped
-  block_effect_taken_out own_outlier_kept own_trial_not_in_factor small_blocks_unadjusted)
+  block_effect_taken_out own_outlier_kept own_trial_not_in_factor quiet_machine_unadjusted
+  small_blocks_unadjusted)
 jt_add_cmocka_test(test_batch_estimate
   SOURCES test_batch_estimate.c
   CASES ${JT_BATCH_ESTIMATE_CASES}

@@ -550,11 +550,13 @@ static jt_status_t ranking_json(batch_run_t *b, json_t **out, jt_error_t *err)
             ? json_real(100.0 * (e.idle_watts_last - e.idle_watts_first) / e.idle_watts_first)
             : json_null());
     json_object_set_new(method, "block_effects",
-                        json_pack("{s:I,s:I,s:f,s:f,s:I}", "blocks_adjusted",
+                        json_pack("{s:I,s:I,s:f,s:f,s:I,s:o,s:o}", "blocks_adjusted",
                                   (json_int_t)e.blocks_adjusted, "trials_adjusted",
                                   (json_int_t)e.trials_adjusted, "factor_low", e.factor_low,
                                   "factor_high", e.factor_high, "min_other_candidates",
-                                  (json_int_t)JT_BLOCK_MIN_OTHERS));
+                                  (json_int_t)JT_BLOCK_MIN_OTHERS, "spread_measured",
+                                  num_or_null(e.spread_measured), "spread_adjusted",
+                                  num_or_null(e.spread_adjusted)));
     json_object_set_new(method, "target_precision_percent", json_real(b->precision));
     json_object_set_new(method, "stop_reason", json_string(b->stop_reason));
     json_object_set_new(method, "meter_type", json_string(jt_measurer_meter_type(b->d->ctx->ms)));

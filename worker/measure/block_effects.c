@@ -90,6 +90,32 @@ static size_t one_round(jt_batch_estimate_t *e, const size_t *start, size_t n_bl
     return got;
 }
 
+/* The candidates' pooled relative spread: the median over candidates (3+ finite trials, a
+ * positive median) of MAD / median of their trials, adjusted by the factors or as measured;
+ * NAN when no candidate has one. scratch holds 2 x the most trials + the candidates. */
+static double pooled_spread(const jt_batch_estimate_t *e, bool adjusted, double *scratch,
+                            size_t most)
+{
+    double *v = scratch, *dev = scratch + most, *rel = scratch + 2 * most;
+    size_t m = 0;
+    for (size_t c = 0; c < e->n_candidates; c++) {
+        const jt_batch_sample_t *s = &e->candidates[c];
+        size_t n = 0;
+        for (size_t k = 0; k < s->n; k++)
+            if (isfinite(s->measured_joules[k]))
+                v[n++] = s->measured_joules[k] / (adjusted ? s->block_factor[k] : 1.0);
+        if (n < 3)
+            continue;
+        double med = jt_stats_median(v, n);
+        if (!(med > 0))
+            continue;
+        for (size_t k = 0; k < n; k++)
+            dev[k] = fabs(v[k] - med);
+        rel[m++] = jt_stats_median(dev, n) / med;
+    }
+    return m > 0 ? jt_stats_median(rel, m) : NAN;
+}
+
 jt_status_t jt_block_effects_remove(jt_batch_estimate_t *e, size_t n_blocks, jt_error_t *err)
 {
     size_t total = 0, most = 1;
@@ -101,12 +127,13 @@ jt_status_t jt_block_effects_remove(jt_batch_estimate_t *e, size_t n_blocks, jt_
         most = s->n > most ? s->n : most;
     }
     e->blocks_adjusted = e->trials_adjusted = 0;
+    e->spread_measured = e->spread_adjusted = NAN;
     e->factor_low = e->factor_high = 1.0;
     size_t *start = calloc(n_blocks + 2, sizeof *start);
     entry_t *entries = malloc((total + 1) * sizeof *entries);
     double *med = malloc((e->n_candidates + 1) * sizeof *med);
     double *factors = malloc((total + 1) * sizeof *factors);
-    double *scratch = malloc((total + most + 1) * sizeof *scratch);
+    double *scratch = malloc((total + 2 * most + e->n_candidates + 1) * sizeof *scratch);
     jt_status_t st = JT_OK;
     if (start == NULL || entries == NULL || med == NULL || factors == NULL || scratch == NULL) {
         st = jt_error_set(err, JT_ERR_NOMEM, "", "out of memory");
@@ -129,6 +156,15 @@ jt_status_t jt_block_effects_remove(jt_batch_estimate_t *e, size_t n_blocks, jt_
         got = one_round(e, start, n_blocks, entries, med, factors, scratch);
         if (got == 0)
             break;
+    }
+    e->spread_measured = pooled_spread(e, false, scratch, most);
+    e->spread_adjusted = pooled_spread(e, true, scratch, most);
+    /* Kept only where it narrows the candidates' spread: where the machine held still, a
+     * factor from a few others adds their noise and takes out nothing. */
+    if (got > 0 && !(e->spread_adjusted < e->spread_measured)) {
+        for (size_t i = 0; i < start[n_blocks]; i++)
+            e->candidates[entries[i].cand].block_factor[entries[i].k] = 1.0;
+        got = 0;
     }
     for (size_t b = 0; got > 0 && b < n_blocks; b++) {
         bool adjusted = false;

@@ -20,10 +20,12 @@
  * run as measured, in block block_of[k] < n_blocks) gives block_factor[k] and
  * joules[k] = measured_joules[k] / block_factor[k]. The factors are normalised so that their
  * median over the adjusted trials is 1 (the batch's typical conditions) and estimated in three
- * rounds (each round's candidate medians on the previous round's adjusted values). Fills
- * e->blocks_adjusted (blocks whose trials got a factor), e->trials_adjusted, e->factor_low and
- * e->factor_high (1 and 1 when nothing was adjusted). JT_ERR_NOMEM (e unchanged but for
- * factors of 1). */
+ * rounds (each round's candidate medians on the previous round's adjusted values). They are
+ * kept only when they narrow the candidates' pooled spread (the median over candidates with 3+
+ * trials of MAD / median): e->spread_measured and e->spread_adjusted hold both (NAN: no
+ * candidate with 3 trials); otherwise every factor is 1. Fills e->blocks_adjusted (blocks
+ * whose trials got a factor), e->trials_adjusted, e->factor_low and e->factor_high (1 and 1
+ * when nothing was adjusted). JT_ERR_NOMEM (e unchanged but for factors of 1). */
 jt_status_t jt_block_effects_remove(jt_batch_estimate_t *e, size_t n_blocks, jt_error_t *err);
 
 #endif

@@ -46,7 +46,7 @@ jt_status_t jt_block_measure(jt_runner_t *r, const jt_trials_env_t *env, jt_bloc
 
 /* Fewest other candidates, each with 2+ trials and a positive median, a trial's block needs
  * for a block factor; a trial in a smaller block keeps its measured value (factor 1). */
-#define JT_BLOCK_MIN_OTHERS 4
+#define JT_BLOCK_MIN_OTHERS 2
 
 /* Net energy per run of every trial of every stored block, per candidate. */
 typedef struct {
@@ -73,6 +73,8 @@ typedef struct {
     double idle_watts_first, idle_watts_last; /* counted domains, first and last idle window */
     size_t blocks_adjusted, trials_adjusted;  /* trials with a block factor, and their blocks */
     double factor_low, factor_high; /* their smallest and largest factor (1 and 1: none) */
+    double spread_measured;         /* pooled MAD / median of the candidates' trials as measured */
+    double spread_adjusted;         /* ... with the factors (NAN: no candidate with 3 trials) */
 } jt_batch_estimate_t;
 
 /* The estimator over blocks[0..n_blocks) (JSON as jt_block_measure made them): each block's
