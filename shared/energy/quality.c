@@ -103,9 +103,9 @@ void jt_quality_assess(jt_measurement_t *m)
         else
             reason(q, JT_VERDICT_UNRESOLVED,
                    "the net energy per run (median %.6g J, 95 %% interval [%.6g, %.6g] J) is "
-                   "not told apart from zero, or is under %g %% of what a run costs in all: "
-                   "the function costs less than the measurement resolves; the headline "
-                   "energies are upper bounds",
+                   "not told apart from zero: its interval does not lie above %g %% of what a "
+                   "run costs in all; the function costs less than the measurement resolves; "
+                   "the headline energies are upper bounds",
                    s->median, s->ci95_low, s->ci95_high, 100 * JT_RESOLUTION_FRACTION);
     }
     if (q->temperature_rise_c > THERMAL_RISE_C)
