@@ -19,6 +19,7 @@ endforeach()
 # test_batch_estimate: a batch's estimator on built blocks.
 set(JT_BATCH_ESTIMATE_CASES exact_under_step exact_under_ramp incomplete_blocks_skipped
   block_effect_taken_out own_outlier_kept own_trial_not_in_factor quiet_machine_unadjusted
+  noisy_candidate_does_not_vote
   small_blocks_unadjusted)
 jt_add_cmocka_test(test_batch_estimate
   SOURCES test_batch_estimate.c

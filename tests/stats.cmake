@@ -29,7 +29,8 @@ jt_add_cmocka_test(test_quality
   SOURCES test_quality.c
   CASES nothing_is_never_negative negative_time_and_power_clamped negative_interval_is_unresolved
         resolved_is_the_median
-        below_resolution_is_unresolved one_trial_is_an_upper_bound drift_during_trials
+        below_resolution_is_unresolved interval_under_floor_is_unresolved
+        one_trial_is_an_upper_bound drift_during_trials
         local_differs_from_calibration small_drift_is_ok thermal_rise too_short_windows
         noisy_but_resolved meter_stalled_without_trials proxies_absent proxies_present_net_of_null
   TIMEOUT 30

@@ -226,26 +226,43 @@ static void block_effect_taken_out(void **state)
 }
 
 /* One candidate's own outlier trial stays an outlier (its factor comes from the others only)
- * and moves no other candidate's trial of that block. */
+ * and moves no other candidate's trial of that block; blocks 7-9 run 1.7x slower, so that the
+ * factors are kept. */
 static void own_outlier_kept(void **state)
 {
     (void)state;
     double active[FX_CANDIDATES];
     json_t *blocks[FX_BLOCKS];
-    fx_blocks(active, blocks, 1, 0);
-    set_ratio(blocks[4], 3, active, 1.5 * (1.0 + 0.02 * sin((double)(7 * 3 + 3 * 4))));
+    fx_blocks(active, blocks, 7, 9);
+    double own = 1.5 * (1.0 + 0.02 * sin((double)(7 * 3 + 3 * 4)));
+    set_ratio(blocks[4], 3, active, own);
     jt_batch_estimate_t e;
     fx_estimate(blocks, &e);
+    assert_int_equal(e.trials_adjusted, FX_CANDIDATES * FX_BLOCKS);
     for (size_t c = 0; c < FX_CANDIDATES; c++) {
         const jt_batch_sample_t *s = &e.candidates[c];
         for (size_t k = 0; k < s->n; k++) {
             double ratio = s->joules[k] / net_of(active, c);
-            if (c == 3 && s->block_of[k] == 4)
-                assert_true(ratio > 1.4);
-            else if (fabs(ratio - 1.0) > 0.05)
+            if (c == 3 && s->block_of[k] == 4) {
+                /* its factor is the others' in block 4 only: all within 2 % of 1 */
+                assert_true(fabs(s->block_factor[k] - 1.0) < 0.03);
+                assert_true(ratio > 1.45);
+            } else if (fabs(ratio - 1.0) > 0.05) {
                 fail_msg("candidate %zu, block %zu moved: %g", c, s->block_of[k], ratio);
+            }
         }
     }
+    /* The others' factors in block 4 have the outlier among their voters, candidate 3's has
+     * not: none is below it, and the one that leaves out the lowest ratio is above it (a
+     * factor that took in the candidate's own trial would be the same for all 8). */
+    double own_factor = e.candidates[3].block_factor[4], highest = 0;
+    for (size_t c = 0; c < FX_CANDIDATES; c++) {
+        double f = e.candidates[c].block_factor[4];
+        assert_int_equal(e.candidates[c].block_of[4], 4);
+        assert_true(f >= own_factor - 1e-12);
+        highest = f > highest ? f : highest;
+    }
+    assert_true(highest > own_factor + 1e-6);
     jt_batch_estimate_free(&e);
     free_blocks(blocks, FX_BLOCKS);
 }
@@ -301,15 +318,51 @@ static void quiet_machine_unadjusted(void **state)
     free_blocks(blocks, FX_BLOCKS);
 }
 
+/* A candidate near zero net energy, its trials swinging from -2x to +4x its median, does not
+ * vote. Blocks 0-7 hold the 8 steady candidates (blocks 4-7 1.7x slower, so that the factors
+ * are kept); blocks 8-11 hold candidates 0 and 1 and the noisy one (blocks 10-11 slower). As
+ * a voter it would have given candidates 0 and 1 factors of 2.5 or 0.2 there. */
+static void noisy_candidate_does_not_vote(void **state)
+{
+    (void)state;
+    static const double swings[4] = {-2.0, 4.0, 3.5, -1.5};
+    double active[FX_CANDIDATES + 1];
+    json_t *blocks[FX_BLOCKS];
+    fx_blocks(active, blocks, 4, 7);
+    active[FX_CANDIDATES] = 0.5;
+    for (size_t b = 8; b < FX_BLOCKS; b++) {
+        json_decref(blocks[b]);
+        blocks[b] = block_of(1000.0 + (double)b, b, FX_CANDIDATES + 1, active, b >= 10 ? 1.7 : 1.0);
+        json_t *trials = json_object_get(blocks[b], "trials");
+        set_ratio(blocks[b], FX_CANDIDATES, active, swings[b - 8]);
+        /* keep candidates 0, 1 and the noisy one */
+        for (size_t c = FX_CANDIDATES - 1; c >= 2; c--)
+            json_array_remove(trials, c);
+    }
+    jt_batch_estimate_t e;
+    jt_error_t err;
+    assert_int_equal(jt_batch_estimate(blocks, FX_BLOCKS, FX_CANDIDATES + 1, &e, &err), JT_OK);
+    assert_int_equal(e.candidates[FX_CANDIDATES].n, 4);
+    assert_true(e.trials_adjusted > 0);
+    for (size_t c = 0; c <= FX_CANDIDATES; c++)
+        for (size_t k = 0; k < e.candidates[c].n; k++)
+            if (!(e.candidates[c].block_factor[k] > 0.5 && e.candidates[c].block_factor[k] < 2.0))
+                fail_msg("candidate %zu, block %zu: factor %g", c, e.candidates[c].block_of[k],
+                         e.candidates[c].block_factor[k]);
+    jt_batch_estimate_free(&e);
+    free_blocks(blocks, FX_BLOCKS);
+}
+
 /* With fewer than JT_BLOCK_MIN_OTHERS other candidates in a block (a comparison of two)
- * nothing is adjusted: the slow block stays in the trials as measured. */
+ * nothing is adjusted: the slow blocks (half of them, enough for the factors to be kept if
+ * there were any) stay in the trials as measured. */
 static void small_blocks_unadjusted(void **state)
 {
     (void)state;
     double active[2] = {2.0, 3.0};
     json_t *blocks[6];
     for (size_t b = 0; b < 6; b++)
-        blocks[b] = block_of(1000.0 + (double)b, b, 2, active, b == 2 ? 1.7 : 1.0);
+        blocks[b] = block_of(1000.0 + (double)b, b, 2, active, b >= 2 && b <= 4 ? 1.7 : 1.0);
     jt_batch_estimate_t e;
     jt_error_t err;
     assert_int_equal(jt_batch_estimate(blocks, 6, 2, &e, &err), JT_OK);
@@ -330,7 +383,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(exact_under_step),          cmocka_unit_test(exact_under_ramp),
     cmocka_unit_test(incomplete_blocks_skipped), cmocka_unit_test(block_effect_taken_out),
     cmocka_unit_test(own_outlier_kept),          cmocka_unit_test(own_trial_not_in_factor),
-    cmocka_unit_test(quiet_machine_unadjusted),  cmocka_unit_test(small_blocks_unadjusted),
+    cmocka_unit_test(quiet_machine_unadjusted),  cmocka_unit_test(noisy_candidate_does_not_vote),
+    cmocka_unit_test(small_blocks_unadjusted),
 };
 
 JT_UNIT_MAIN(tests)

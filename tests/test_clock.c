@@ -125,6 +125,8 @@ static void sleep_nothing_returns(void **state)
     jt_clock_sleep(NAN);
     jt_clock_sleep_until(t0 - 10.0);
     jt_clock_sleep_until(NAN);
+    jt_clock_sleep_until(INFINITY);
+    jt_clock_sleep(INFINITY);
     assert_true(jt_clock_now() - t0 < 0.5);
     double deadline = jt_clock_now() + 0.03;
     jt_clock_sleep_until(deadline);

@@ -194,6 +194,26 @@ static void below_resolution_is_unresolved(void **state)
     finish(&m, j);
 }
 
+/* A median above the floor (1 % of 1 J per run) is not enough: the interval's low end,
+ * about 0.007 J, lies above zero but under the floor, so the net energy is unresolved and the
+ * headline is the upper bound. */
+static void interval_under_floor_is_unresolved(void **state)
+{
+    (void)state;
+    jt_measurement_t m;
+    const double nets[] = {0.005, 0.030, 0.031, 0.032, 0.060};
+    make(&m, nets, 5, 1.0, 0.2);
+    json_t *j = result(&m);
+    double low = num(j, "statistics.ci95_low");
+    assert_true(low > 0 && low < 0.01);
+    assert_true(num(j, "statistics.median") > 0.01);
+    assert_string_equal(verdict(j), "unresolved");
+    assert_false(
+        json_is_true(json_object_get(json_object_get(j, "statistics"), "net_energy_resolved")));
+    assert_true(num(j, "energy_metrics.median_total_energy_joules") > num(j, "statistics.median"));
+    finish(&m, j);
+}
+
 /* One trial gives no interval: unresolved, reported as at most its value. */
 static void one_trial_is_an_upper_bound(void **state)
 {
@@ -376,6 +396,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(negative_interval_is_unresolved),
     cmocka_unit_test(resolved_is_the_median),
     cmocka_unit_test(below_resolution_is_unresolved),
+    cmocka_unit_test(interval_under_floor_is_unresolved),
     cmocka_unit_test(one_trial_is_an_upper_bound),
     cmocka_unit_test(drift_during_trials),
     cmocka_unit_test(local_differs_from_calibration),

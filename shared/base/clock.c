@@ -52,7 +52,7 @@ void jt_clock_utc_iso(char *buf, size_t len)
 
 void jt_clock_sleep_until(double deadline)
 {
-    if (isnan(deadline) || deadline <= 0.0)
+    if (!isfinite(deadline) || deadline <= 0.0)
         return;
     struct timespec ts = {(time_t)deadline, (long)((deadline - floor(deadline)) * 1e9)};
     if (ts.tv_nsec >= 1000000000L)

@@ -443,8 +443,8 @@ static json_t *entry_json(const batch_run_t *b, size_t i, const jt_batch_sample_
     json_object_set_new(o, "median_cpu_seconds", num_or_null(median_finite(c->cpu_seconds, c->n)));
     json_t *trials = json_array(), *measured = json_array();
     for (size_t k = 0; k < c->n; k++) {
-        json_array_append_new(trials, json_real(c->joules[k]));
-        json_array_append_new(measured, json_real(c->measured_joules[k]));
+        json_array_append_new(trials, num_or_null(c->joules[k]));
+        json_array_append_new(measured, num_or_null(c->measured_joules[k]));
     }
     json_object_set_new(o, "energy_per_trial_joules", trials);
     json_object_set_new(o, "measured_energy_per_trial_joules", measured);

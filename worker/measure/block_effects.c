@@ -9,6 +9,11 @@
 #include "stats.h"
 
 #define ROUNDS 3
+/* A candidate votes in the factors only when its own trials agree this well (MAD / median):
+ * a candidate near zero net energy, or one too noisy to say, would give its block-mates
+ * factors of 0.2 or 6 in a small block. A slow stretch itself spreads a candidate's trials
+ * (1.7x over half of them is 0.26), so the bound sits above what it does. */
+#define VOTER_MAX_SPREAD 0.5
 
 /* One trial of a block: its candidate and index among the candidate's trials, and its
  * candidate's ratio (measured / median; NAN when the candidate takes no part). */
@@ -39,17 +44,22 @@ static double median_without(const entry_t *s, size_t m, size_t skip)
 }
 
 /* The candidates' medians of their adjusted trials; NAN for a candidate that takes no part in
- * the factors (fewer than 2 trials, or a median that is not positive). */
-static void candidate_medians(const jt_batch_estimate_t *e, double *med, double *scratch)
+ * the factors (failed, fewer than 2 trials, a median that is not positive, or trials spread
+ * wider than VOTER_MAX_SPREAD). scratch holds 2 x the most trials. */
+static void candidate_medians(const jt_batch_estimate_t *e, double *med, double *scratch,
+                              size_t most)
 {
+    double *v = scratch, *dev = scratch + most;
     for (size_t c = 0; c < e->n_candidates; c++) {
         const jt_batch_sample_t *s = &e->candidates[c];
         size_t n = 0;
         for (size_t k = 0; k < s->n; k++)
             if (isfinite(s->measured_joules[k]))
-                scratch[n++] = s->measured_joules[k] / s->block_factor[k];
-        double m = n >= 2 ? jt_stats_median(scratch, n) : NAN;
-        med[c] = m > 0 ? m : NAN;
+                v[n++] = s->measured_joules[k] / s->block_factor[k];
+        double m = n >= 2 && !s->failed ? jt_stats_median(v, n) : NAN;
+        for (size_t k = 0; m > 0 && k < n; k++)
+            dev[k] = fabs(v[k] - m);
+        med[c] = m > 0 && jt_stats_median(dev, n) / m <= VOTER_MAX_SPREAD ? m : NAN;
     }
 }
 
@@ -104,7 +114,7 @@ static double pooled_spread(const jt_batch_estimate_t *e, bool adjusted, double 
         for (size_t k = 0; k < s->n; k++)
             if (isfinite(s->measured_joules[k]))
                 v[n++] = s->measured_joules[k] / (adjusted ? s->block_factor[k] : 1.0);
-        if (n < 3)
+        if (n < 3 || s->failed)
             continue;
         double med = jt_stats_median(v, n);
         if (!(med > 0))
@@ -152,7 +162,7 @@ jt_status_t jt_block_effects_remove(jt_batch_estimate_t *e, size_t n_blocks, jt_
                 entries[start[e->candidates[c].block_of[k] + 1]++] = (entry_t){c, k, NAN};
     size_t got = 0;
     for (int round = 0; round < ROUNDS; round++) {
-        candidate_medians(e, med, scratch);
+        candidate_medians(e, med, scratch, most);
         got = one_round(e, start, n_blocks, entries, med, factors, scratch);
         if (got == 0)
             break;

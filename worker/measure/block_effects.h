@@ -4,9 +4,11 @@
  * blocks of a few seconds each; when the machine runs slower or faster for a while (a virtual
  * machine's host busy elsewhere, a frequency change), every trial of those blocks costs more or
  * less by the same factor. The factor of candidate c's trial in block b is the median, over the
- * other candidates measured in b, of their trial's ratio to their own median: its own trial
- * never enters it, so the candidate's own noise stays in its interval (docs/ranking.md, "Block
- * effects").
+ * other voting candidates measured in b (not failed, 2+ trials, a positive median, trials
+ * within 50 % MAD / median of it), of their trial's ratio to their own median: its own trial
+ * never enters it directly, so the candidate's own noise stays in its interval (in rounds 2
+ * and 3 it reaches it only faintly, through the others' medians and the normalisation;
+ * docs/ranking.md, "Block effects").
  */
 #ifndef JT_BLOCK_EFFECTS_H
 #define JT_BLOCK_EFFECTS_H

@@ -34,11 +34,11 @@ double jt_clock_unix(void);
 void jt_clock_utc_iso(char *buf, size_t len);
 
 /* Sleep for seconds on CLOCK_MONOTONIC, resuming after a signal, so the whole pause
- * passes. NaN and seconds <= 0 return at once. */
+ * passes. NaN, infinity and seconds <= 0 return at once (no pause is endless). */
 void jt_clock_sleep(double seconds);
 
 /* Sleep until jt_clock_now() reaches deadline (monotonic seconds), resuming after a
- * signal; a deadline already past returns at once. */
+ * signal; a deadline already past, NaN or infinite returns at once. */
 void jt_clock_sleep_until(double deadline);
 
 /* seconds as a wait in whole milliseconds for poll() and friends, rounded up so

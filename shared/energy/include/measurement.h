@@ -46,19 +46,19 @@ typedef struct {
 } jt_proxies_per_run_t;
 
 typedef struct {
-    unsigned long repeats;                  /* runs in this trial */
-    double seconds;                         /* wall time of the window, taken by the worker */
-    double started_at, ended_at;            /* UNIX time of the window's meter reads */
+    unsigned long repeats;       /* runs in this trial */
+    double seconds;              /* wall time of the window, taken by the worker */
+    double started_at, ended_at; /* UNIX time of the window's meter reads */
     double gross_joules[JT_METER_MAX_DOMAINS];
     double net_joules[JT_METER_MAX_DOMAINS]; /* gross - local idle * seconds - overhead * repeats */
     double idle_watts[JT_METER_MAX_DOMAINS]; /* local idle power used for this trial */
-    double net_total_joules_per_run;        /* (package + dram) net / repeats */
+    double net_total_joules_per_run;         /* (package + dram) net / repeats */
     double constant_baseline_joules_per_run; /* the same with the calibration's constant idle */
-    double net_seconds_per_run;             /* seconds / repeats - harness seconds per run */
-    double net_power_watts;                 /* (package + dram) net / seconds */
+    double net_seconds_per_run;              /* seconds / repeats - harness seconds per run */
+    double net_power_watts;                  /* (package + dram) net / seconds */
     bool outlier;
-    jt_window_proxies_t proxies;            /* of the candidate's window */
-    jt_power_point_t *timeline;             /* owned, optional */
+    jt_window_proxies_t proxies; /* of the candidate's window */
+    jt_power_point_t *timeline;  /* owned, optional */
     size_t n_timeline;
 } jt_trial_t;
 
@@ -112,32 +112,32 @@ typedef struct {
     double frequency_mhz;       /* 0 when unknown */
     double temperature_c_start; /* NaN when no sensor */
     double temperature_c_end;
-    bool thermal_controlled;    /* a sensor was read and the wait (if any) settled */
-    bool calibrated;            /* idle power from a fresh calibration file */
+    bool thermal_controlled; /* a sensor was read and the wait (if any) settled */
+    bool calibrated;         /* idle power from a fresh calibration file */
     double calibration_idle_watts;
     double calibration_age_days;
     char calibration_timestamp[32];
-    double timestamp;           /* UNIX seconds at the end of the measurement */
-    json_t *provenance;         /* owned, optional: more keys of the environment
-                                   (worker/measure/provenance.h); the fields above win */
+    double timestamp;   /* UNIX seconds at the end of the measurement */
+    json_t *provenance; /* owned, optional: more keys of the environment
+                           (worker/measure/provenance.h); the fields above win */
 } jt_environment_t;
 
 typedef struct {
-    bool completed;             /* else failed */
-    char error_type[48];        /* "" when completed: incorrect, nondeterministic_output,
-                                   trial_failed, not_calibrated, cancelled, ... */
+    bool completed;      /* else failed */
+    char error_type[48]; /* "" when completed: incorrect, nondeterministic_output,
+                            trial_failed, not_calibrated, cancelled, ... */
     char error_message[2048];
     jt_validation_t validation;
     bool has_validation;
 
     size_t n_domains;
     jt_domain_t domains[JT_METER_MAX_DOMAINS];
-    jt_trial_t *trials;         /* measured trials, owned */
+    jt_trial_t *trials; /* measured trials, owned */
     size_t n_trials;
     int warmup_trials;
     unsigned long repeats_per_trial;
-    const char *repetition_mode;/* static string */
-    jt_stats_t stats;           /* of net_total_joules_per_run over the trials */
+    const char *repetition_mode; /* static string */
+    jt_stats_t stats;            /* of net_total_joules_per_run over the trials */
     size_t outliers;
     char early_stop_reason[128];
     double harness_overhead_joules_per_run[JT_METER_MAX_DOMAINS];
@@ -155,13 +155,14 @@ typedef struct {
     jt_environment_t environment;
 } jt_measurement_t;
 
-/* A net value per run under this fraction of the gross value it is taken from (the window's
- * energy per run, or its seconds per run) is not told apart from zero: below the meter's
- * resolution, whatever its interval says. */
+/* The meter's resolution: a net value per run is resolved only when its whole 95 % interval
+ * lies above this fraction of the gross value it is taken from (the window's energy per run,
+ * or its seconds per run). */
 #define JT_RESOLUTION_FRACTION 0.01
 
-/* Whether the net total energy per run is resolved above zero: at least 2 trials, a median
- * above JT_RESOLUTION_FRACTION of the median gross energy per run, a 95 % interval above 0. */
+/* Whether the net total energy per run is resolved above zero: at least 2 trials and a 95 %
+ * interval whose low end lies above JT_RESOLUTION_FRACTION of the median gross energy per run
+ * (and above 0). */
 bool jt_measurement_resolved(const jt_measurement_t *m);
 
 /* Fill m->quality from the trials, idle windows, statistics and environment: the verdict,

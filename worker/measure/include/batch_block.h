@@ -71,7 +71,7 @@ typedef struct {
     double measurement_seconds; /* sum of the blocks' wall time */
     size_t blocks;
     double idle_watts_first, idle_watts_last; /* counted domains, first and last idle window */
-    size_t blocks_adjusted, trials_adjusted;  /* trials with a block factor, and their blocks */
+    size_t blocks_adjusted, trials_adjusted;  /* blocks with a factor, and their trials */
     double factor_low, factor_high; /* their smallest and largest factor (1 and 1: none) */
     double spread_measured;         /* pooled MAD / median of the candidates' trials as measured */
     double spread_adjusted;         /* ... with the factors (NAN: no candidate with 3 trials) */
