@@ -101,7 +101,7 @@ static double headline(const jt_measurement_t *m, quantity_t q, bool *resolved)
     free(x);
     if (!ok)
         return NAN;
-    *resolved = n >= 2 && st.ci95_low > floor_value && st.ci95_low > 0;
+    *resolved = n >= 2 && st.ci95_low > floor_value; /* floor_value >= 0 */
     return *resolved ? st.median : fmax(0.0, st.ci95_high);
 }
 

@@ -50,15 +50,6 @@ static json_t *window_json(const jt_window_t *w, size_t n_domains, unsigned long
     return o;
 }
 
-/* Wait SETTLE_SECONDS. After a sandbox ends, the kernel goes on tearing it down
- * (namespaces, its cgroup) on this core for a few tens of milliseconds: without the pause
- * that work fell into the block's closing idle window and raised its idle power. (The
- * pause after a sandbox starts is jt_session_open's.) */
-static void settle(void)
-{
-    jt_clock_sleep(SETTLE_SECONDS);
-}
-
 /* Record a candidate problem of slot from the session's scratch measurement. */
 static void slot_failed(jt_block_slot_t *slot, const jt_measurement_t *m)
 {
@@ -168,7 +159,11 @@ jt_status_t jt_block_measure(jt_runner_t *r, const jt_trials_env_t *env, jt_bloc
         }
     }
     if (s == JT_OK && !*aborted) {
-        settle();
+        /* After a sandbox ends, the kernel goes on tearing it down (namespaces, its cgroup)
+         * on this core for a few tens of milliseconds: without the pause that work fell into
+         * the closing idle window and raised its idle power. (The pause after a sandbox
+         * starts is jt_session_open's.) */
+        jt_clock_sleep(SETTLE_SECONDS);
         s = jt_idle_window(env->meter, idle_seconds, &idle, err);
         if (s == JT_OK)
             json_object_set_new(block, "idle_after", idle_json(&idle, n_domains));

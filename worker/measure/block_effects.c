@@ -38,28 +38,31 @@ static double median_without(const entry_t *s, size_t m, size_t skip)
     size_t left = skip < m ? m - 1 : m;
     size_t lo = (left - 1) / 2, hi = left / 2;
     size_t a = lo < skip ? lo : lo + 1, b = hi < skip ? hi : hi + 1;
-    if (skip >= m)
-        a = lo, b = hi;
     return (s[a].ratio + s[b].ratio) / 2.0;
+}
+
+/* Summarise candidate s's finite trials, divided by their block factors when adjusted, into
+ * st (v holds s->n values). False for a failed candidate, fewer than min_n trials, or no
+ * memory. */
+static bool trial_stats(const jt_batch_sample_t *s, bool adjusted, size_t min_n, double *v,
+                        jt_stats_t *st)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < s->n; k++)
+        if (isfinite(s->measured_joules[k]))
+            v[n++] = s->measured_joules[k] / (adjusted ? s->block_factor[k] : 1.0);
+    return !s->failed && n >= min_n && jt_stats_compute(v, n, st);
 }
 
 /* The candidates' medians of their adjusted trials; NAN for a candidate that takes no part in
  * the factors (failed, fewer than 2 trials, a median that is not positive, or trials spread
- * wider than VOTER_MAX_SPREAD). scratch holds 2 x the most trials. */
-static void candidate_medians(const jt_batch_estimate_t *e, double *med, double *scratch,
-                              size_t most)
+ * wider than VOTER_MAX_SPREAD). scratch holds the most trials. */
+static void candidate_medians(const jt_batch_estimate_t *e, double *med, double *scratch)
 {
-    double *v = scratch, *dev = scratch + most;
     for (size_t c = 0; c < e->n_candidates; c++) {
-        const jt_batch_sample_t *s = &e->candidates[c];
-        size_t n = 0;
-        for (size_t k = 0; k < s->n; k++)
-            if (isfinite(s->measured_joules[k]))
-                v[n++] = s->measured_joules[k] / s->block_factor[k];
-        double m = n >= 2 && !s->failed ? jt_stats_median(v, n) : NAN;
-        for (size_t k = 0; m > 0 && k < n; k++)
-            dev[k] = fabs(v[k] - m);
-        med[c] = m > 0 && jt_stats_median(dev, n) / m <= VOTER_MAX_SPREAD ? m : NAN;
+        jt_stats_t st;
+        bool ok = trial_stats(&e->candidates[c], true, 2, scratch, &st);
+        med[c] = ok && st.median > 0 && st.mad / st.median <= VOTER_MAX_SPREAD ? st.median : NAN;
     }
 }
 
@@ -100,28 +103,18 @@ static size_t one_round(jt_batch_estimate_t *e, const size_t *start, size_t n_bl
     return got;
 }
 
-/* The candidates' pooled relative spread: the median over candidates (3+ finite trials, a
- * positive median) of MAD / median of their trials, adjusted by the factors or as measured;
- * NAN when no candidate has one. scratch holds 2 x the most trials + the candidates. */
+/* The candidates' pooled relative spread: the median over candidates (not failed, 3+ finite
+ * trials, a positive median) of MAD / median of their trials, adjusted by the factors or as
+ * measured; NAN when no candidate has one. scratch holds the most trials + the candidates. */
 static double pooled_spread(const jt_batch_estimate_t *e, bool adjusted, double *scratch,
                             size_t most)
 {
-    double *v = scratch, *dev = scratch + most, *rel = scratch + 2 * most;
+    double *rel = scratch + most;
     size_t m = 0;
     for (size_t c = 0; c < e->n_candidates; c++) {
-        const jt_batch_sample_t *s = &e->candidates[c];
-        size_t n = 0;
-        for (size_t k = 0; k < s->n; k++)
-            if (isfinite(s->measured_joules[k]))
-                v[n++] = s->measured_joules[k] / (adjusted ? s->block_factor[k] : 1.0);
-        if (n < 3 || s->failed)
-            continue;
-        double med = jt_stats_median(v, n);
-        if (!(med > 0))
-            continue;
-        for (size_t k = 0; k < n; k++)
-            dev[k] = fabs(v[k] - med);
-        rel[m++] = jt_stats_median(dev, n) / med;
+        jt_stats_t st;
+        if (trial_stats(&e->candidates[c], adjusted, 3, scratch, &st) && st.median > 0)
+            rel[m++] = st.mad / st.median;
     }
     return m > 0 ? jt_stats_median(rel, m) : NAN;
 }
@@ -143,7 +136,7 @@ jt_status_t jt_block_effects_remove(jt_batch_estimate_t *e, size_t n_blocks, jt_
     entry_t *entries = malloc((total + 1) * sizeof *entries);
     double *med = malloc((e->n_candidates + 1) * sizeof *med);
     double *factors = malloc((total + 1) * sizeof *factors);
-    double *scratch = malloc((total + 2 * most + e->n_candidates + 1) * sizeof *scratch);
+    double *scratch = malloc((total + most + e->n_candidates + 1) * sizeof *scratch);
     jt_status_t st = JT_OK;
     if (start == NULL || entries == NULL || med == NULL || factors == NULL || scratch == NULL) {
         st = jt_error_set(err, JT_ERR_NOMEM, "", "out of memory");
@@ -162,7 +155,7 @@ jt_status_t jt_block_effects_remove(jt_batch_estimate_t *e, size_t n_blocks, jt_
                 entries[start[e->candidates[c].block_of[k] + 1]++] = (entry_t){c, k, NAN};
     size_t got = 0;
     for (int round = 0; round < ROUNDS; round++) {
-        candidate_medians(e, med, scratch, most);
+        candidate_medians(e, med, scratch);
         got = one_round(e, start, n_blocks, entries, med, factors, scratch);
         if (got == 0)
             break;
