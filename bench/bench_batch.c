@@ -86,12 +86,6 @@
 #define MAX_BLOCKS 100000
 #define TEST_INPUT 7 /* solve(7) == 49 for every candidate */
 
-static double number_at(const json_t *r, const char *path)
-{
-    json_t *v = jt_json_at(r, path);
-    return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
 static bool is_final(const char *status)
 {
     return status != NULL && (strcmp(status, "completed") == 0 || strcmp(status, "failed") == 0 ||
@@ -204,13 +198,13 @@ static void keep_idle_diff(batch_totals_t *m, double a, double b)
 static void keep_block_trial(const json_t *t, int pos, batch_candidate_t *c, int n)
 {
     json_int_t i = json_integer_value(json_object_get(t, "candidate"));
-    double runs = number_at(t, "runs");
+    double runs = jt_json_number_at(t, "runs");
     if (i < 0 || i >= n || !(runs > 0) || c[i].b_n >= BATCH_MAX_TRIALS)
         return;
     batch_candidate_t *k = &c[i];
     k->b_runs[k->b_n] = runs;
-    k->b_wall[k->b_n] = number_at(t, "seconds") / runs;
-    k->b_cpu[k->b_n] = number_at(t, "cpu_seconds") / runs;
+    k->b_wall[k->b_n] = jt_json_number_at(t, "seconds") / runs;
+    k->b_cpu[k->b_n] = jt_json_number_at(t, "cpu_seconds") / runs;
     k->b_pos[k->b_n] = pos;
     k->b_n++;
 }
@@ -226,11 +220,12 @@ static void read_blocks(jt_batch_stand_t *s, const char *id, batch_totals_t *m,
         jt_error_t err;
         if (jt_batch_json_get(&s->bus, id, "block", k, &b, &err) != JT_OK)
             break;
-        double started = number_at(b, "started_at"), secs = number_at(b, "seconds");
+        double started = jt_json_number_at(b, "started_at"), secs = jt_json_number_at(b, "seconds");
         m->blocks++;
         m->block_s += secs;
-        m->idle_s += number_at(b, "idle_before.seconds") + number_at(b, "idle_after.seconds");
-        m->null_s += number_at(b, "null.seconds");
+        m->idle_s += jt_json_number_at(b, "idle_before.seconds") +
+                     jt_json_number_at(b, "idle_after.seconds");
+        m->null_s += jt_json_number_at(b, "null.seconds");
         keep_idle_diff(m, block_idle_watts(b, json_object_get(b, "idle_before")),
                        block_idle_watts(b, json_object_get(b, "idle_after")));
         size_t i;
@@ -294,8 +289,9 @@ static int run_batch(jt_batch_stand_t *s, const batch_options_t *o, batch_candid
         }
         if (now >= next_print) {
             fprintf(stderr, "[batch] %s: %.0f blocks, %.0f trials, %.1f s measured\n",
-                    jt_json_str(rec, "status"), number_at(rec, "blocks"), number_at(rec, "trials"),
-                    number_at(rec, "measurement_seconds"));
+                    jt_json_str(rec, "status"), jt_json_number_at(rec, "blocks"),
+                    jt_json_number_at(rec, "trials"),
+                    jt_json_number_at(rec, "measurement_seconds"));
             next_print = now + PRINT_EVERY_S;
         }
         jt_proc_sleep_ms(POLL_MS);
@@ -316,10 +312,10 @@ static int run_batch(jt_batch_stand_t *s, const batch_options_t *o, batch_candid
             if (strcmp(jt_json_str(e, "candidate_id"), c[i].id) != 0)
                 continue;
             c[i].b_trials = (int)json_integer_value(json_object_get(e, "trials"));
-            c[i].b_median = number_at(e, "median_energy_joules");
+            c[i].b_median = jt_json_number_at(e, "median_energy_joules");
             /* null for an unbounded interval */
             c[i].b_hw = json_is_number(json_object_get(e, "half_width_percent"))
-                            ? number_at(e, "half_width_percent")
+                            ? jt_json_number_at(e, "half_width_percent")
                             : INFINITY;
             c[i].b_cv = array_cv(json_object_get(e, "energy_per_trial_joules"));
         }
@@ -355,7 +351,7 @@ static void job_precision(const json_t *result, batch_candidate_t *c)
     double *x = calloc(n ? n : 1, sizeof *x);
     size_t m = 0;
     for (size_t k = 0; x != NULL && k < n; k++) {
-        double v = number_at(json_array_get(trials, k), "net_total_joules_per_run");
+        double v = jt_json_number_at(json_array_get(trials, k), "net_total_joules_per_run");
         if (isfinite(v))
             x[m++] = v;
     }
@@ -379,21 +375,21 @@ static void add_job_windows(const json_t *result, batch_totals_t *m, batch_candi
     json_t *t;
     json_array_foreach(json_object_get(result, "trials"), k, t)
     {
-        double runs = number_at(t, "repeats"), secs = number_at(t, "seconds");
+        double runs = jt_json_number_at(t, "repeats"), secs = jt_json_number_at(t, "seconds");
         m->trial_s += secs;
         if (!(runs > 0) || c->j_n >= BATCH_MAX_TRIALS)
             continue;
         c->j_runs[c->j_n] = runs;
         c->j_wall[c->j_n] = secs / runs;
-        c->j_cpu[c->j_n] =
-            (number_at(t, "proxies.usage.user_us") + number_at(t, "proxies.usage.system_us")) /
-            1e6 / runs;
+        c->j_cpu[c->j_n] = (jt_json_number_at(t, "proxies.usage.user_us") +
+                            jt_json_number_at(t, "proxies.usage.system_us")) /
+                           1e6 / runs;
         c->j_n++;
     }
     double prev = NAN;
     json_array_foreach(jt_json_at(result, "quality.idle_windows"), k, t)
     {
-        double w = number_at(t, "watts.package") + number_at(t, "watts.dram");
+        double w = jt_json_number_at(t, "watts.package") + jt_json_number_at(t, "watts.dram");
         m->idle_s += json_number_value(json_object_get(t, "seconds"));
         keep_idle_diff(m, prev, w);
         prev = w;

@@ -7,7 +7,14 @@
  * package's grows by --idle-ramp-wps (0.01 W/s). It then measures six candidates with
  * `jouletrace-worker measure` (rapl-sysfs, --trials trials of at least
  * --min-trial-seconds): CPU-bound work 1x, 2x and 4x, a 50 ms sleep, work
- * plus the sleep, and a memory-bound copy. For each it prints
+ * plus the sleep, and a memory-bound copy. The three CPU-bound candidates are measured in
+ * --rounds interleaved rounds (3; each round in another order, 1x 2x 4x, 2x 4x 1x, 4x 1x 2x),
+ * their rows show the medians over the rounds, and the targets' ratios and net power are
+ * taken within each round (its candidates ran about a minute apart), then their median over
+ * the rounds: the VM's host slows the vCPU by 1.6-1.8x for stretches of 10 s to a whole
+ * round, and such a stretch over one candidate's measurement moves its truth and its
+ * estimates alike, which a ratio across rounds would count against the method. For each
+ * candidate it prints
  *   - the true net energy per run. The fake charges active watts x busy time
  *     of the measurement core, so the candidate's true net energy per run is
  *     (10 W + 1 W) x the CPU seconds of its own part of a run: the module and
@@ -50,6 +57,7 @@
  * otherwise (also while the worker has no local baseline), 2 on bad usage.
  * Usage: bench_integrity [--idle-step-percent P] [--idle-ramp-wps W] [--step-after S]
  *                        [--trials N] [--min-trial-seconds S] [--work N] [--cv-runs N]
+ *                        [--rounds N]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -77,6 +85,7 @@
 #define SLEEP_S 0.05
 #define SPEED_MOVED 0.10 /* references before and after a measurement further apart: flagged */
 #define MAX_CV_RUNS 50
+#define MAX_ROUNDS 9
 #define CODE_MAX 1024
 
 /* A candidate: its source and one test's inputs, then what was measured. */
@@ -87,9 +96,12 @@ typedef struct {
     json_t *expected; /* solve's output, from the reference */
     double cpu[2];    /* reference CPU seconds per run, before and after the measurement */
     double true_j, constant_j, local_j, headline_j, secs, repeats;
+    double err_base_j;              /* errors are in % of this (0: of true_j) */
+    double err_constant, err_local; /* the methods' errors, in % */
 } candidate_t;
 
 enum { CPU_1X, CPU_2X, CPU_4X, SLEEP, CPU_SLEEP, MEMORY, N_CANDIDATES };
+#define N_CPU (CPU_4X - CPU_1X + 1) /* the CPU-bound candidates, measured in rounds */
 
 #define BURN_DEF                                                                                   \
     "def burn(n):\n"                                                                               \
@@ -100,30 +112,26 @@ enum { CPU_1X, CPU_2X, CPU_4X, SLEEP, CPU_SLEEP, MEMORY, N_CANDIDATES };
 
 /* ---- measuring ------------------------------------------------------------------------- */
 
-static double number_at(const json_t *r, const char *path)
-{
-    json_t *v = jt_json_at(r, path);
-    return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
 /* Fill c's estimates from result r. A result with `quality` has both methods;
  * one without comes from a worker of the old method: its median is the
  * constant-baseline figure and there is no local one. */
 static void read_estimates(candidate_t *c, const json_t *r)
 {
     bool local = jt_json_at(r, "quality") != NULL;
-    c->local_j = local ? number_at(r, "statistics.median") : NAN;
-    c->headline_j = local ? number_at(r, "energy_metrics.median_total_energy_joules") : NAN;
-    c->constant_j = local ? number_at(r, "quality.net_energy_constant_baseline_joules")
-                          : number_at(r, "statistics.median");
-    c->secs = number_at(r, "energy_metrics.median_execution_time_seconds");
-    c->repeats = number_at(r, "statistics.repeats_per_trial");
+    c->local_j = local ? jt_json_number_at(r, "statistics.median") : NAN;
+    c->headline_j = local ? jt_json_number_at(r, "energy_metrics.median_total_energy_joules") : NAN;
+    c->constant_j = local ? jt_json_number_at(r, "quality.net_energy_constant_baseline_joules")
+                          : jt_json_number_at(r, "statistics.median");
+    c->secs = jt_json_number_at(r, "energy_metrics.median_execution_time_seconds");
+    c->repeats = jt_json_number_at(r, "statistics.repeats_per_trial");
 }
 
-/* Reference, measurement, reference for c; 0 or -1. */
+/* Reference, measurement, reference for c (the first reference gives c->expected where it is
+ * still NULL); 0 or -1. */
 static int measure_candidate(jt_integrity_stand_t *s, candidate_t *c)
 {
-    if (jt_integrity_reference(s, c->code, c->args, &c->cpu[0], NULL, &c->expected) != 0)
+    if (jt_integrity_reference(s, c->code, c->args, &c->cpu[0], NULL,
+                               c->expected ? NULL : &c->expected) != 0)
         return -1;
     json_t *job =
         json_pack("{s:s, s:[{s:o, s:O}], s:i, s:i, s:f, s:f}", "candidate_code", c->code,
@@ -138,8 +146,62 @@ static int measure_candidate(jt_integrity_stand_t *s, candidate_t *c)
     read_estimates(c, r);
     json_decref(r);
     c->true_j = BUSY_W * (c->cpu[0] + c->cpu[1]) / 2;
+    double base = c->err_base_j > 0 ? c->err_base_j : c->true_j;
+    c->err_constant = 100 * (c->constant_j - c->true_j) / base;
+    c->err_local = 100 * (c->local_j - c->true_j) / base;
     fprintf(stderr, "[%s] true %.5f J/run, constant %.5f, local %.5f\n", c->label, c->true_j,
             c->constant_j, c->local_j);
+    return 0;
+}
+
+/* The median of v[0..n) without its NANs (NAN when none are left). */
+static double median_of(const double *v, int n)
+{
+    double sorted[MAX_ROUNDS];
+    int m = 0;
+    for (int i = 0; i < n && m < MAX_ROUNDS; i++)
+        if (!isnan(v[i]))
+            sorted[m++] = v[i];
+    return m ? jt_bench_percentile(sorted, (size_t)m, 0.5) : NAN;
+}
+
+/* The CPU-bound candidates c[CPU_1X .. CPU_4X] in s->opt.rounds rounds, round r in the order
+ * that starts r places further on, into round[r][k]; then each of c's figures, errors
+ * included, becomes the median of its rounds. 0 or -1. */
+static int measure_rounds(jt_integrity_stand_t *s, candidate_t *c,
+                          candidate_t round[MAX_ROUNDS][N_CPU])
+{
+    int n = s->opt.rounds;
+    for (int r = 0; r < n; r++) {
+        fprintf(stderr, "[round %d of %d]\n", r + 1, n);
+        for (int j = 0; j < N_CPU; j++) {
+            int k = (j + r) % N_CPU;
+            candidate_t *m = &round[r][k];
+            *m = c[CPU_1X + k]; /* shares c's expected output once the first reference set it */
+            if (measure_candidate(s, m) != 0)
+                return -1;
+            if (c[CPU_1X + k].expected == NULL)
+                c[CPU_1X + k].expected = m->expected;
+        }
+    }
+    enum { FIGURES = 10 };
+    for (int k = 0; k < N_CPU; k++) {
+        double v[FIGURES][MAX_ROUNDS];
+        for (int r = 0; r < n; r++) {
+            const candidate_t *m = &round[r][k];
+            double f[FIGURES] = {m->cpu[0],       m->cpu[1],     m->true_j, m->constant_j,
+                                 m->local_j,      m->headline_j, m->secs,   m->repeats,
+                                 m->err_constant, m->err_local};
+            for (int i = 0; i < FIGURES; i++)
+                v[i][r] = f[i];
+        }
+        candidate_t *t = &c[CPU_1X + k];
+        double *out[FIGURES] = {&t->cpu[0],       &t->cpu[1],     &t->true_j, &t->constant_j,
+                                &t->local_j,      &t->headline_j, &t->secs,   &t->repeats,
+                                &t->err_constant, &t->err_local};
+        for (int i = 0; i < FIGURES; i++)
+            *out[i] = median_of(v[i], n);
+    }
     return 0;
 }
 
@@ -164,8 +226,9 @@ static int estimate_runs(jt_integrity_stand_t *s, const char *label, const char 
         json_t *r = jt_integrity_measure(s, what, json_loads(job_text, 0, NULL), "estimate", extra);
         json_t *resolved = r ? jt_json_at(r, "quality.net_energy_resolved") : NULL;
         const char *verdict = r ? json_string_value(jt_json_at(r, "quality.verdict")) : NULL;
-        runs[i].cv = r ? number_at(r, "statistics.cv_percent") : NAN;
-        runs[i].headline = r ? number_at(r, "energy_metrics.median_total_energy_joules") : NAN;
+        runs[i].cv = r ? jt_json_number_at(r, "statistics.cv_percent") : NAN;
+        runs[i].headline =
+            r ? jt_json_number_at(r, "energy_metrics.median_total_energy_joules") : NAN;
         runs[i].resolved = json_is_boolean(resolved) ? json_is_true(resolved) : -1;
         snprintf(runs[i].verdict, sizeof runs[i].verdict, "%s", verdict ? verdict : "");
         done += r != NULL;
@@ -191,16 +254,14 @@ static void print_candidates(const candidate_t *c, double step_s)
            "constant J (err)", "local J (err)", "s/run", "runs", "floor J/run");
     for (int i = 0; i < N_CANDIDATES; i++) {
         const candidate_t *k = &c[i];
-        /* errors in % of the true energy; for the sleep, of 50 ms busy */
-        double ref = i == SLEEP ? BUSY_W * SLEEP_S : k->true_j;
         char ms[64], cj[64], lj[64], a[24], d[24];
         /* '*': the core's speed moved by more than SPEED_MOVED between the references */
         bool moved = k->true_j > 0.05 && fabs(k->cpu[1] / k->cpu[0] - 1) > SPEED_MOVED;
         snprintf(ms, sizeof ms, "%s%.2f/%.2f", moved ? "*" : "", 1e3 * k->cpu[0], 1e3 * k->cpu[1]);
         snprintf(cj, sizeof cj, "%s (%s)", cell(a, sizeof a, "%.5f", k->constant_j),
-                 cell(d, sizeof d, "%+.1f%%", 100 * (k->constant_j - k->true_j) / ref));
+                 cell(d, sizeof d, "%+.1f%%", k->err_constant));
         snprintf(lj, sizeof lj, "%s (%s)", cell(a, sizeof a, "%.5f", k->local_j),
-                 cell(d, sizeof d, "%+.1f%%", 100 * (k->local_j - k->true_j) / ref));
+                 cell(d, sizeof d, "%+.1f%%", k->err_local));
         printf("%-22s %15s %10.5f %19s %19s %8.4f %6.0f %10.5f\n", k->label, ms, k->true_j, cj, lj,
                k->secs, k->repeats, BUSY_W * step_s / k->repeats);
         if (!isnan(k->headline_j) && fabs(k->headline_j - k->local_j) > 1e-9)
@@ -211,6 +272,30 @@ static void print_candidates(const candidate_t *c, double step_s)
            "host):\n#   that row's errors, and the ratios with it, are the machine's, not the "
            "method's\n",
            100 * SPEED_MOVED);
+}
+
+/* The rounds of the CPU-bound candidates: per round its order, each candidate's reference
+ * milliseconds, true and local J per run, and the local ratios. */
+static void print_rounds(candidate_t round[MAX_ROUNDS][N_CPU], int n)
+{
+    printf("# the cpu rows are medians over %d interleaved rounds (each figure and each error on "
+           "its own);\n#   per round (order): ref ms/run, true J / local J per run; local "
+           "ratios\n",
+           n);
+    for (int r = 0; r < n; r++) {
+        printf("#   round %d (", r + 1);
+        for (int j = 0; j < N_CPU; j++)
+            printf("%s%dx", j ? " " : "", 1 << (j + r) % N_CPU);
+        printf("):");
+        for (int k = 0; k < N_CPU; k++) {
+            const candidate_t *m = &round[r][k];
+            bool moved = fabs(m->cpu[1] / m->cpu[0] - 1) > SPEED_MOVED;
+            printf(" %dx %s%.1f ms %.4f/%.4f;", 1 << k, moved ? "*" : "",
+                   500 * (m->cpu[0] + m->cpu[1]), m->true_j, m->local_j);
+        }
+        printf(" 2x/1x %.3f, 4x/2x %.3f\n", round[r][1].local_j / round[r][0].local_j,
+               round[r][2].local_j / round[r][1].local_j);
+    }
 }
 
 /* One target row: the figure by both methods, lo .. hi; returns whether the local one met it. */
@@ -225,16 +310,30 @@ static bool target_row(const char *figure, double constant, double local, double
     return strcmp(vl, "PASS") == 0;
 }
 
-static bool print_targets(const candidate_t *c)
+/* The targets: the ratios and the net power within each round, whose candidates ran a minute
+ * apart, and their medians over the rounds (a slow stretch over a whole round moves truth and
+ * estimates of all its candidates alike); the sleep's share from its one measurement. */
+static bool print_targets(const candidate_t *c, candidate_t round[MAX_ROUNDS][N_CPU], int n)
 {
-    printf("\n%-40s %16s %16s %16s\n", "target", "constant", "local", "accepted");
+    double v[2][3][MAX_ROUNDS]; /* [constant, local][2x/1x, 4x/2x, 2x's watts][round] */
+    for (int r = 0; r < n; r++) {
+        const candidate_t *m = round[r];
+        v[0][0][r] = m[1].constant_j / m[0].constant_j;
+        v[1][0][r] = m[1].local_j / m[0].local_j;
+        v[0][1][r] = m[2].constant_j / m[1].constant_j;
+        v[1][1][r] = m[2].local_j / m[1].local_j;
+        v[0][2][r] = m[1].constant_j / m[1].secs;
+        v[1][2][r] = m[1].local_j / m[1].secs;
+    }
+    printf("\n%-40s %16s %16s %16s\n", "target (cpu: median of the rounds)", "constant", "local",
+           "accepted");
     bool ok = true;
-    ok &= target_row("cpu 2x / cpu 1x, net J per run", c[CPU_2X].constant_j / c[CPU_1X].constant_j,
-                     c[CPU_2X].local_j / c[CPU_1X].local_j, 1.9, 2.1);
-    ok &= target_row("cpu 4x / cpu 2x, net J per run", c[CPU_4X].constant_j / c[CPU_2X].constant_j,
-                     c[CPU_4X].local_j / c[CPU_2X].local_j, 1.9, 2.1);
-    ok &= target_row("cpu 2x net power, W (10 W + 1 W)", c[CPU_2X].constant_j / c[CPU_2X].secs,
-                     c[CPU_2X].local_j / c[CPU_2X].secs, 0.95 * BUSY_W, 1.05 * BUSY_W);
+    ok &= target_row("cpu 2x / cpu 1x, net J per run", median_of(v[0][0], n), median_of(v[1][0], n),
+                     1.9, 2.1);
+    ok &= target_row("cpu 4x / cpu 2x, net J per run", median_of(v[0][1], n), median_of(v[1][1], n),
+                     1.9, 2.1);
+    ok &= target_row("cpu 2x net power, W (10 W + 1 W)", median_of(v[0][2], n),
+                     median_of(v[1][2], n), 0.95 * BUSY_W, 1.05 * BUSY_W);
     double busy = BUSY_W * SLEEP_S;
     ok &= target_row("sleep 50 ms, % of 50 ms busy (0.55 J)", 100 * c[SLEEP].constant_j / busy,
                      100 * c[SLEEP].local_j / busy, -5, 5);
@@ -312,6 +411,7 @@ static void make_candidates(candidate_t *c, long n)
     snprintf(c[SLEEP].code, sizeof c[SLEEP].code,
              "import time\ndef solve(x):\n    time.sleep(%g)\n    return x\n", SLEEP_S);
     snprintf(c[SLEEP].args, sizeof c[SLEEP].args, "[7]");
+    c[SLEEP].err_base_j = BUSY_W * SLEEP_S; /* its truth is near 0: errors of 50 ms busy */
     snprintf(c[CPU_SLEEP].code, sizeof c[CPU_SLEEP].code,
              "import time\n" BURN_DEF "def solve(n):\n    r = burn(n)\n    time.sleep(%g)\n"
              "    return r\n",
@@ -343,8 +443,11 @@ static int bench_main(jt_integrity_stand_t *s)
     if (jt_integrity_pin(s->other_core) != 0 || jt_integrity_calibrate_before_step(s) != 0)
         return 1;
     candidate_t c[N_CANDIDATES];
+    static candidate_t round[MAX_ROUNDS][N_CPU];
     make_candidates(c, s->opt.work);
-    for (int i = 0; i < N_CANDIDATES; i++)
+    if (measure_rounds(s, c, round) != 0)
+        return 1;
+    for (int i = CPU_4X + 1; i < N_CANDIDATES; i++)
         if (measure_candidate(s, &c[i]) != 0)
             return 1;
     double charged_j = NAN, cpu_j = NAN;
@@ -392,10 +495,11 @@ static int bench_main(jt_integrity_stand_t *s)
            JT_STAND_ACTIVE_W, JT_STAND_DRAM_ACTIVE_W, s->core, BUSY_W * SLEEP_S, step_s * 1e3,
            ticks ? "a /proc/stat tick" : "its update period; busy time in ns");
     print_candidates(c, step_s);
+    print_rounds(round, s->opt.rounds);
     printf("# reference check: while a cpu 1x reference ran, the tree charged %.4f J busy "
            "(package minus its idle model); %.0f W x its CPU s = %.4f J (ratio %.3f)\n",
            charged_j, JT_STAND_ACTIVE_W, cpu_j, charged_j / cpu_j);
-    bool ok = print_targets(c);
+    bool ok = print_targets(c, round, s->opt.rounds);
     printf("\n%-40s %8s %8s %12s %12s %s\n", "estimate meter: cv_percent of N runs", "median",
            "max", "<= 5 %", "target", "verdict");
     char label[64];
@@ -418,7 +522,8 @@ static void usage(void)
 {
     fprintf(stderr, "usage: bench_integrity [--idle-step-percent P] [--idle-ramp-wps W] "
                     "[--step-after S]\n"
-                    "       [--trials N] [--min-trial-seconds S] [--work N] [--cv-runs N]\n");
+                    "       [--trials N] [--min-trial-seconds S] [--work N] [--cv-runs N]\n"
+                    "       [--rounds N]\n");
     exit(2);
 }
 
@@ -441,6 +546,7 @@ static jt_integrity_options_t parse_options(int argc, char **argv)
                                 .min_trial_s = 0.5,
                                 .trials = 9,
                                 .cv_runs = 10,
+                                .rounds = 3,
                                 .work = 1000000};
     static const struct option opts[] = {
         {"idle-step-percent", required_argument, NULL, 'P'},
@@ -450,6 +556,7 @@ static jt_integrity_options_t parse_options(int argc, char **argv)
         {"min-trial-seconds", required_argument, NULL, 'm'},
         {"work", required_argument, NULL, 'n'},
         {"cv-runs", required_argument, NULL, 'c'},
+        {"rounds", required_argument, NULL, 'r'},
         {NULL, 0, NULL, 0},
     };
     int ch;
@@ -475,6 +582,9 @@ static jt_integrity_options_t parse_options(int argc, char **argv)
             break;
         case 'c':
             o.cv_runs = (int)parse_num(optarg, 1, MAX_CV_RUNS);
+            break;
+        case 'r':
+            o.rounds = (int)parse_num(optarg, 1, MAX_ROUNDS);
             break;
         default:
             usage();

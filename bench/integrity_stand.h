@@ -28,6 +28,7 @@ typedef struct {
     double min_trial_s;  /* min_trial_seconds of the measured jobs */
     int trials;          /* energy_measurement_trials, all of them run */
     int cv_runs;         /* estimate-meter runs per CV figure */
+    int rounds;          /* interleaved rounds of the CPU-bound candidates */
     long work;           /* burn(n) of the 1x candidate */
 } jt_integrity_options_t;
 

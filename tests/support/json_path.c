@@ -1,6 +1,7 @@
 /* json_path.c -- reading a value out of a JSON answer: by dotted path, or a string member. */
 #include "json_path.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,12 @@ json_t *jt_json_at(const json_t *root, const char *path)
         cur = json_is_array(cur) ? json_array_get(cur, strtoul(k, NULL, 10))
                                  : json_object_get(cur, k);
     return cur;
+}
+
+double jt_json_number_at(const json_t *root, const char *path)
+{
+    json_t *v = jt_json_at(root, path);
+    return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
 const char *jt_json_str(const json_t *o, const char *key)
