@@ -8,7 +8,7 @@
  * `jouletrace-worker measure` (rapl-sysfs, --trials trials of at least
  * --min-trial-seconds): CPU-bound work 1x, 2x and 4x, a 50 ms sleep, work
  * plus the sleep, and a memory-bound copy. The three CPU-bound candidates are measured in
- * --rounds interleaved rounds (3; each round in another order, 1x 2x 4x, 2x 4x 1x, 4x 1x 2x),
+ * --rounds interleaved rounds (5; each in another order: 1x 2x 4x, 2x 4x 1x, 4x 1x 2x, ...),
  * their rows show the medians over the rounds, and the targets' ratios and net power are
  * taken within each round (its candidates ran about a minute apart), then their median over
  * the rounds: the VM's host slows the vCPU by 1.6-1.8x for stretches of 10 s to a whole
@@ -178,10 +178,11 @@ static int measure_rounds(jt_integrity_stand_t *s, candidate_t *c,
             int k = (j + r) % N_CPU;
             candidate_t *m = &round[r][k];
             *m = c[CPU_1X + k]; /* shares c's expected output once the first reference set it */
-            if (measure_candidate(s, m) != 0)
-                return -1;
+            int rc = measure_candidate(s, m);
             if (c[CPU_1X + k].expected == NULL)
-                c[CPU_1X + k].expected = m->expected;
+                c[CPU_1X + k].expected = m->expected; /* c frees it, also after a failure */
+            if (rc != 0)
+                return -1;
         }
     }
     enum { FIGURES = 10 };
@@ -316,8 +317,13 @@ static bool target_row(const char *figure, double constant, double local, double
 static bool print_targets(const candidate_t *c, candidate_t round[MAX_ROUNDS][N_CPU], int n)
 {
     double v[2][3][MAX_ROUNDS]; /* [constant, local][2x/1x, 4x/2x, 2x's watts][round] */
+    double t[2][2][MAX_ROUNDS]; /* [the jobs' s/run, the references' CPU s][2x/1x, 4x/2x][round] */
     for (int r = 0; r < n; r++) {
         const candidate_t *m = round[r];
+        for (int i = 0; i < 2; i++) {
+            t[0][i][r] = m[i + 1].secs / m[i].secs;
+            t[1][i][r] = (m[i + 1].cpu[0] + m[i + 1].cpu[1]) / (m[i].cpu[0] + m[i].cpu[1]);
+        }
         v[0][0][r] = m[1].constant_j / m[0].constant_j;
         v[1][0][r] = m[1].local_j / m[0].local_j;
         v[0][1][r] = m[2].constant_j / m[1].constant_j;
@@ -337,6 +343,11 @@ static bool print_targets(const candidate_t *c, candidate_t round[MAX_ROUNDS][N_
     double busy = BUSY_W * SLEEP_S;
     ok &= target_row("sleep 50 ms, % of 50 ms busy (0.55 J)", 100 * c[SLEEP].constant_j / busy,
                      100 * c[SLEEP].local_j / busy, -5, 5);
+    printf("# time per run, 2x/1x and 4x/2x (median of the rounds): the jobs' own runs "
+           "(energy_metrics.median_execution_time_seconds) %.3f and %.3f, the references' CPU "
+           "%.3f and %.3f:\n#   the work's own cost ratio, which the energy ratios follow\n",
+           median_of(t[0][0], n), median_of(t[0][1], n), median_of(t[1][0], n),
+           median_of(t[1][1], n));
     return ok;
 }
 
@@ -546,7 +557,7 @@ static jt_integrity_options_t parse_options(int argc, char **argv)
                                 .min_trial_s = 0.5,
                                 .trials = 9,
                                 .cv_runs = 10,
-                                .rounds = 3,
+                                .rounds = 5,
                                 .work = 1000000};
     static const struct option opts[] = {
         {"idle-step-percent", required_argument, NULL, 'P'},

@@ -15,9 +15,6 @@
 #include "stats.h"
 #include "trial_session.h"
 
-/* Pause between the block's last sandbox ending and its closing idle window (settle). */
-#define SETTLE_SECONDS 0.04
-
 static json_t *watts_json(const double *w, size_t n_domains)
 {
     json_t *a = json_array();
@@ -160,10 +157,9 @@ jt_status_t jt_block_measure(jt_runner_t *r, const jt_trials_env_t *env, jt_bloc
     }
     if (s == JT_OK && !*aborted) {
         /* After a sandbox ends, the kernel goes on tearing it down (namespaces, its cgroup)
-         * on this core for a few tens of milliseconds: without the pause that work fell into
-         * the closing idle window and raised its idle power. (The pause after a sandbox
-         * starts is jt_session_open's.) */
-        jt_clock_sleep(SETTLE_SECONDS);
+         * on this core: without the pause that work fell into the closing idle window and
+         * raised its idle power. (The pause after a sandbox starts is jt_session_open's.) */
+        jt_clock_sleep(JT_SANDBOX_SETTLE_SECONDS);
         s = jt_idle_window(env->meter, idle_seconds, &idle, err);
         if (s == JT_OK)
             json_object_set_new(block, "idle_after", idle_json(&idle, n_domains));

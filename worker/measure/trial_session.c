@@ -20,10 +20,6 @@
 #define AUTORANGE_MARGIN 1.25
 #define SLACK_MS 30000
 #define STALLED_METER_SECONDS 0.05 /* a window this long moves every real counter */
-/* Pause after the sandbox child is ready, before the session's first window: starting a
- * sandbox (namespaces, cgroup, exec) leaves the kernel a few tens of milliseconds of work on
- * the measurement core, which would otherwise fall into the first window measured. */
-#define SANDBOX_SETTLE_SECONDS 0.04
 
 void jt_session_fail(jt_session_t *c, const char *type, const char *fmt, ...)
 {
@@ -334,7 +330,7 @@ jt_status_t jt_session_open(jt_session_t *c, jt_runner_t *r, const jt_job_t *job
     }
     msgpack_unpacked_destroy(&msg);
     free(data);
-    jt_clock_sleep(SANDBOX_SETTLE_SECONDS);
+    jt_clock_sleep(JT_SANDBOX_SETTLE_SECONDS);
     return JT_OK;
 }
 

@@ -63,6 +63,12 @@ jt_status_t jt_session_close(jt_session_t *c, jt_error_t *err);
  * (long enough for the meter's resolution, short next to the trials). */
 double jt_idle_window_seconds(double min_trial_seconds);
 
+/* The pause after a sandbox starts (jt_session_open) and after the last one of a block ends
+ * (before its closing idle window), before the meter is read: starting or tearing down a sandbox
+ * (namespaces, cgroup, exec) leaves the kernel a few tens of milliseconds of work on the
+ * measurement core, which would otherwise fall into the next window measured. */
+#define JT_SANDBOX_SETTLE_SECONDS 0.04
+
 /* One idle window of the meter: read across a pause of `seconds` during which nothing of
  * the job runs on the measurement core. */
 jt_status_t jt_idle_window(jt_meter_t *meter, double seconds, jt_idle_window_t *w, jt_error_t *err);
