@@ -8,12 +8,14 @@
  * `jouletrace-worker measure` (rapl-sysfs, --trials trials of at least
  * --min-trial-seconds): CPU-bound work 1x, 2x and 4x, a 50 ms sleep, work
  * plus the sleep, and a memory-bound copy. The three CPU-bound candidates are measured in
- * --rounds interleaved rounds (5; each in another order: 1x 2x 4x, 2x 4x 1x, 4x 1x 2x, ...),
- * their rows show the medians over the rounds, and the targets' ratios and net power are
- * taken within each round (its candidates ran about a minute apart), then their median over
- * the rounds: the VM's host slows the vCPU by 1.6-1.8x for stretches of 10 s to a whole
- * round, and such a stretch over one candidate's measurement moves its truth and its
- * estimates alike, which a ratio across rounds would count against the method. For each
+ * --rounds interleaved rounds (5) in rotating order (1x 2x 4x, 2x 4x 1x, 4x 1x 2x, then
+ * again); their rows show the medians over the rounds, with a line per round below them.
+ * The targets' ratios and net power are taken within each round (its candidates ran about a
+ * minute apart), then their median over the rounds: the VM's host slows the vCPU by
+ * 1.6-1.8x for stretches of 10 s to a whole round, and such a stretch over one candidate's
+ * measurement moves its truth and its estimates alike, which a ratio across rounds would
+ * count against the method. A line beside the targets gives the same ratios of the runs' own
+ * time, in the jobs and in the references: the energy ratios follow the work's cost. For each
  * candidate it prints
  *   - the true net energy per run. The fake charges active watts x busy time
  *     of the measurement core, so the candidate's true net energy per run is
@@ -154,7 +156,8 @@ static int measure_candidate(jt_integrity_stand_t *s, candidate_t *c)
     return 0;
 }
 
-/* The median of v[0..n) without its NANs (NAN when none are left). */
+/* The median of v[0..n) without its NANs, the mean of the two middle values for an even count
+ * (NAN when none are left). */
 static double median_of(const double *v, int n)
 {
     double sorted[MAX_ROUNDS];
@@ -162,7 +165,10 @@ static double median_of(const double *v, int n)
     for (int i = 0; i < n && m < MAX_ROUNDS; i++)
         if (!isnan(v[i]))
             sorted[m++] = v[i];
-    return m ? jt_bench_percentile(sorted, (size_t)m, 0.5) : NAN;
+    if (m == 0)
+        return NAN;
+    jt_bench_percentile(sorted, (size_t)m, 0.5); /* sorts */
+    return 0.5 * (sorted[(m - 1) / 2] + sorted[m / 2]);
 }
 
 /* The CPU-bound candidates c[CPU_1X .. CPU_4X] in s->opt.rounds rounds, round r in the order
@@ -180,7 +186,7 @@ static int measure_rounds(jt_integrity_stand_t *s, candidate_t *c,
             *m = c[CPU_1X + k]; /* shares c's expected output once the first reference set it */
             int rc = measure_candidate(s, m);
             if (c[CPU_1X + k].expected == NULL)
-                c[CPU_1X + k].expected = m->expected; /* c frees it, also after a failure */
+                c[CPU_1X + k].expected = m->expected; /* c holds it from here on */
             if (rc != 0)
                 return -1;
         }

@@ -14,7 +14,10 @@
 #include "fake_tree.h"
 #include "unit_main.h"
 
-#define MAX_ATTEMPTS 3 /* a failed attempt is repeated only when it was disturbed */
+/* A failed attempt is repeated only when it was disturbed. 5, not 3: the VM's host changes the
+ * vCPU's speed by 1.5-1.7x for minutes at a time, and three disturbed attempts in a row were seen
+ * in CI (test_energy_drift.a_twice_the_work, speed drift 1.5-1.7 in each). */
+#define MAX_ATTEMPTS 5
 
 bool flunk(env_t *e, const char *fmt, ...)
 {

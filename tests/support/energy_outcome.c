@@ -1,7 +1,6 @@
 /* energy_outcome.c -- energy tests: one finished worker command, its output and its numbers. */
 #include "energy_outcome.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,8 +60,7 @@ void outcome_free(outcome_t *o)
 
 double num(const outcome_t *o, const char *path)
 {
-    json_t *v = jt_json_at(o->json, path);
-    return json_is_number(v) ? json_number_value(v) : NAN;
+    return jt_json_number_at(o->json, path);
 }
 
 const char *str(const outcome_t *o, const char *path)

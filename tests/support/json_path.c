@@ -1,4 +1,5 @@
-/* json_path.c -- reading a value out of a JSON answer: by dotted path, or a string member. */
+/* json_path.c -- reading a value out of a JSON answer: by dotted path (any, or a number), or a
+ * string member. */
 #include "json_path.h"
 
 #include <math.h>

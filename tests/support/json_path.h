@@ -1,4 +1,5 @@
-/* json_path.h -- reading a value out of a JSON answer: by dotted path, or a string member. */
+/* json_path.h -- reading a value out of a JSON answer: by dotted path (any, or a number), or a
+ * string member. */
 #ifndef JT_TESTS_JSON_PATH_H
 #define JT_TESTS_JSON_PATH_H
 
